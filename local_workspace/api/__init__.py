@@ -1,0 +1,1 @@
+"""REST API modules of the local workspace; each exposes ``routes(state)``."""

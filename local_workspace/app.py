@@ -1,0 +1,104 @@
+"""The local workspace's Starlette application: auth, discovery, and the API modules."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from local_workspace.api import scim, sql, uc, workspace
+from local_workspace.config import LocalConfig
+from local_workspace.errors import ApiError
+from local_workspace.http import json_response
+from local_workspace.state import WorkspaceState
+
+log = logging.getLogger("local_workspace")
+
+# Paths any client may call without a token, as on Databricks.
+PUBLIC_PATHS = frozenset({"/.well-known/databricks-config", "/health"})
+
+
+class BearerAuth:
+    """Require ``Authorization: Bearer <token>`` like a Databricks workspace (pure ASGI)."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if hmac.compare_digest(given, self._expected):
+            await self.app(scope, receive, send)
+            return
+        error = ApiError(
+            401,
+            "UNAUTHENTICATED",
+            "Invalid or missing access token: send 'Authorization: Bearer <token>'.",
+        )
+        await json_response(error.body(), error.status)(scope, receive, send)
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return json_response(exc.body(), exc.status)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    error = ApiError(
+        404,
+        "ENDPOINT_NOT_FOUND",
+        f"No API found for '{request.method} {request.url.path}' in the local workspace.",
+    )
+    return json_response(error.body(), error.status)
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    error = ApiError(
+        405, "BAD_REQUEST", f"Method {request.method} is not allowed on '{request.url.path}'."
+    )
+    return json_response(error.body(), error.status)
+
+
+def _discovery_routes(state: WorkspaceState) -> list[BaseRoute]:
+    async def databricks_config(request: Request) -> Response:
+        # Answering this keeps the SDK quiet and makes it send X-Databricks-Workspace-Id.
+        return json_response({"workspace_id": state.workspace_id})
+
+    async def health(request: Request) -> Response:
+        return json_response({"status": "ok", "product": "dbx-devkit-local-workspace"})
+
+    return [
+        Route("/.well-known/databricks-config", databricks_config),
+        Route("/health", health),
+    ]
+
+
+def build_state(config: LocalConfig) -> WorkspaceState:
+    """Open (or create) the workspace's data directory and its services."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    return WorkspaceState(config=config, token=config.resolved_token())
+
+
+def create_app(config: LocalConfig) -> Starlette:
+    """The ASGI app of a local workspace whose data lives in ``config.data_dir``."""
+    state = build_state(config)
+    # Order matters: sql opens the catalog engine that uc reads.
+    routes: list[BaseRoute] = [*_discovery_routes(state)]
+    for module in (scim, workspace, sql, uc):
+        routes.extend(module.routes(state))
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(BearerAuth, token=state.token)],
+        exception_handlers={ApiError: _api_error, 404: _not_found, 405: _method_not_allowed},
+    )
+    app.state.workspace = state
+    return app

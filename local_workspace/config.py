@@ -1,0 +1,42 @@
+"""Configuration of the local workspace: where it keeps its data, who the user is."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_USER = "dev@dbx-devkit.local"
+WORKSPACE_ID = "1000000000000001"
+
+
+def default_data_dir() -> Path:
+    """``$DBX_DEVKIT_DATA_DIR`` or ``~/.dbx-devkit/local-workspace``."""
+    env = os.environ.get("DBX_DEVKIT_DATA_DIR")
+    return Path(env).expanduser() if env else Path.home() / ".dbx-devkit" / "local-workspace"
+
+
+@dataclass
+class LocalConfig:
+    """Settings of one local workspace instance."""
+
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 0
+    user: str = DEFAULT_USER
+    token: str | None = None
+    seed: bool = True
+
+    def resolved_token(self) -> str:
+        """The access token: given, or persisted in the data directory so clients can reattach."""
+        if self.token:
+            return self.token
+        path = self.data_dir / "token"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        token = "dapi" + secrets.token_hex(16)
+        path.write_text(token)
+        path.chmod(0o600)
+        return token

@@ -1,0 +1,151 @@
+"""Build the MCP server: register the tool specs that pass the filters, behind one boundary."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import ValidationError
+
+from server.errors import describe_error, describe_validation_error
+from server.registry import ToolSpec, all_specs
+from server.runtime import Runtime, set_current
+from server.settings import TOOLSETS, Settings
+
+SERVER_NAME = "dbx-devkit"
+
+
+def selected_specs(settings: Settings) -> list[ToolSpec]:
+    """The specs enabled by the toolset filter and the read-only flag (read-only wins)."""
+    enabled = set(settings.toolsets or TOOLSETS)
+    return [
+        spec
+        for spec in all_specs().values()
+        if spec.toolset in enabled and (spec.read_only or not settings.read_only)
+    ]
+
+
+def annotations(spec: ToolSpec) -> ToolAnnotations:
+    """MCP annotations chosen per tool: readOnlyHint always; the rest for writers."""
+    if spec.read_only:
+        return ToolAnnotations(title=spec.title, read_only_hint=True, open_world_hint=False)
+    return ToolAnnotations(
+        title=spec.title,
+        read_only_hint=False,
+        destructive_hint=spec.destructive,
+        idempotent_hint=spec.idempotent,
+        open_world_hint=False,
+    )
+
+
+def to_call_result(result: Any) -> CallToolResult:
+    """Compact text for the agent plus the model as structured content."""
+    if hasattr(result, "to_text"):
+        return CallToolResult(
+            content=[TextContent(type="text", text=result.to_text())],
+            structured_content=result.model_dump(mode="json", by_alias=True),
+        )
+    if isinstance(result, CallToolResult):
+        return result
+    return CallToolResult(content=[TextContent(type="text", text=str(result))])
+
+
+def error_result(message: str) -> CallToolResult:
+    """A failed tool call whose text starts with the error code."""
+    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+
+
+def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The error boundary: every failure becomes an error result with an actionable message."""
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def call_async(*args: Any, **kwargs: Any) -> CallToolResult:
+            try:
+                result = await fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001  (the one boundary)
+                return error_result(describe_error(exc))
+            return to_call_result(result)
+
+        return call_async
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> CallToolResult:
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001  (the one boundary)
+            return error_result(describe_error(exc))
+        return to_call_result(result)
+
+    return call
+
+
+class DevkitServer(MCPServer):
+    """MCPServer whose argument errors also start with an error code and say what to fix."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Any = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            if isinstance(exc.__cause__, ValidationError):
+                return error_result(describe_validation_error(name, exc.__cause__))
+            if self._tool_manager.get_tool(name) is None:
+                return error_result(
+                    f"RESOURCE_DOES_NOT_EXIST: unknown tool {name!r}. List the tools to see "
+                    "what this server offers (read-only mode and toolsets hide some)."
+                )
+            raise
+
+
+def instructions(runtime: Runtime, specs: list[ToolSpec]) -> str:
+    """What the agent reads first: which backend, which toolsets, which mode."""
+    settings = runtime.settings
+    toolsets = runtime.toolsets
+    if runtime.backend_kind == "local":
+        where = (
+            "Backend: the embedded LOCAL workspace (offline emulation of Databricks; a safe "
+            "sandbox to rehearse before touching a real workspace)."
+        )
+    else:
+        where = "Backend: a REMOTE Databricks workspace (real data; act with care)."
+    mode = "Mode: READ-ONLY (no writer tools)." if settings.read_only else "Mode: read-write."
+    return (
+        f"dbx-devkit: Databricks tools. {where} {mode} Toolsets: {', '.join(toolsets)}. "
+        "Call workspace_context first. Results are capped; follow the hints to page. "
+        "Destructive tools change nothing without confirm=true."
+    )
+
+
+def build_server(settings: Settings, runtime: Runtime | None = None) -> DevkitServer:
+    """An MCPServer with the selected tools; ``runtime`` defaults to one built from settings."""
+    runtime = runtime or Runtime(settings)
+    set_current(runtime)
+    specs = selected_specs(settings)
+    runtime.toolsets = sorted({spec.toolset for spec in specs})
+    server = DevkitServer(
+        name=SERVER_NAME, instructions=instructions(runtime, specs), version=_version()
+    )
+    for spec in specs:
+        server.add_tool(
+            guarded(spec.fn),
+            name=spec.name,
+            annotations=annotations(spec),
+            structured_output=settings.output_schemas,
+        )
+    return server
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("dbx-devkit")
+    except PackageNotFoundError:
+        return "0.0.0"

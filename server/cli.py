@@ -1,0 +1,186 @@
+"""The ``dbx-devkit`` command line.
+
+Kept import-light: ``serve`` must answer tools/list fast, so the SDK, DuckDB and the local
+workspace are imported only by the commands (or the first tool call) that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from server.settings import TOOLSETS, Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    for name in ("read_only", "local"):
+        if getattr(args, name, False):
+            overrides[name] = True
+    for name in ("toolsets", "profile", "data_dir", "warehouse_id"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    if getattr(args, "output_schemas", False):
+        overrides["output_schemas"] = True
+    return Settings(**overrides)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--read-only", action="store_true", help="register no writer tools")
+    parser.add_argument(
+        "--toolsets", help=f"comma-separated toolsets to enable (of: {','.join(TOOLSETS)})"
+    )
+    parser.add_argument("--profile", help="~/.databrickscfg profile to use")
+    parser.add_argument(
+        "--local", action="store_true", help="use the embedded local workspace even if configured"
+    )
+    parser.add_argument("--data-dir", type=Path, help="local workspace data directory")
+    parser.add_argument("--warehouse-id", help="default SQL warehouse id")
+    parser.add_argument(
+        "--output-schemas", action="store_true", help="advertise tool output schemas"
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the MCP server (stdio by default)."""
+    from server.transports import serve_http, serve_stdio
+
+    settings = _settings(args)
+    if args.transport == "http":
+        overrides = {"http_host": args.host, "http_port": args.port}
+        settings = settings.model_copy(update={k: v for k, v in overrides.items() if v})
+        return serve_http(settings)
+    return serve_stdio(settings)
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    """Run the local workspace alone and print how to point an SDK or CLI at it."""
+    from local_workspace.config import LocalConfig, default_data_dir
+    from local_workspace.runner import serve_forever
+
+    config = LocalConfig(data_dir=args.data_dir or default_data_dir(), port=args.port)
+
+    def announce(url: str, token: str) -> None:
+        print(f"export DATABRICKS_HOST={url}", flush=True)
+        print(f"export DATABRICKS_TOKEN={token}", flush=True)
+        print(f"# data: {config.data_dir}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
+
+    config.on_ready = announce  # type: ignore[attr-defined]
+    serve_forever(config)
+    return 0
+
+
+def cmd_tools(args: argparse.Namespace) -> int:
+    """Print the tools with toolset and annotations."""
+    from server.app import selected_specs
+
+    specs = selected_specs(_settings(args))
+    if args.json:
+        rows = [
+            {
+                "name": s.name,
+                "toolset": s.toolset,
+                "read_only": s.read_only,
+                "destructive": s.destructive,
+                "idempotent": s.idempotent,
+            }
+            for s in specs
+        ]
+        print(json.dumps(rows, indent=1))
+        return 0
+    for s in sorted(specs, key=lambda s: (s.toolset, s.name)):
+        kind = "read" if s.read_only else ("write!" if s.destructive else "write")
+        summary = (s.fn.__doc__ or "").strip().splitlines()[0]
+        print(f"{s.toolset:<10} {s.name:<24} {kind:<7} {summary}")
+    return 0
+
+
+def cmd_call(args: argparse.Namespace) -> int:
+    """Run one tool through the MCP server in memory and print its result."""
+    import anyio
+
+    from server.client import call_tool
+
+    try:
+        arguments = json.loads(args.json) if args.json else {}
+    except json.JSONDecodeError as exc:
+        print(f"--json is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    result = anyio.run(call_tool, _settings(args), args.tool, arguments)
+    text = "\n".join(getattr(c, "text", "") for c in result.content)
+    if args.structured and result.structured_content is not None:
+        text = json.dumps(result.structured_content, indent=1)
+    print(text)
+    return 1 if result.is_error else 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check configuration, auth and connectivity, and say what to fix."""
+    from server.doctor import run_doctor
+
+    return run_doctor(_settings(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``dbx-devkit``."""
+    parser = argparse.ArgumentParser(
+        prog="dbx-devkit", description="Databricks tools for coding agents."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the MCP server")
+    _add_common(serve)
+    serve.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    serve.add_argument("--host", help="HTTP bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="HTTP port (default 8765)")
+    serve.set_defaults(func=cmd_serve)
+
+    local = sub.add_parser("local", help="run the local workspace alone")
+    local.add_argument("--data-dir", type=Path, help="data directory")
+    local.add_argument("--port", type=int, default=8080, help="port (0 = any free port)")
+    local.set_defaults(func=cmd_local)
+
+    tools = sub.add_parser("tools", help="list the tools")
+    _add_common(tools)
+    tools.add_argument("--json", action="store_true", help="print JSON")
+    tools.set_defaults(func=cmd_tools)
+
+    call = sub.add_parser("call", help="run one tool and print its result")
+    _add_common(call)
+    call.add_argument("tool", help="tool name")
+    call.add_argument("--json", help="arguments as a JSON object")
+    call.add_argument("--structured", action="store_true", help="print structured content")
+    call.set_defaults(func=cmd_call)
+
+    doctor = sub.add_parser("doctor", help="check configuration, auth and connectivity")
+    _add_common(doctor)
+    doctor.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``dbx-devkit`` command."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except ValueError as exc:  # bad settings (pydantic ValidationError is a ValueError)
+        print(f"dbx-devkit: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

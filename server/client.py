@@ -1,0 +1,24 @@
+"""Call the server's tools in memory (for ``dbx-devkit call`` and scripts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp import Client
+from mcp.types import CallToolResult
+
+from server.app import build_server
+from server.runtime import Runtime
+from server.settings import Settings
+
+
+async def call_tool(settings: Settings, name: str, arguments: dict[str, Any]) -> CallToolResult:
+    """Build the server, call one tool through an in-memory MCP client, and clean up."""
+    runtime = Runtime(settings)
+    try:
+        async with Client(build_server(settings, runtime)) as client:
+            result = await client.call_tool(name, arguments)
+            assert isinstance(result, CallToolResult)
+            return result
+    finally:
+        runtime.close()

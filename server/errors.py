@@ -1,0 +1,80 @@
+"""The one error boundary: any failure of a tool becomes a short, actionable message.
+
+Messages start with the Databricks error code and end with what to do next. Secrets never
+appear: the SDK's messages carry no tokens, and we add none.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from tools_core.errors import ToolsCoreError
+
+# What to do next, by Databricks error code.
+HINTS: dict[str, str] = {
+    "RESOURCE_DOES_NOT_EXIST": "Check the name or path; list the parent to see what exists.",
+    "NOT_FOUND": "Check the name or path; list the parent to see what exists.",
+    "TABLE_OR_VIEW_NOT_FOUND": "Check the name with uc_list_tables or SHOW TABLES.",
+    "SCHEMA_NOT_FOUND": "Check the schema name with uc_list_schemas.",
+    "CATALOG_NOT_FOUND": "Check the catalog name with uc_list_catalogs.",
+    "RESOURCE_ALREADY_EXISTS": "Pick another name, or pass overwrite=true where the tool has it.",
+    "ALREADY_EXISTS": "Pick another name, or pass overwrite=true where the tool has it.",
+    "DIRECTORY_NOT_EMPTY": "Pass recursive=true to delete the directory and its contents.",
+    "UNAUTHENTICATED": "The token is missing or invalid: run `dbx-devkit doctor`.",
+    "PERMISSION_DENIED": "Ask an owner for the privilege, or use uc_get_grants to see who has it.",
+    "INVALID_PARAMETER_VALUE": "Fix the argument as the message says.",
+    "BAD_REQUEST": "Fix the request as the message says.",
+    "PARSE_SYNTAX_ERROR": "Fix the SQL syntax and run it again.",
+    "TEMPORARILY_UNAVAILABLE": "Retry in a few seconds.",
+    "NOT_IMPLEMENTED": "This needs a real Databricks workspace.",
+    "FEATURE_DISABLED": "This needs a real Databricks workspace.",
+}
+
+
+def describe_error(exc: BaseException) -> str:
+    """The message an agent sees for ``exc``: ``CODE: what happened. What to do next.``"""
+    if isinstance(exc, ToolsCoreError):
+        if exc.hint:
+            return str(exc)
+        return _with_hint(exc.error_code, exc.message)
+    code, message = _sdk_error(exc)
+    if code is not None:
+        return _with_hint(code, message)
+    if isinstance(exc, ConnectionError | TimeoutError | OSError):
+        return _with_hint(
+            "TEMPORARILY_UNAVAILABLE",
+            f"Cannot reach the workspace ({type(exc).__name__}: {exc}).",
+        )
+    return f"INTERNAL_ERROR: {type(exc).__name__}: {exc}"
+
+
+def _sdk_error(exc: BaseException) -> tuple[str | None, str]:
+    """(error code, message) of a databricks-sdk error, without importing the SDK eagerly."""
+    error_code = getattr(exc, "error_code", None)
+    if type(exc).__module__.startswith("databricks.sdk"):
+        message = str(exc).split(" Config: ")[0]  # the SDK appends its config: too long
+        return error_code or type(exc).__name__.upper(), message
+    return None, str(exc)
+
+
+def _with_hint(code: str, message: str) -> str:
+    message = message.strip()
+    if message.startswith(f"{code}:"):
+        message = message[len(code) + 1 :].strip()
+    hint = HINTS.get(code, "")
+    return f"{code}: {message} {hint}".rstrip()
+
+
+def describe_validation_error(tool: str, exc: ValidationError) -> str:
+    """Arguments that do not fit the tool's schema, named one by one."""
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "arguments"
+        if error["type"] == "missing":
+            problems.append(f"missing required argument '{where}'")
+        else:
+            problems.append(f"'{where}': {error['msg']}")
+    return (
+        f"INVALID_PARAMETER_VALUE: {tool}: {'; '.join(problems)}. "
+        "Check the tool's input schema and call again."
+    )

@@ -1,0 +1,109 @@
+"""The server's runtime: settings plus a backend created on first use.
+
+Creating the backend imports databricks-sdk (seconds) and may start the embedded local
+workspace, so it happens on the first tool call, never before tools/list is answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from server.settings import Settings
+
+if TYPE_CHECKING:
+    from local_workspace.runner import LocalWorkspace
+    from tools_core.backend import Backend
+
+log = logging.getLogger("dbx_devkit")
+
+LOCAL_BANNER = (
+    "dbx-devkit: no Databricks configuration found; using the embedded LOCAL workspace "
+    "(offline rehearsal sandbox, data in {data_dir})."
+)
+
+
+class Runtime:
+    """Holds the settings and, once needed, the backend."""
+
+    def __init__(self, settings: Settings, backend: Backend | None = None) -> None:
+        self.settings = settings
+        self._backend = backend
+        self._lock = threading.Lock()
+        self._local: LocalWorkspace | None = None
+        self.toolsets: list[str] = []  # the enabled toolsets, set by build_server
+
+    @property
+    def backend_kind(self) -> str:
+        """``local`` or ``remote``, known without connecting."""
+        if self._backend is not None:
+            return self._backend.kind
+        return "remote" if self.settings.remote_configured() else "local"
+
+    @property
+    def data_dir(self) -> Path:
+        """The local workspace's data directory."""
+        from local_workspace.config import default_data_dir
+
+        return self.settings.data_dir or default_data_dir()
+
+    def backend(self) -> Backend:
+        """The backend, created on first call (thread-safe)."""
+        with self._lock:
+            if self._backend is None:
+                self._backend = self._connect()
+            return self._backend
+
+    def _connect(self) -> Backend:
+        from tools_core.backend import Backend, workspace_client
+
+        if self.settings.remote_configured():
+            client = workspace_client(profile=self.settings.profile)
+            return Backend(client, "remote", client.config.host or "", self.settings.warehouse_id)
+        url, token = self._local_workspace()
+        client = workspace_client(host=url, token=token, retry_timeout_seconds=60)
+        return Backend(client, "local", url, self.settings.warehouse_id)
+
+    def _local_workspace(self) -> tuple[str, str]:
+        """Attach to a local workspace already serving the data dir, or start one in-process."""
+        from local_workspace.config import LocalConfig
+        from local_workspace.runner import LocalWorkspace, find_running
+
+        config = LocalConfig(data_dir=self.data_dir)
+        print(LOCAL_BANNER.format(data_dir=config.data_dir), file=sys.stderr)
+        running = find_running(config.data_dir)
+        if running:
+            log.info("attaching to the local workspace at %s", running)
+            return running, config.resolved_token()
+        self._local = LocalWorkspace(config).start()
+        return self._local.url, self._local.token
+
+    def close(self) -> None:
+        """Stop the embedded local workspace, if this process started one."""
+        if self._local is not None:
+            self._local.stop()
+            self._local = None
+
+
+_current: Runtime | None = None
+
+
+def set_current(runtime: Runtime) -> None:
+    """Make ``runtime`` the one tool functions use."""
+    global _current
+    _current = runtime
+
+
+def current() -> Runtime:
+    """The runtime tool functions use."""
+    if _current is None:
+        raise RuntimeError("no dbx-devkit runtime: build the server with server.app.build_server")
+    return _current
+
+
+def backend() -> Backend:
+    """Shortcut for tool functions: the current backend."""
+    return current().backend()

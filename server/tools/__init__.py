@@ -1,0 +1,3 @@
+"""Tool modules; importing this package registers every tool spec."""
+
+from server.tools import context, sql, uc, workspace  # noqa: F401

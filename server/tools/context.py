@@ -1,0 +1,17 @@
+"""workspace_context: where the agent is and what it may do."""
+
+from __future__ import annotations
+
+from server.registry import reader
+from server.runtime import current
+from tools_core.context import WorkspaceContext, describe_context
+
+
+@reader("workspace", title="Workspace context")
+def workspace_context() -> WorkspaceContext:
+    """Host, user, backend (local/remote), default warehouse, read-only state, toolsets. Call
+    first."""
+    runtime = current()
+    return describe_context(
+        runtime.backend(), read_only=runtime.settings.read_only, toolsets=runtime.toolsets
+    )

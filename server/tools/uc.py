@@ -1,0 +1,3 @@
+"""uc tools (filled by the uc work)."""
+
+from __future__ import annotations

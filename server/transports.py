@@ -1,0 +1,100 @@
+"""stdio and streamable-HTTP transports.
+
+stdout of the stdio server carries only MCP messages: logging goes to stderr.
+The HTTP server binds 127.0.0.1 by default, requires a bearer token and checks Origin.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import sys
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from server.app import build_server
+from server.runtime import Runtime
+from server.settings import Settings
+
+
+def serve_stdio(settings: Settings) -> int:
+    """Serve MCP over stdio until the client closes the stream."""
+    runtime = Runtime(settings)
+    try:
+        build_server(settings, runtime).run("stdio")
+    finally:
+        runtime.close()
+    return 0
+
+
+class RequireBearer:
+    """Reject HTTP requests without ``Authorization: Bearer <token>``."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            given = dict(scope["headers"]).get(b"authorization", b"")
+            if not hmac.compare_digest(given, self._expected):
+                await _plain(send, 401, b"missing or invalid bearer token")
+                return
+        await self.app(scope, receive, send)
+
+
+async def _plain(send: Send, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain"), (b"www-authenticate", b"Bearer")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def http_app(settings: Settings, runtime: Runtime, token: str) -> ASGIApp:
+    """The streamable-HTTP ASGI app: token check outside, Origin/Host checks inside."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    host = settings.http_host
+    port = settings.http_port
+    allowed_hosts = [f"{host}:{port}", f"127.0.0.1:{port}", f"localhost:{port}"]
+    allowed_origins = [f"http://{h}" for h in allowed_hosts] + list(settings.allowed_origins)
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=allowed_hosts,
+        allowed_origins=allowed_origins,
+    )
+    app = build_server(settings, runtime).streamable_http_app(
+        transport_security=security, host=host
+    )
+    return RequireBearer(app, token)
+
+
+def serve_http(settings: Settings) -> int:
+    """Serve MCP over streamable HTTP with uvicorn."""
+    import uvicorn
+
+    token = settings.http_token or secrets.token_urlsafe(24)
+    if not settings.http_token:
+        print(
+            f"dbx-devkit: HTTP bearer token (set DBX_DEVKIT_HTTP_TOKEN to fix it): {token}",
+            file=sys.stderr,
+        )
+    print(
+        f"dbx-devkit: MCP over HTTP at http://{settings.http_host}:{settings.http_port}/mcp",
+        file=sys.stderr,
+    )
+    runtime = Runtime(settings)
+    try:
+        uvicorn.run(
+            http_app(settings, runtime, token),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_level="warning",
+        )
+    finally:
+        runtime.close()
+    return 0

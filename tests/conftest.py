@@ -1,0 +1,98 @@
+"""Shared fixtures: one local workspace per test session, real clients against it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult
+
+from local_workspace.config import LocalConfig
+from local_workspace.runner import LocalWorkspace
+from server.app import build_server
+from server.runtime import Runtime
+from server.settings import Settings
+from tools_core.backend import Backend, workspace_client
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's Databricks/MLflow configuration or home directory."""
+    for name in list(os.environ):
+        if name.startswith(("DATABRICKS_", "MLFLOW_", "DBX_DEVKIT_")):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def local_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorkspace]:
+    """A local workspace on a free port, seeded, shared by the whole test session."""
+    data_dir = tmp_path_factory.mktemp("local-workspace")
+    with LocalWorkspace(LocalConfig(data_dir=data_dir)) as workspace:
+        yield workspace
+
+
+@pytest.fixture(scope="session")
+def backend(local_ws: LocalWorkspace) -> Backend:
+    """A tools_core backend: the real WorkspaceClient pointed at the local workspace."""
+    client = workspace_client(host=local_ws.url, token=local_ws.token, retry_timeout_seconds=15)
+    return Backend(client, "local", local_ws.url)
+
+
+@pytest.fixture(scope="session")
+def ws(backend: Backend) -> Any:
+    """The real databricks-sdk WorkspaceClient of the local workspace."""
+    return backend.client
+
+
+@asynccontextmanager
+async def mcp_session(backend: Backend, **settings: Any) -> AsyncIterator[Client]:
+    """An in-memory MCP client of a server built with ``settings`` over ``backend``."""
+    config = Settings(**settings)
+    async with Client(build_server(config, Runtime(config, backend))) as client:
+        yield client
+
+
+@pytest.fixture
+async def mcp(backend: Backend) -> AsyncIterator[Client]:
+    """An in-memory MCP client of the full read-write server."""
+    async with mcp_session(backend) as client:
+        yield client
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> CallToolResult:
+    """Call a tool and return its result (error or not)."""
+    result = await client.call_tool(tool, arguments)
+    assert isinstance(result, CallToolResult)
+    return result
+
+
+def text_of(result: CallToolResult) -> str:
+    """The text content of a tool result."""
+    return "\n".join(getattr(block, "text", "") for block in result.content)
+
+
+async def ok(client: Client, tool: str, **arguments: Any) -> CallToolResult:
+    """Call a tool that must succeed; fail the test with its error text otherwise."""
+    result = await call(client, tool, **arguments)
+    assert not result.is_error, text_of(result)
+    return result
+
+
+async def fails(client: Client, tool: str, **arguments: Any) -> str:
+    """Call a tool that must fail and return its error text."""
+    result = await call(client, tool, **arguments)
+    assert result.is_error, f"{tool} should have failed but returned: {text_of(result)}"
+    return text_of(result)

@@ -1,0 +1,36 @@
+"""Error types of tools_core.
+
+Operations raise :class:`ToolsCoreError` for problems they detect themselves (bad input,
+refused statements, missing configuration). Errors of the SDK (``DatabricksError``) pass
+through untouched; the server's error boundary maps both to short, actionable messages.
+"""
+
+from __future__ import annotations
+
+
+class ToolsCoreError(Exception):
+    """A problem with a Databricks-style error code and a hint saying what to do next."""
+
+    def __init__(self, error_code: str, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.error_code = error_code
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = f"{self.error_code}: {self.message}"
+        return f"{text} {self.hint}" if self.hint else text
+
+
+class InvalidInput(ToolsCoreError):
+    """The caller's arguments cannot work; nothing was sent or changed."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__("INVALID_PARAMETER_VALUE", message, hint)
+
+
+class NotConfirmed(ToolsCoreError):
+    """A destructive operation was called without ``confirm=True``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("CONFIRMATION_REQUIRED", message, "Call again with confirm=true.")
