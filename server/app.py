@@ -30,7 +30,7 @@ def selected_specs(settings: Settings) -> list[ToolSpec]:
     ]
 
 
-def annotations(spec: ToolSpec) -> ToolAnnotations:
+def tool_annotations(spec: ToolSpec) -> ToolAnnotations:
     """MCP annotations chosen per tool: readOnlyHint always; the rest for writers."""
     if spec.read_only:
         return ToolAnnotations(title=spec.title, read_only_hint=True, open_world_hint=False)
@@ -136,7 +136,7 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> DevkitSe
         server.add_tool(
             guarded(spec.fn),
             name=spec.name,
-            annotations=annotations(spec),
+            annotations=tool_annotations(spec),
             structured_output=settings.output_schemas,
         )
     return server
