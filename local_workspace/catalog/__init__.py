@@ -1,0 +1,5 @@
+"""The local workspace's catalog engine: Unity Catalog objects over DuckDB + SQLite metadata."""
+
+from local_workspace.catalog.engine import Catalog
+
+__all__ = ["Catalog"]
