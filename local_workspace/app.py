@@ -84,8 +84,12 @@ def _discovery_routes(state: WorkspaceState) -> list[BaseRoute]:
 
 def build_state(config: LocalConfig) -> WorkspaceState:
     """Open (or create) the workspace's data directory and its services."""
+    from local_workspace.catalog import Catalog
+
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    return WorkspaceState(config=config, token=config.resolved_token())
+    state = WorkspaceState(config=config, token=config.resolved_token())
+    state.services["catalog"] = Catalog(config.data_dir, config.user, seed=config.seed)
+    return state
 
 
 def create_app(config: LocalConfig) -> Starlette:

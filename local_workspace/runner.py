@@ -39,11 +39,13 @@ class LocalWorkspace:
         self._thread: threading.Thread | None = None
         self.url = ""
         self.token = ""
+        self._services: dict[str, Any] = {}
 
     def start(self) -> LocalWorkspace:
         """Build the app, serve it in a daemon thread and wait until it answers."""
         app = create_app(self.config)
         self.token = app.state.workspace.token
+        self._services = app.state.workspace.services
         uv_config = uvicorn.Config(
             app,
             host=self.config.host,
@@ -76,6 +78,12 @@ class LocalWorkspace:
         if self._thread is not None:
             self._thread.join(timeout=10)
         _remove_server_file(self.config.data_dir, self.url)
+        # Services holding files (DuckDB, SQLite) release them so a restart can reopen them.
+        for service in self._services.values():
+            close = getattr(service, "close", None)
+            if callable(close):
+                close()
+        self._services = {}
 
     def __enter__(self) -> LocalWorkspace:
         return self.start()
@@ -136,3 +144,7 @@ def serve_forever(config: LocalConfig) -> None:
     finally:
         with contextlib.suppress(OSError):
             _server_file(config.data_dir).unlink()
+        for service in app.state.workspace.services.values():
+            close = getattr(service, "close", None)
+            if callable(close):
+                close()

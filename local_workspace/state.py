@@ -7,9 +7,12 @@ Services own their part of the data directory; a restart reopens them and loses 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local_workspace.config import WORKSPACE_ID, LocalConfig
+
+if TYPE_CHECKING:
+    from local_workspace.catalog import Catalog
 
 
 @dataclass
@@ -27,3 +30,9 @@ class WorkspaceState:
     def user(self) -> str:
         """The workspace's single user (the token's owner)."""
         return self.config.user
+
+    @property
+    def catalog(self) -> Catalog:
+        """The Unity Catalog engine (DuckDB + metadata), opened by ``app.build_state``."""
+        catalog: Catalog = self.services["catalog"]
+        return catalog

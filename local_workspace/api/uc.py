@@ -1,12 +1,315 @@
-"""Placeholder: filled by the uc API work."""
+"""Unity Catalog REST API 2.1: catalogs, schemas, tables, volumes, grants.
+
+Handlers parse the top level of requests by hand and answer through the SDK's own dataclasses
+(``CatalogInfo.from_dict(...).as_dict()``), so the wire shapes are Databricks'. The catalog
+engine is synchronous (DuckDB, SQLite), so its calls run in the thread pool.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import base64
+import fnmatch
+from collections.abc import Callable
+from functools import cache
+from typing import Any, TypeVar
 
+import duckdb
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from local_workspace.errors import ApiError, invalid, not_available
+from local_workspace.http import json_body, json_response, query_bool, query_int, require
 from local_workspace.state import WorkspaceState
+
+PREFIX = "/api/2.1/unity-catalog"
+# Page length when the client sends no max_results or 0 ("server default").
+DEFAULT_PAGE = 1000
+T = TypeVar("T")
+
+
+@cache
+def _sdk() -> Any:
+    """The SDK's catalog dataclasses, imported on first use (the SDK takes seconds to load)."""
+    from databricks.sdk.service import catalog
+
+    return catalog
+
+
+def page(
+    request: Request, items: list[dict[str, Any]], key: str, shape: Callable[[dict[str, Any]], Any]
+) -> dict[str, Any]:
+    """One page of ``items`` as the SDK pages: max_results/page_token in, next_page_token out."""
+    size = query_int(request, "max_results", 0) or 0
+    if size < 0:
+        raise invalid("max_results must be zero or positive.")
+    size = size or DEFAULT_PAGE
+    token = request.query_params.get("page_token") or ""
+    try:
+        start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+    except ValueError as exc:
+        raise invalid(f"Invalid page_token {token!r}.") from exc
+    chunk = items[start : start + size]
+    body: dict[str, Any] = {key: [shape(item).as_dict() for item in chunk]}
+    if start + size < len(items):
+        body["next_page_token"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+    return body
+
+
+async def _run(state: WorkspaceState, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run an engine call in the thread pool; DuckDB errors become 400s with public names."""
+    try:
+        return await run_in_threadpool(fn, *args, **kwargs)
+    except duckdb.Error as exc:
+        raise invalid(state.catalog.public_text(str(exc))) from exc
 
 
 def routes(state: WorkspaceState) -> list[BaseRoute]:
-    """No routes yet."""
-    return []
+    """The Unity Catalog routes of a workspace."""
+    cat = state.catalog
+
+    def catalog_info(d: dict[str, Any]) -> Any:
+        return _sdk().CatalogInfo.from_dict(d)
+
+    def schema_info(d: dict[str, Any]) -> Any:
+        return _sdk().SchemaInfo.from_dict(d)
+
+    def table_info(d: dict[str, Any]) -> Any:
+        return _sdk().TableInfo.from_dict(d)
+
+    def volume_info(d: dict[str, Any]) -> Any:
+        return _sdk().VolumeInfo.from_dict(d)
+
+    # -- catalogs --
+
+    async def catalogs(request: Request) -> Response:
+        if request.method == "POST":
+            body = await json_body(request)
+            if body.get("share_name") or body.get("connection_name"):
+                raise not_available("Delta Sharing and foreign catalogs")
+            info = await _run(
+                state,
+                cat.create_catalog,
+                require(body, "name"),
+                body.get("comment"),
+                body.get("properties"),
+            )
+            return json_response(catalog_info(info).as_dict())
+        items = await _run(state, cat.list_catalogs)
+        return json_response(page(request, items, "catalogs", catalog_info))
+
+    async def catalog(request: Request) -> Response:
+        name = request.path_params["name"]
+        if request.method == "DELETE":
+            await _run(state, cat.delete_catalog, name, query_bool(request, "force"))
+            return json_response({})
+        if request.method == "PATCH":
+            body = await json_body(request)
+            if body.get("new_name") and body["new_name"].lower() != name.lower():
+                raise not_available("Renaming a catalog")
+            info = await _run(
+                state,
+                cat.update_catalog,
+                name,
+                body.get("comment"),
+                body.get("owner"),
+                body.get("properties"),
+            )
+            return json_response(catalog_info(info).as_dict())
+        return json_response(catalog_info(await _run(state, cat.get_catalog, name)).as_dict())
+
+    # -- schemas --
+
+    async def schemas(request: Request) -> Response:
+        if request.method == "POST":
+            body = await json_body(request)
+            info = await _run(
+                state,
+                cat.create_schema,
+                require(body, "catalog_name"),
+                require(body, "name"),
+                body.get("comment"),
+            )
+            return json_response(schema_info(info).as_dict())
+        catalog_name = _required_query(request, "catalog_name")
+        items = await _run(state, cat.list_schemas, catalog_name)
+        return json_response(page(request, items, "schemas", schema_info))
+
+    async def schema(request: Request) -> Response:
+        full_name = request.path_params["full_name"]
+        if request.method == "DELETE":
+            await _run(state, cat.delete_schema, full_name, query_bool(request, "force"))
+            return json_response({})
+        if request.method == "PATCH":
+            body = await json_body(request)
+            if body.get("new_name") and body["new_name"].lower() != full_name.split(".")[-1]:
+                raise not_available("Renaming a schema")
+            info = await _run(
+                state, cat.update_schema, full_name, body.get("comment"), body.get("owner")
+            )
+            return json_response(schema_info(info).as_dict())
+        return json_response(schema_info(await _run(state, cat.get_schema, full_name)).as_dict())
+
+    # -- tables --
+
+    async def tables(request: Request) -> Response:
+        if request.method == "POST":
+            body = await json_body(request)
+            info = await _run(
+                state,
+                cat.create_table,
+                require(body, "catalog_name"),
+                require(body, "schema_name"),
+                require(body, "name"),
+                body.get("columns") or [],
+                body.get("comment"),
+                body.get("table_type") or "MANAGED",
+                body.get("properties"),
+                body.get("storage_location"),
+            )
+            return json_response(table_info(info).as_dict())
+        catalog_name = _required_query(request, "catalog_name")
+        schema_name = _required_query(request, "schema_name")
+        items = await _run(state, cat.list_tables, catalog_name, schema_name)
+        if query_bool(request, "omit_columns"):
+            items = [{k: v for k, v in t.items() if k != "columns"} for t in items]
+        if query_bool(request, "omit_properties"):
+            items = [{k: v for k, v in t.items() if k != "properties"} for t in items]
+        return json_response(page(request, items, "tables", table_info))
+
+    async def table(request: Request) -> Response:
+        full_name = request.path_params["full_name"]
+        if request.method == "DELETE":
+            await _run(state, cat.delete_table, full_name)
+            return json_response({})
+        if request.method == "PATCH":
+            body = await json_body(request)
+            await _run(state, cat.update_table, full_name, body.get("owner"))
+            return json_response({})
+        return json_response(table_info(await _run(state, cat.get_table, full_name)).as_dict())
+
+    async def table_exists(request: Request) -> Response:
+        full_name = request.path_params["full_name"]
+        try:
+            await _run(state, cat.get_table, full_name)
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            return json_response({"table_exists": False})
+        return json_response({"table_exists": True})
+
+    async def table_summaries(request: Request) -> Response:
+        catalog_name = _required_query(request, "catalog_name")
+        schema_pattern = _pattern(request.query_params.get("schema_name_pattern"))
+        table_pattern = _pattern(request.query_params.get("table_name_pattern"))
+
+        def collect() -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = []
+            for s in cat.list_schemas(catalog_name):
+                if fnmatch.fnmatchcase(s["name"], schema_pattern):
+                    found.extend(
+                        {"full_name": t["full_name"], "table_type": t["table_type"]}
+                        for t in cat.list_tables(catalog_name, s["name"])
+                        if fnmatch.fnmatchcase(t["name"].lower(), table_pattern)
+                    )
+            return found
+
+        items = await _run(state, collect)
+        return json_response(page(request, items, "tables", _sdk().TableSummary.from_dict))
+
+    # -- volumes --
+
+    async def volumes(request: Request) -> Response:
+        if request.method == "POST":
+            body = await json_body(request)
+            info = await _run(
+                state,
+                cat.create_volume,
+                require(body, "catalog_name"),
+                require(body, "schema_name"),
+                require(body, "name"),
+                body.get("volume_type") or "MANAGED",
+                body.get("comment"),
+                body.get("storage_location"),
+            )
+            return json_response(volume_info(info).as_dict())
+        catalog_name = _required_query(request, "catalog_name")
+        schema_name = _required_query(request, "schema_name")
+        items = await _run(state, cat.list_volumes, catalog_name, schema_name)
+        return json_response(page(request, items, "volumes", volume_info))
+
+    async def volume(request: Request) -> Response:
+        name = request.path_params["name"]
+        if request.method == "DELETE":
+            await _run(state, cat.delete_volume, name)
+            return json_response({})
+        return json_response(volume_info(await _run(state, cat.get_volume, name)).as_dict())
+
+    # -- grants --
+
+    async def permissions(request: Request) -> Response:
+        kind, full_name = request.path_params["securable_type"], request.path_params["full_name"]
+        if request.method == "PATCH":
+            body = await json_body(request)
+            changes = body.get("changes") or []
+            if not isinstance(changes, list):
+                raise invalid("changes must be a list.")
+            assignments = await _run(state, cat.update_grants, kind, full_name, changes)
+            return json_response(
+                _sdk()
+                .UpdatePermissionsResponse.from_dict({"privilege_assignments": assignments})
+                .as_dict()
+            )
+        principal = request.query_params.get("principal") or None
+        assignments = await _run(state, cat.get_grants, kind, full_name, principal)
+        return json_response(
+            _sdk()
+            .GetPermissionsResponse.from_dict({"privilege_assignments": assignments})
+            .as_dict()
+        )
+
+    async def effective_permissions(request: Request) -> Response:
+        kind, full_name = request.path_params["securable_type"], request.path_params["full_name"]
+        principal = request.query_params.get("principal") or None
+        assignments = await _run(state, cat.get_effective_grants, kind, full_name, principal)
+        return json_response(
+            _sdk()
+            .EffectivePermissionsList.from_dict({"privilege_assignments": assignments})
+            .as_dict()
+        )
+
+    return [
+        Route(f"{PREFIX}/catalogs", catalogs, methods=["GET", "POST"]),
+        Route(f"{PREFIX}/catalogs/{{name}}", catalog, methods=["GET", "PATCH", "DELETE"]),
+        Route(f"{PREFIX}/schemas", schemas, methods=["GET", "POST"]),
+        Route(f"{PREFIX}/schemas/{{full_name}}", schema, methods=["GET", "PATCH", "DELETE"]),
+        Route(f"{PREFIX}/tables", tables, methods=["GET", "POST"]),
+        Route(f"{PREFIX}/tables/{{full_name}}/exists", table_exists, methods=["GET"]),
+        Route(f"{PREFIX}/tables/{{full_name}}", table, methods=["GET", "PATCH", "DELETE"]),
+        Route(f"{PREFIX}/table-summaries", table_summaries, methods=["GET"]),
+        Route(f"{PREFIX}/volumes", volumes, methods=["GET", "POST"]),
+        Route(f"{PREFIX}/volumes/{{name}}", volume, methods=["GET", "DELETE"]),
+        Route(
+            f"{PREFIX}/permissions/{{securable_type}}/{{full_name}}",
+            permissions,
+            methods=["GET", "PATCH"],
+        ),
+        Route(
+            f"{PREFIX}/effective-permissions/{{securable_type}}/{{full_name}}",
+            effective_permissions,
+            methods=["GET"],
+        ),
+    ]
+
+
+def _required_query(request: Request, name: str) -> str:
+    value = request.query_params.get(name)
+    if not value:
+        raise invalid(f"Missing required parameter: {name}")
+    return value
+
+
+def _pattern(raw: str | None) -> str:
+    """A UC name pattern (``%``/``*`` wildcards) as an fnmatch pattern."""
+    return (raw or "*").lower().replace("%", "*")
