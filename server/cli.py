@@ -12,9 +12,12 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.settings import TOOLSETS, Settings
+
+if TYPE_CHECKING:
+    from server.registry import ToolSpec
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -62,9 +65,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_local(args: argparse.Namespace) -> int:
     """Run the local workspace alone and print how to point an SDK or CLI at it."""
     from local_workspace.config import LocalConfig, default_data_dir
-    from local_workspace.runner import serve_forever
+    from local_workspace.runner import find_running, serve_forever
 
     config = LocalConfig(data_dir=args.data_dir or default_data_dir(), port=args.port)
+    running = find_running(config.data_dir)
+    if running:
+        # Two workspaces must not open the same DuckDB files: point at the running one.
+        print(f"export DATABRICKS_HOST={running}")
+        print(f"export DATABRICKS_TOKEN={config.resolved_token()}")
+        print(f"# already running on {config.data_dir}; not starting another", file=sys.stderr)
+        return 0
 
     def announce(url: str, token: str) -> None:
         print(f"export DATABRICKS_HOST={url}", flush=True)
@@ -76,11 +86,23 @@ def cmd_local(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hints(spec: ToolSpec) -> str:
+    """The tool's MCP annotations, short: ``read-only`` or ``write[,destructive][,idempotent]``."""
+    if spec.read_only:
+        return "read-only"
+    hints = ["write"]
+    if spec.destructive:
+        hints.append("destructive")
+    if spec.idempotent:
+        hints.append("idempotent")
+    return ",".join(hints)
+
+
 def cmd_tools(args: argparse.Namespace) -> int:
     """Print the tools with toolset and annotations."""
     from server.app import selected_specs
 
-    specs = selected_specs(_settings(args))
+    specs = sorted(selected_specs(_settings(args)), key=lambda s: (s.toolset, s.name))
     if args.json:
         rows = [
             {
@@ -89,16 +111,23 @@ def cmd_tools(args: argparse.Namespace) -> int:
                 "read_only": s.read_only,
                 "destructive": s.destructive,
                 "idempotent": s.idempotent,
+                "description": _summary(s),
             }
             for s in specs
         ]
         print(json.dumps(rows, indent=1))
         return 0
-    for s in sorted(specs, key=lambda s: (s.toolset, s.name)):
-        kind = "read" if s.read_only else ("write!" if s.destructive else "write")
-        summary = (s.fn.__doc__ or "").strip().splitlines()[0]
-        print(f"{s.toolset:<10} {s.name:<24} {kind:<7} {summary}")
+    width = max((len(s.name) for s in specs), default=4)
+    print(f"{'TOOLSET':<13} {'TOOL':<{width}} {'ANNOTATIONS':<28} DESCRIPTION")
+    for s in specs:
+        print(f"{s.toolset:<13} {s.name:<{width}} {_hints(s):<28} {_summary(s)}")
+    print(f"({len(specs)} tools)", file=sys.stderr)
     return 0
+
+
+def _summary(spec: ToolSpec) -> str:
+    """The tool's docstring on one line."""
+    return " ".join((spec.fn.__doc__ or "").split())
 
 
 def cmd_call(args: argparse.Namespace) -> int:
@@ -110,21 +139,28 @@ def cmd_call(args: argparse.Namespace) -> int:
     try:
         arguments = json.loads(args.json) if args.json else {}
     except json.JSONDecodeError as exc:
-        print(f"--json is not valid JSON: {exc}", file=sys.stderr)
+        print(f"INVALID_PARAMETER_VALUE: --json is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(arguments, dict):
+        print("INVALID_PARAMETER_VALUE: --json must be a JSON object.", file=sys.stderr)
         return 2
     result = anyio.run(call_tool, _settings(args), args.tool, arguments)
     text = "\n".join(getattr(c, "text", "") for c in result.content)
+    if result.is_error:
+        # Errors go to stderr so that scripts can keep stdout for results only.
+        print(text, file=sys.stderr)
+        return 1
     if args.structured and result.structured_content is not None:
         text = json.dumps(result.structured_content, indent=1)
     print(text)
-    return 1 if result.is_error else 0
+    return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check configuration, auth and connectivity, and say what to fix."""
     from server.doctor import run_doctor
 
-    return run_doctor(_settings(args))
+    return run_doctor(_settings(args), retry_timeout_s=args.timeout)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check configuration, auth and connectivity")
     _add_common(doctor)
+    doctor.add_argument(
+        "--timeout", type=int, default=15, help="seconds to keep retrying the workspace (15)"
+    )
     doctor.set_defaults(func=cmd_doctor)
     return parser
 

@@ -77,8 +77,13 @@ class Settings(BaseSettings):
         return _default_profile_exists()
 
 
+def config_file_path() -> Path:
+    """The Databricks configuration file the SDK reads (``DATABRICKS_CONFIG_FILE`` or default)."""
+    return Path(os.environ.get("DATABRICKS_CONFIG_FILE", "~/.databrickscfg")).expanduser()
+
+
 def _default_profile_exists() -> bool:
-    path = Path(os.environ.get("DATABRICKS_CONFIG_FILE", "~/.databrickscfg")).expanduser()
+    path = config_file_path()
     if not path.is_file():
         return False
     parser = configparser.ConfigParser()

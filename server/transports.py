@@ -55,13 +55,23 @@ async def _plain(send: Send, status: int, body: bytes) -> None:
 
 
 def http_app(settings: Settings, runtime: Runtime, token: str) -> ASGIApp:
-    """The streamable-HTTP ASGI app: token check outside, Origin/Host checks inside."""
+    """The streamable-HTTP ASGI app: token check outside, Origin/Host checks inside.
+
+    Browsers send ``Origin``: only our own address and ``DBX_DEVKIT_ALLOWED_ORIGINS`` pass,
+    which stops DNS-rebinding and cross-site pages from driving the tools. Non-browser
+    clients send no Origin and need only the token.
+    """
+    from urllib.parse import urlsplit
+
     from mcp.server.transport_security import TransportSecuritySettings
 
     host = settings.http_host
     port = settings.http_port
-    allowed_hosts = [f"{host}:{port}", f"127.0.0.1:{port}", f"localhost:{port}"]
+    names = [host, "127.0.0.1", "localhost", "[::1]"]
+    allowed_hosts = list(dict.fromkeys(f"{name}:{port}" for name in names))
     allowed_origins = [f"http://{h}" for h in allowed_hosts] + list(settings.allowed_origins)
+    # An allowed origin's host is also a Host clients may use (e.g. behind a proxy).
+    allowed_hosts += [urlsplit(o).netloc for o in settings.allowed_origins if urlsplit(o).netloc]
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=allowed_hosts,
@@ -87,6 +97,12 @@ def serve_http(settings: Settings) -> int:
         f"dbx-devkit: MCP over HTTP at http://{settings.http_host}:{settings.http_port}/mcp",
         file=sys.stderr,
     )
+    if settings.http_host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            "dbx-devkit: WARNING: listening beyond this machine; anyone with the token can "
+            "use the tools. Add the URL clients use to DBX_DEVKIT_ALLOWED_ORIGINS.",
+            file=sys.stderr,
+        )
     runtime = Runtime(settings)
     try:
         uvicorn.run(

@@ -1,0 +1,205 @@
+"""The real transports: streamable HTTP behind uvicorn, and stdio as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from server.runtime import Runtime
+from server.settings import Settings
+from server.transports import http_app
+from tests.conftest import ok, text_of
+from tools_core.backend import Backend
+
+pytestmark = pytest.mark.anyio
+
+REPO = Path(__file__).resolve().parent.parent
+TOKEN = "test-http-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def http_url(backend: Backend) -> Iterator[str]:
+    """dbx-devkit over streamable HTTP, served by uvicorn in a thread on a free port."""
+    settings = Settings(http_port=free_port(), http_token=TOKEN)
+    app = http_app(settings, Runtime(settings, backend), TOKEN)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=settings.http_port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{settings.http_port}/mcp"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    },
+}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+async def test_http_client_with_the_token_lists_the_tools(http_url: str) -> None:
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"})
+    async with http, Client(streamable_http_client(http_url, http_client=http)) as client:
+        tools = await client.list_tools()
+    assert "workspace_context" in {tool.name for tool in tools.tools}
+
+
+def test_http_request_without_the_token_is_refused_with_401(http_url: str) -> None:
+    answer = httpx.post(http_url, json=INITIALIZE, headers=MCP_HEADERS, timeout=10)
+    assert answer.status_code == 401
+    wrong = httpx.post(
+        http_url,
+        json=INITIALIZE,
+        headers={**MCP_HEADERS, "Authorization": "Bearer wrong"},
+        timeout=10,
+    )
+    assert wrong.status_code == 401
+
+
+def test_http_request_from_a_foreign_origin_is_refused(http_url: str) -> None:
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}", "Origin": "https://evil.test"}
+    answer = httpx.post(http_url, json=INITIALIZE, headers=headers, timeout=10)
+    assert answer.status_code in (400, 403)
+    # The same request from our own origin is served.
+    port = http_url.split(":")[2].split("/")[0]
+    headers["Origin"] = f"http://127.0.0.1:{port}"
+    assert httpx.post(http_url, json=INITIALIZE, headers=headers, timeout=10).status_code == 200
+
+
+def test_http_request_with_a_foreign_host_header_is_refused(http_url: str) -> None:
+    headers = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}", "Host": "evil.test"}
+    answer = httpx.post(http_url, json=INITIALIZE, headers=headers, timeout=10)
+    assert answer.status_code in (400, 403, 421)
+
+
+def subprocess_env(tmp_path: Path) -> dict[str, str]:
+    """A clean environment: no Databricks configuration, HOME and data dir in tmp."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABRICKS_", "MLFLOW_", "DBX_DEVKIT_"))
+    }
+    env["HOME"] = str(tmp_path / "home")
+    env["DBX_DEVKIT_DATA_DIR"] = str(tmp_path / "data")
+    Path(env["HOME"]).mkdir(exist_ok=True)
+    return env
+
+
+def serve_command(tmp_path: Path) -> list[str]:
+    return [sys.executable, "-m", "server.cli", "serve", "--data-dir", str(tmp_path / "data")]
+
+
+async def test_stdio_server_lists_tools_and_answers_workspace_context(tmp_path: Path) -> None:
+    command = serve_command(tmp_path)
+    params = StdioServerParameters(
+        command=command[0], args=command[1:], env=subprocess_env(tmp_path), cwd=str(REPO)
+    )
+    async with Client(params) as client:
+        tools = await client.list_tools()
+        assert "workspace_context" in {tool.name for tool in tools.tools}
+        result = await ok(client, "workspace_context")
+    assert "backend: local" in text_of(result)
+
+
+def test_stdio_server_writes_only_json_rpc_to_stdout(tmp_path: Path) -> None:
+    """Raw stdout of a real `dbx-devkit serve`, including a tool call that starts the
+    local workspace: every line must be a JSON-RPC message."""
+    messages: list[dict[str, Any]] = [
+        INITIALIZE,
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "tools/call",
+            "params": {"name": "workspace_context", "arguments": {}},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "tools/call",
+            "params": {"name": "no_such_tool", "arguments": {}},
+        },
+    ]
+    process = subprocess.Popen(
+        serve_command(tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=subprocess_env(tmp_path),
+        cwd=REPO,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    watchdog = threading.Timer(120, process.kill)  # a hung server fails the test, not CI
+    watchdog.start()
+    try:
+        process.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
+        process.stdin.flush()
+        lines: list[str] = []
+        answered: set[Any] = set()
+        # Close stdin only once every request is answered: EOF ends the session.
+        while not {1, 2, 3, 4} <= answered:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            answered.add(_json_rpc_id(line))
+        process.stdin.close()
+        lines.extend(process.stdout.readlines())
+        stderr = process.stderr.read() if process.stderr else ""
+        process.wait(timeout=30)
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+    for line in lines:
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            pytest.fail(f"stdout line is not JSON-RPC: {line!r}\nstderr: {stderr}")
+        assert message.get("jsonrpc") == "2.0", line
+    assert {1, 2, 3, 4} <= answered, f"missing answers; stderr: {stderr}"
+    # The banner saying the local workspace is used goes to stderr, never stdout.
+    assert "LOCAL workspace" in stderr
+
+
+def _json_rpc_id(line: str) -> Any:
+    try:
+        return json.loads(line).get("id")
+    except (json.JSONDecodeError, AttributeError):
+        return None
