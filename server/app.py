@@ -33,13 +33,12 @@ def selected_specs(settings: Settings) -> list[ToolSpec]:
 def tool_annotations(spec: ToolSpec) -> ToolAnnotations:
     """MCP annotations chosen per tool: readOnlyHint always; the rest for writers."""
     if spec.read_only:
-        return ToolAnnotations(title=spec.title, read_only_hint=True, open_world_hint=False)
+        return ToolAnnotations(title=spec.title, read_only_hint=True)
     return ToolAnnotations(
         title=spec.title,
         read_only_hint=False,
         destructive_hint=spec.destructive,
         idempotent_hint=spec.idempotent,
-        open_world_hint=False,
     )
 
 
@@ -139,7 +138,31 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> DevkitSe
             annotations=tool_annotations(spec),
             structured_output=settings.output_schemas,
         )
+        tool = server._tool_manager.get_tool(spec.name)
+        if tool is not None:
+            # Pydantic titles repeat the parameter names: pure cost in every agent's context.
+            drop_titles(tool.parameters)
+            if tool.output_schema is not None:
+                drop_titles(tool.output_schema)
     return server
+
+
+def drop_titles(schema: Any) -> None:
+    """Remove the generated ``title`` keys from a JSON schema, in place (not property names)."""
+    if isinstance(schema, list):
+        for item in schema:
+            drop_titles(item)
+        return
+    if not isinstance(schema, dict):
+        return
+    if isinstance(schema.get("title"), str):
+        del schema["title"]
+    for key, value in schema.items():
+        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            for sub in value.values():
+                drop_titles(sub)
+        elif isinstance(value, dict | list):
+            drop_titles(value)
 
 
 def _version() -> str:
