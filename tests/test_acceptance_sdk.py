@@ -154,10 +154,11 @@ def test_data_survives_a_restart(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     code = (
         "import sys\n"
+        "from pathlib import Path\n"
         "from local_workspace.config import LocalConfig\n"
         "from local_workspace.runner import LocalWorkspace\n"
         "from databricks.sdk import WorkspaceClient\n"
-        "with LocalWorkspace(LocalConfig(data_dir=__import__('pathlib').Path(sys.argv[1]))) as lw:\n"
+        "with LocalWorkspace(LocalConfig(data_dir=Path(sys.argv[1]))) as lw:\n"
         "    w = WorkspaceClient(host=lw.url, token=lw.token)\n"
         "    if sys.argv[2] == 'write':\n"
         "        w.schemas.create(name='kept', catalog_name='main')\n"
