@@ -1,0 +1,283 @@
+"""Run one Databricks SQL statement on the local workspace: dispatch, DuckDB, results.
+
+Statements DuckDB lacks go to :class:`Commands`; the rest are translated by sqlglot and run
+in DuckDB on a cursor of the Catalog's shared instance, then DDL is reported to the Catalog
+(``note_created``/``note_dropped``) so Unity Catalog follows.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+from sqlglot import exp
+
+from local_workspace.sql import errors
+from local_workspace.sql.commands import IGNORED, Commands, Output
+from local_workspace.sql.translate import Param, Scope, Translated, parse, translate
+from local_workspace.sql.types import column_info, format_value
+
+if TYPE_CHECKING:
+    from local_workspace.catalog import Catalog
+
+# Databricks caps INLINE results at 25 MiB.
+INLINE_MAX_BYTES = 25 * 1024 * 1024
+FETCH_BATCH = 10_000
+# DuckDB's default names for common aggregates -> the names Databricks gives them.
+COLUMN_NAMES = {"count_star()": "count(1)"}
+DML_COLUMNS = {
+    exp.Insert: ("num_affected_rows", "num_inserted_rows"),
+    exp.Update: ("num_affected_rows",),
+    exp.Delete: ("num_affected_rows",),
+    exp.Merge: ("num_affected_rows",),
+}
+
+
+@dataclass
+class Request:
+    """What the Statement Execution API hands the engine."""
+
+    statement: str
+    scope: Scope = field(default_factory=Scope)
+    params: list[Param] = field(default_factory=list)
+    row_limit: int | None = None
+    byte_limit: int | None = None
+
+
+@dataclass
+class ResultSet:
+    """A finished statement's result: ColumnInfo dicts and rows of strings."""
+
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[list[str | None]] = field(default_factory=list)
+    truncated: bool = False
+
+
+def prepare_cursor(cursor: duckdb.DuckDBPyConnection) -> None:
+    """Session settings that make DuckDB behave like Databricks SQL (ANSI mode, UTC)."""
+    cursor.execute("SET TimeZone='UTC'")
+    cursor.execute("SET ieee_floating_point_ops=false")
+
+
+class Engine:
+    """Executes statements against the Catalog's DuckDB instance."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.commands = Commands(catalog)
+
+    def execute(self, request: Request, cursor: duckdb.DuckDBPyConnection) -> ResultSet:
+        """Run ``request`` on ``cursor`` (interruptible by ``cursor.interrupt()``)."""
+        tree = parse(request.statement)
+        output = self._native(tree, request)
+        if output is not None:
+            return self._small(output, request)
+        _fix_merge(tree)
+        translated = translate(tree, request.scope, self.catalog, request.params)
+        before = self._existing(translated)
+        self._run(cursor, translated, request)
+        self._follow_ddl(translated, before)
+        return self._collect(cursor, translated, request)
+
+    # -- statements answered by the workspace -------------------------------------------
+
+    def _native(self, tree: exp.Expression, request: Request) -> Output | None:
+        scope = request.scope
+        if isinstance(tree, exp.Command):
+            word = str(tree.this).upper()
+            rest = tree.expression
+            text = str(rest.this if isinstance(rest, exp.Literal) else rest or "").strip()
+            if word == "SHOW":
+                return self.commands.show(text, scope)
+            if word in IGNORED:
+                return Output()
+            if word == "CREATE" and text.upper().startswith("CATALOG"):
+                return self.commands.create_catalog(f"CREATE {text}")
+            if word == "DROP" and text.upper().startswith("CATALOG"):
+                return self.commands.drop_catalog(f"DROP {text}")
+            if word in ("GRANT", "REVOKE"):
+                return self.commands.grant(f"{word} {text}", scope)
+            if word == "EXPLAIN":
+                return None  # handled in _run via the inner statement
+            if word in ("DESCRIBE", "DESC"):
+                raise errors.unsupported(f"DESCRIBE {text.split()[0] if text else ''}".strip())
+            return None
+        if isinstance(tree, exp.Grant | exp.Revoke):
+            return self.commands.grant(request.statement, scope)
+        if isinstance(tree, exp.Describe):
+            kind = str(tree.args.get("kind") or "TABLE").upper()
+            if kind not in ("TABLE", "VIEW"):
+                raise errors.unsupported(f"DESCRIBE {kind}")
+            style = str(tree.args.get("style") or "").upper()
+            name = tree.this.sql(dialect="databricks")
+            return self.commands.describe(name, style in ("EXTENDED", "FORMATTED"), scope)
+        if isinstance(tree, exp.Use):
+            kind = str(tree.args.get("kind") or "").upper()
+            target = tree.this
+            parts = (
+                [p for p in (target.catalog, target.db, target.name) if p]
+                if isinstance(target, exp.Table)
+                else [target.name]
+            )
+            return self.commands.use(kind, parts, scope)
+        if isinstance(tree, exp.Comment):
+            return self._comment(tree, request)
+        if isinstance(tree, exp.Set):
+            return Output()  # Spark confs: nothing to set locally
+        return None
+
+    def _comment(self, tree: exp.Comment, request: Request) -> Output | None:
+        kind = str(tree.args.get("kind") or "").upper()
+        comment = tree.expression.name if tree.expression is not None else None
+        name = tree.this.sql(dialect="databricks")
+        if kind == "CATALOG":
+            catalog = name.strip("`").lower()
+            self.commands.require_catalog(catalog)
+            self.catalog.update_catalog(catalog, comment=comment)
+            return Output()
+        if kind in ("SCHEMA", "DATABASE"):
+            catalog, schema = self.commands.schema_of(name, request.scope)
+            self.catalog.note_created("schema", f"{catalog}.{schema}", comment)
+            return Output()
+        return None  # TABLE/VIEW/COLUMN comments: DuckDB stores them
+
+    # -- DuckDB statements ---------------------------------------------------------------
+
+    def _run(self, cursor: duckdb.DuckDBPyConnection, tr: Translated, request: Request) -> None:
+        tree, sql = tr.tree, tr.sql
+        if isinstance(tree, exp.Command) and str(tree.this).upper() == "EXPLAIN":
+            inner = translate(
+                parse(str(tree.expression.this)), request.scope, self.catalog, request.params
+            )
+            tr.tables.extend(inner.tables)
+            sql, tr.params = f"EXPLAIN {inner.sql}", inner.params
+        try:
+            cursor.execute(sql, tr.params or None)
+        except duckdb.InterruptException:
+            raise
+        except duckdb.Error as exc:
+            raise errors.from_duckdb(
+                exc, lambda name: self._resolve(name, tr), self.catalog.public_text
+            ) from exc
+
+    def _resolve(self, name: str, tr: Translated) -> tuple[str, ...]:
+        """A name from a DuckDB message -> the public name the statement used."""
+        parts = [p.strip('"') for p in name.split(".")]
+        if len(parts) >= 3 or (len(parts) == 2 and parts[0].startswith("uc_")):
+            parts[0] = self.catalog.to_public(parts[0])
+            return tuple(parts)
+        for ref in tr.tables:
+            ref_parts = [p for p in ref if p]
+            if [p.lower() for p in ref_parts[-len(parts) :]] == [p.lower() for p in parts]:
+                return tuple(ref_parts)
+        return tuple(parts)
+
+    def _existing(self, tr: Translated) -> bool:
+        """Whether a DROP's target exists before the statement (so the Catalog hears of it)."""
+        tree = tr.tree
+        if not isinstance(tree, exp.Drop) or not tr.tables:
+            return False
+        catalog, schema, table = tr.tables[0]
+        if not self.catalog.has_catalog(catalog):
+            return False
+        if table:
+            return self.catalog.has_table(catalog, schema, table)
+        return self.catalog.has_schema(catalog, schema)
+
+    def _follow_ddl(self, tr: Translated, existed: bool) -> None:
+        tree = tr.tree
+        if not isinstance(tree, exp.Create | exp.Drop) or not tr.tables:
+            return
+        kind = str(tree.args.get("kind") or "").lower()
+        kind = "schema" if kind == "database" else kind
+        if kind not in ("schema", "table", "view"):
+            return
+        full_name = ".".join(p for p in tr.tables[0] if p)
+        if isinstance(tree, exp.Drop):
+            if existed:
+                self.catalog.note_dropped(kind, full_name)
+            return
+        comment = None
+        props = tree.args.get("properties")
+        if props is not None:
+            for prop in props.expressions:
+                if isinstance(prop, exp.SchemaCommentProperty):
+                    comment = prop.this.name
+        self.catalog.note_created(kind, full_name, comment)
+
+    def _collect(
+        self, cursor: duckdb.DuckDBPyConnection, tr: Translated, request: Request
+    ) -> ResultSet:
+        description = cursor.description
+        tree = tr.tree
+        if description is None:
+            return ResultSet()
+        is_ctas = isinstance(tree, exp.Create) and tree.expression is not None
+        dml = next((cols for kind, cols in DML_COLUMNS.items() if isinstance(tree, kind)), None)
+        if isinstance(tree, exp.Create | exp.Drop | exp.Alter | exp.Comment) and not is_ctas:
+            return ResultSet()
+        if is_ctas:
+            dml = ("num_affected_rows", "num_inserted_rows")
+        if dml is not None:
+            count = cursor.fetchone()
+            value = str(count[0]) if count else "0"
+            return ResultSet(
+                columns=[column_info(name, "BIGINT", i) for i, name in enumerate(dml)],
+                rows=[[value] * len(dml)],
+            )
+        if isinstance(tree, exp.Command):  # EXPLAIN: one `plan` column, as Databricks
+            plan = self.catalog.public_text("\n".join(str(row[-1]) for row in cursor.fetchall()))
+            return ResultSet(columns=[column_info("plan", "VARCHAR", 0)], rows=[[plan]])
+        names = [
+            COLUMN_NAMES.get(str(d[0]), self.catalog.public_text(str(d[0]))) for d in description
+        ]
+        pairs = zip(names, description, strict=True)
+        columns = [column_info(n, d[1], i) for i, (n, d) in enumerate(pairs)]
+        rows, truncated = _fetch(cursor, request.row_limit, request.byte_limit)
+        return ResultSet(columns=columns, rows=rows, truncated=truncated)
+
+    def _small(self, output: Output, request: Request) -> ResultSet:
+        rows = output.rows
+        truncated = False
+        if request.row_limit is not None and len(rows) > request.row_limit:
+            rows, truncated = rows[: request.row_limit], True
+        return ResultSet(
+            columns=[column_info(n, t, i) for i, (n, t) in enumerate(output.columns)],
+            rows=rows,
+            truncated=truncated,
+        )
+
+
+def _fetch(
+    cursor: duckdb.DuckDBPyConnection, row_limit: int | None, byte_limit: int | None
+) -> tuple[list[list[str | None]], bool]:
+    """Rows as strings, stopping at row_limit/byte_limit (then ``truncated``)."""
+    max_bytes = min(byte_limit or INLINE_MAX_BYTES, INLINE_MAX_BYTES)
+    rows: list[list[str | None]] = []
+    size = 0
+    while True:
+        batch = cursor.fetchmany(FETCH_BATCH)
+        if not batch:
+            return rows, False
+        for raw in batch:
+            if row_limit is not None and len(rows) >= row_limit:
+                return rows, True
+            row = [format_value(v) for v in raw]
+            size += len(json.dumps(row, separators=(",", ":"))) + 1
+            if size > max_bytes:
+                return rows, True
+            rows.append(row)
+
+
+def _fix_merge(tree: exp.Expression) -> None:
+    """DuckDB refuses ``UPDATE SET tgt.col = ...`` in MERGE: drop the target qualifier."""
+    if not isinstance(tree, exp.Merge):
+        return
+    for when in tree.find_all(exp.When):
+        then = when.args.get("then")
+        if isinstance(then, exp.Update):
+            for eq in then.expressions:
+                if isinstance(eq, exp.EQ) and isinstance(eq.this, exp.Column):
+                    eq.this.set("table", None)
