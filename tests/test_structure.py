@@ -1,0 +1,240 @@
+"""Structural rules every tool and module keeps, whatever tools are registered.
+
+The tool-schema snapshot lives in tests/snapshots/tools.json; after an intended change run
+``DBX_DEVKIT_UPDATE_SNAPSHOT=1 pytest tests/test_structure.py`` and commit the file.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import Tool
+
+from server.app import build_server
+from server.registry import all_specs
+from server.runtime import Runtime
+from server.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+REPO = Path(__file__).resolve().parent.parent
+SNAPSHOT = REPO / "tests" / "snapshots" / "tools.json"
+# Read at import time: the autouse fixture clears DBX_DEVKIT_* before each test runs.
+UPDATE_SNAPSHOT = os.environ.get("DBX_DEVKIT_UPDATE_SNAPSHOT") == "1"
+TOOLS_LIST_BUDGET = 8_000  # compact JSON characters, without output schemas
+NAME = re.compile(r"^[a-z0-9_]+$")
+
+# Heavy packages that must not load before tools/list is answered (cold start).
+HEAVY = ("databricks.sdk", "duckdb", "sqlglot", "pyarrow", "mlflow", "pandas", "local_workspace")
+# The server modules allowed to import local_workspace (lazily): the ones that start it.
+STARTS_LOCAL_WORKSPACE = {"server/runtime.py", "server/doctor.py", "server/cli.py"}
+
+
+async def list_tools(**settings: Any) -> list[Tool]:
+    """tools/list of a server built with ``settings``, through the in-memory MCP client."""
+    config = Settings(**settings)
+    async with Client(build_server(config, Runtime(config))) as client:
+        result = await client.list_tools()
+    return list(result.tools)
+
+
+def compact_json(tools: list[Tool]) -> str:
+    """tools/list as compact JSON, the way it costs context."""
+    dumped = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]
+    return json.dumps(dumped, separators=(",", ":"))
+
+
+# --- import rules -------------------------------------------------------------------
+
+
+def python_files(package: str) -> Iterator[Path]:
+    yield from sorted((REPO / package).rglob("*.py"))
+
+
+def imports(path: Path) -> Iterator[tuple[str, int, bool]]:
+    """(module, line, at_module_level) of every import in ``path``; TYPE_CHECKING blocks
+    are skipped (they never run)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+
+    def visit(node: ast.AST, top_level: bool) -> Iterator[tuple[str, int, bool]]:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                yield from (item for n in child.orelse for item in visit_one(n, top_level))
+                continue
+            yield from visit_one(child, top_level)
+
+    def visit_one(node: ast.AST, top_level: bool) -> Iterator[tuple[str, int, bool]]:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno, top_level
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module, node.lineno, top_level
+        nested = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        yield from visit(node, top_level and not nested)
+
+    yield from visit(tree, True)
+
+
+def violations(package: str, forbidden: tuple[str, ...], module_level_only: bool) -> list[str]:
+    found = []
+    for path in python_files(package):
+        for module, line, top_level in imports(path):
+            if module_level_only and not top_level:
+                continue
+            if any(module == f or module.startswith(f + ".") for f in forbidden):
+                found.append(f"{path.relative_to(REPO)}:{line} imports {module}")
+    return found
+
+
+def test_tools_core_never_imports_mcp_server_or_local_workspace() -> None:
+    assert violations("tools_core", ("mcp", "server", "local_workspace"), False) == []
+
+
+def test_local_workspace_imports_neither_tools_core_nor_server() -> None:
+    assert violations("local_workspace", ("tools_core", "server"), False) == []
+
+
+def test_server_imports_local_workspace_only_where_it_starts_it_and_lazily() -> None:
+    found = violations("server", ("local_workspace",), False)
+    elsewhere = [v for v in found if v.split(":")[0] not in STARTS_LOCAL_WORKSPACE]
+    assert elsewhere == [], "only runtime/doctor/cli may start the local workspace"
+    assert violations("server", ("local_workspace",), True) == [], "import it inside functions"
+
+
+def test_tools_core_and_tool_modules_import_no_heavy_package_at_module_level() -> None:
+    heavy = ("databricks.sdk", "duckdb", "sqlglot", "pyarrow", "mlflow", "local_workspace")
+    found = violations("tools_core", heavy, True) + violations("server", heavy, True)
+    assert found == [], "import these inside the functions that need them (cold start)"
+
+
+def test_starting_the_server_loads_no_heavy_package() -> None:
+    """What `dbx-devkit serve` imports before answering tools/list, measured for real."""
+    code = (
+        "import sys\n"
+        "import server.cli, server.transports, server.app, server.registry\n"
+        "server.registry.all_specs()\n"
+        "print('\\n'.join(sorted(sys.modules)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABRICKS_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env, check=True
+    ).stdout.split()
+    loaded = sorted(m for m in out if any(m == h or m.startswith(h + ".") for h in HEAVY))
+    assert loaded == [], f"loaded at start-up (import them lazily): {loaded[:10]}"
+
+
+# --- tools --------------------------------------------------------------------------
+
+
+async def test_every_tool_is_annotated_on_purpose() -> None:
+    specs = all_specs()
+    for tool in await list_tools():
+        hints = tool.annotations
+        assert hints is not None, f"{tool.name} has no annotations"
+        assert hints.read_only_hint is not None, f"{tool.name}: readOnlyHint unset"
+        assert hints.read_only_hint == specs[tool.name].read_only, tool.name
+        if not hints.read_only_hint:
+            assert hints.destructive_hint is not None, f"{tool.name}: destructiveHint unset"
+            assert hints.idempotent_hint is not None, f"{tool.name}: idempotentHint unset"
+
+
+async def test_read_only_mode_lists_no_writer() -> None:
+    everything = await list_tools()
+    writers = {t.name for t in everything if t.annotations and not t.annotations.read_only_hint}
+    assert writers, "no writer registered: this test would prove nothing"
+    read_only = await list_tools(read_only=True)
+    assert read_only, "read-only mode lists no tool at all"
+    assert all(t.annotations and t.annotations.read_only_hint for t in read_only)
+    assert {t.name for t in read_only} == {t.name for t in everything} - writers
+
+
+async def test_toolset_filter_lists_only_that_toolset() -> None:
+    specs = all_specs()
+    for toolset in sorted({spec.toolset for spec in specs.values()}):
+        names = {t.name for t in await list_tools(toolsets=(toolset,))}
+        assert names == {n for n, s in specs.items() if s.toolset == toolset}, toolset
+    sql_only = await list_tools(toolsets=("sql",))
+    assert all(specs[t.name].toolset == "sql" for t in sql_only)
+
+
+async def test_read_only_wins_over_the_toolset_filter() -> None:
+    specs = all_specs()
+    for toolset in sorted({spec.toolset for spec in specs.values()}):
+        listed = await list_tools(toolsets=(toolset,), read_only=True)
+        expected = {n for n, s in specs.items() if s.toolset == toolset and s.read_only}
+        assert {t.name for t in listed} == expected, toolset
+
+
+async def test_every_tool_is_named_area_verb_and_described() -> None:
+    specs = all_specs()
+    for tool in await list_tools():
+        assert NAME.match(tool.name), f"{tool.name}: use [a-z0-9_] only"
+        assert tool.name.startswith(specs[tool.name].toolset + "_"), (
+            f"{tool.name}: name must start with its toolset '{specs[tool.name].toolset}_'"
+        )
+        assert tool.description and tool.description.strip(), f"{tool.name}: no docstring"
+
+
+async def test_every_parameter_has_a_description() -> None:
+    missing = []
+    for tool in await list_tools():
+        for name, schema in tool.input_schema.get("properties", {}).items():
+            if not str(schema.get("description", "")).strip():
+                missing.append(f"{tool.name}.{name}")
+    assert missing == [], "describe with Annotated[T, Field(description='2-6 words')]"
+
+
+async def test_tools_list_stays_within_the_context_budget() -> None:
+    tools = await list_tools()
+    size = len(compact_json(tools))
+    biggest = sorted(tools, key=lambda t: -len(compact_json([t])))[:5]
+    top = ", ".join(f"{t.name}={len(compact_json([t]))}" for t in biggest)
+    assert size <= TOOLS_LIST_BUDGET, f"tools/list is {size} chars (budget 8,000): {top}"
+
+
+# --- snapshot -----------------------------------------------------------------------
+
+
+def snapshot_of(tools: list[Tool]) -> list[dict[str, Any]]:
+    """What reviewers should see change: name, description, input schema, annotations."""
+    rows = []
+    for tool in sorted(tools, key=lambda t: t.name):
+        dumped = tool.model_dump(mode="json", by_alias=True, exclude_none=True)
+        rows.append({key: dumped.get(key) for key in ("name", "description", "inputSchema")})
+        rows[-1]["annotations"] = dumped.get("annotations")
+    return rows
+
+
+async def test_tool_schemas_match_the_committed_snapshot() -> None:
+    current = snapshot_of(await list_tools())
+    if UPDATE_SNAPSHOT:
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+        return
+    assert SNAPSHOT.exists(), (
+        "no snapshot: run DBX_DEVKIT_UPDATE_SNAPSHOT=1 pytest tests/test_structure.py"
+    )
+    committed = {row["name"]: row for row in json.loads(SNAPSHOT.read_text())}
+    now = {row["name"]: row for row in current}
+    differences = [f"new tool {n}" for n in sorted(now.keys() - committed.keys())]
+    differences += [f"removed tool {n}" for n in sorted(committed.keys() - now.keys())]
+    for name in sorted(now.keys() & committed.keys()):
+        changed = [k for k in now[name] if now[name][k] != committed[name].get(k)]
+        if changed:
+            differences.append(f"{name}: {', '.join(changed)} changed")
+    assert differences == [], (
+        "tool schemas differ from tests/snapshots/tools.json: "
+        + "; ".join(differences)
+        + ". If intended, run DBX_DEVKIT_UPDATE_SNAPSHOT=1 pytest tests/test_structure.py "
+        "and commit the snapshot."
+    )
