@@ -1,3 +1,85 @@
-"""uc tools (filled by the uc work)."""
+"""uc tools: Unity Catalog catalogs, schemas, tables, volumes and grants."""
 
 from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from server.registry import reader, writer
+from server.runtime import backend
+from tools_core import uc as core
+
+Catalog = Annotated[str, Field(description="Catalog name")]
+Schema = Annotated[str, Field(description="Schema name")]
+Limit = Annotated[int, Field(ge=1, le=1000, description="Max items")]
+Securable = Annotated[
+    Literal["catalog", "schema", "table", "volume"], Field(description="Securable type")
+]
+FullName = Annotated[str, Field(description="Full name, e.g. cat.schema.table")]
+Privileges = Annotated[list[str], Field(description="Privileges, e.g. SELECT")]
+
+
+@reader("uc")
+def uc_list_catalogs(limit: Limit = 100) -> core.CatalogList:
+    """Catalogs with owner and comment. Next: uc_list_schemas."""
+    return core.list_catalogs(backend(), limit=limit)
+
+
+@reader("uc")
+def uc_list_schemas(catalog: Catalog, limit: Limit = 100) -> core.SchemaList:
+    """Schemas of a catalog. Next: uc_list_tables."""
+    return core.list_schemas(backend(), catalog, limit=limit)
+
+
+@reader("uc")
+def uc_list_tables(
+    catalog: Catalog,
+    schema: Schema,
+    name_filter: Annotated[str | None, Field(description="Substring or glob")] = None,
+    limit: Limit = 100,
+) -> core.TableList:
+    """Tables and views of a schema with type and comment. Next: uc_get_table."""
+    return core.list_tables(backend(), catalog, schema, name_filter=name_filter, limit=limit)
+
+
+@reader("uc")
+def uc_get_table(
+    full_name: Annotated[str, Field(description="catalog.schema.table")],
+) -> core.TableDetail:
+    """Columns (types, comments), type, format, owner of a table or view."""
+    return core.get_table(backend(), full_name)
+
+
+@reader("uc")
+def uc_list_volumes(catalog: Catalog, schema: Schema, limit: Limit = 100) -> core.VolumeList:
+    """Volumes of a schema with their /Volumes paths."""
+    return core.list_volumes(backend(), catalog, schema, limit=limit)
+
+
+@reader("uc")
+def uc_get_grants(
+    securable_type: Securable,
+    full_name: FullName,
+    principal: Annotated[str | None, Field(description="Only this principal")] = None,
+    effective: Annotated[bool, Field(description="Include inherited privileges")] = False,
+) -> core.GrantList:
+    """Privileges granted on a securable; effective=true adds inherited ones."""
+    return core.get_grants(
+        backend(), securable_type, full_name, principal=principal, effective=effective
+    )
+
+
+@writer("uc", destructive=True, idempotent=True)
+def uc_update_grants(
+    securable_type: Securable,
+    full_name: FullName,
+    principal: Annotated[str, Field(description="User or group")],
+    add: Privileges = [],  # noqa: B006 (pydantic copies defaults)
+    remove: Privileges = [],  # noqa: B006
+    confirm: Annotated[bool, Field(description="Really revoke")] = False,
+) -> core.GrantUpdate:
+    """Grant (add) or revoke (remove) privileges. Revoking needs confirm=true."""
+    return core.update_grants(
+        backend(), securable_type, full_name, principal, add=add, remove=remove, confirm=confirm
+    )
