@@ -10,19 +10,18 @@ from server.registry import reader, writer
 from server.runtime import backend
 from tools_core import uc as core
 
-Catalog = Annotated[str, Field(description="Catalog name")]
-Schema = Annotated[str, Field(description="Schema name")]
+Catalog = Annotated[str, Field(description="Catalog")]
+Schema = Annotated[str, Field(description="Schema")]
 Limit = Annotated[int, Field(ge=1, le=1000, description="Max items")]
 Securable = Annotated[
     Literal["catalog", "schema", "table", "volume"], Field(description="Securable type")
 ]
-FullName = Annotated[str, Field(description="Full name, e.g. cat.schema.table")]
-Privileges = Annotated[list[str], Field(description="Privileges, e.g. SELECT")]
+FullName = Annotated[str, Field(description="Dotted full name")]
 
 
 @reader("uc")
 def uc_list_catalogs(limit: Limit = 100) -> core.CatalogList:
-    """Catalogs with owner and comment. Next: uc_list_schemas."""
+    """Catalogs. Next: uc_list_schemas."""
     return core.list_catalogs(backend(), limit=limit)
 
 
@@ -36,24 +35,22 @@ def uc_list_schemas(catalog: Catalog, limit: Limit = 100) -> core.SchemaList:
 def uc_list_tables(
     catalog: Catalog,
     schema: Schema,
-    name_filter: Annotated[str | None, Field(description="Substring or glob")] = None,
+    name_filter: Annotated[str, Field(description="Substring or glob")] = "",
     limit: Limit = 100,
 ) -> core.TableList:
-    """Tables and views of a schema with type and comment. Next: uc_get_table."""
+    """Tables/views of a schema. Next: uc_get_table."""
     return core.list_tables(backend(), catalog, schema, name_filter=name_filter, limit=limit)
 
 
 @reader("uc")
-def uc_get_table(
-    full_name: Annotated[str, Field(description="catalog.schema.table")],
-) -> core.TableDetail:
-    """Columns (types, comments), type, format, owner of a table or view."""
+def uc_get_table(full_name: FullName) -> core.TableDetail:
+    """Columns, types, comments, owner of a table."""
     return core.get_table(backend(), full_name)
 
 
 @reader("uc")
 def uc_list_volumes(catalog: Catalog, schema: Schema, limit: Limit = 100) -> core.VolumeList:
-    """Volumes of a schema with their /Volumes paths."""
+    """Volumes of a schema."""
     return core.list_volumes(backend(), catalog, schema, limit=limit)
 
 
@@ -61,12 +58,12 @@ def uc_list_volumes(catalog: Catalog, schema: Schema, limit: Limit = 100) -> cor
 def uc_get_grants(
     securable_type: Securable,
     full_name: FullName,
-    principal: Annotated[str | None, Field(description="Only this principal")] = None,
-    effective: Annotated[bool, Field(description="Include inherited privileges")] = False,
+    principal: Annotated[str, Field(description="Only this principal")] = "",
+    effective: Annotated[bool, Field(description="Add inherited")] = False,
 ) -> core.GrantList:
-    """Privileges granted on a securable; effective=true adds inherited ones."""
+    """Privileges granted on a securable."""
     return core.get_grants(
-        backend(), securable_type, full_name, principal=principal, effective=effective
+        backend(), securable_type, full_name, principal=principal or None, effective=effective
     )
 
 
@@ -75,11 +72,11 @@ def uc_update_grants(
     securable_type: Securable,
     full_name: FullName,
     principal: Annotated[str, Field(description="User or group")],
-    add: Privileges = [],  # noqa: B006 (pydantic copies defaults)
-    remove: Privileges = [],  # noqa: B006
+    add: Annotated[list[str], Field(description="To grant, e.g. SELECT")] = [],  # noqa: B006
+    remove: Annotated[list[str], Field(description="To revoke")] = [],  # noqa: B006
     confirm: Annotated[bool, Field(description="Really revoke")] = False,
 ) -> core.GrantUpdate:
-    """Grant (add) or revoke (remove) privileges. Revoking needs confirm=true."""
+    """Grant/revoke privileges; revoking needs confirm=true."""
     return core.update_grants(
         backend(), securable_type, full_name, principal, add=add, remove=remove, confirm=confirm
     )
