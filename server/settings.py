@@ -29,7 +29,9 @@ TOOLSETS = (
 class Settings(BaseSettings):
     """Environment variables ``DBX_DEVKIT_*`` (and a few Databricks ones), overridden by flags."""
 
-    model_config = SettingsConfigDict(env_prefix="DBX_DEVKIT_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="DBX_DEVKIT_", extra="ignore", populate_by_name=True
+    )
 
     read_only: bool = Field(False, description="Register no writer tools.")
     toolsets: tuple[str, ...] | None = Field(None, description="Enabled toolsets; None = all.")

@@ -1,0 +1,151 @@
+"""The `dbx-devkit` command line: tools, call, local, and what a bad token looks like."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from local_workspace.runner import LocalWorkspace
+from server.cli import main
+from server.registry import all_specs
+from tests.conftest import fails, mcp_session
+from tools_core.backend import Backend, workspace_client
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli_command(*args: str) -> list[str]:
+    """The installed `dbx-devkit` script of this environment (or the module)."""
+    script = Path(sys.executable).parent / "dbx-devkit"
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "server.cli"]
+    return [*base, *args]
+
+
+def clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABRICKS_", "MLFLOW_", "DBX_DEVKIT_"))
+    }
+    env["HOME"] = str(tmp_path / "home")
+    env["DBX_DEVKIT_DATA_DIR"] = str(tmp_path / "data")
+    return env
+
+
+def test_tools_lists_every_tool_with_toolset_and_annotations(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["tools"]) == 0
+    out = capsys.readouterr().out
+    for name, spec in all_specs().items():
+        line = next((ln for ln in out.splitlines() if f" {name} " in ln), "")
+        assert line.startswith(spec.toolset), f"{name} missing or without toolset:\n{out}"
+        assert ("read-only" in line) == spec.read_only, line
+        if spec.destructive:
+            assert "destructive" in line, line
+
+
+def test_tools_json_gives_the_annotations_per_tool(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tools", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {row["name"] for row in rows} == set(all_specs())
+    assert all({"toolset", "read_only", "destructive", "idempotent"} <= row.keys() for row in rows)
+
+
+def test_tools_read_only_lists_no_writer(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["tools", "--read-only", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and all(row["read_only"] for row in rows)
+    assert {row["name"] for row in rows} == {n for n, s in all_specs().items() if s.read_only}
+
+
+def test_call_workspace_context_prints_the_context_and_exits_0(tmp_path: Path) -> None:
+    done = subprocess.run(
+        cli_command("call", "workspace_context", "--json", "{}"),
+        capture_output=True,
+        text=True,
+        env=clean_env(tmp_path),
+        cwd=REPO,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "backend: local" in done.stdout
+    assert "dev@dbx-devkit.local" in done.stdout
+
+
+def test_call_with_an_unknown_tool_fails_with_the_error_code(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["call", "no_such_tool", "--data-dir", str(tmp_path)]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("RESOURCE_DOES_NOT_EXIST"), err
+
+
+def test_call_with_bad_json_arguments_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["call", "workspace_context", "--json", "{oops"]) != 0
+    assert capsys.readouterr().err.startswith("INVALID_PARAMETER_VALUE")
+
+
+def test_local_prints_host_and_token_that_the_sdk_can_use(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        cli_command("local", "--port", "0", "--data-dir", str(tmp_path / "data")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(tmp_path),
+        cwd=REPO,
+    )
+    watchdog = threading.Timer(120, process.kill)  # a hung start fails the test instead
+    watchdog.start()
+    try:
+        assert process.stdout is not None
+        exports = dict(
+            process.stdout.readline().removeprefix("export ").strip().split("=", 1)
+            for _ in range(2)
+        )
+        assert exports.keys() == {"DATABRICKS_HOST", "DATABRICKS_TOKEN"}, exports
+        client = workspace_client(
+            host=exports["DATABRICKS_HOST"],
+            token=exports["DATABRICKS_TOKEN"],
+            retry_timeout_seconds=10,
+        )
+        assert client.current_user.me().user_name == "dev@dbx-devkit.local"
+    finally:
+        watchdog.cancel()
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_call_with_a_bad_token_says_unauthenticated_and_to_run_doctor(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    local_ws: LocalWorkspace,
+) -> None:
+    monkeypatch.setenv("DATABRICKS_HOST", local_ws.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", "dapi-wrong-token")
+    assert main(["call", "workspace_context"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("UNAUTHENTICATED"), err
+    assert "dbx-devkit doctor" in err
+    assert "dapi-wrong-token" not in err
+
+
+@pytest.mark.anyio
+async def test_a_bad_token_is_a_tool_error_and_the_server_stays_up(
+    local_ws: LocalWorkspace,
+) -> None:
+    client = workspace_client(host=local_ws.url, token="wrong", retry_timeout_seconds=5)
+    bad = Backend(client, "remote", local_ws.url)
+    async with mcp_session(bad) as session:
+        message = await fails(session, "workspace_context")
+        assert message.startswith("UNAUTHENTICATED"), message
+        assert "dbx-devkit doctor" in message
+        # The same session still answers.
+        assert (await session.list_tools()).tools
+        assert (await fails(session, "workspace_context")).startswith("UNAUTHENTICATED")
