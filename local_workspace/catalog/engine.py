@@ -19,7 +19,8 @@ import duckdb
 
 from local_workspace.catalog import grants
 from local_workspace.catalog.meta import MetaStore, dumps, loads, now_ms
-from local_workspace.catalog.objects import ObjectReader, quote, split_name
+from local_workspace.catalog.objects import ObjectReader, check_name, quote, split_name
+from local_workspace.catalog.securables import SecurablesMixin
 from local_workspace.errors import ApiError, already_exists, invalid, not_found
 
 # DuckDB reserves `main`, `system`, `temp`... as database names, so every catalog gets a
@@ -27,10 +28,9 @@ from local_workspace.errors import ApiError, already_exists, invalid, not_found
 INTERNAL_PREFIX = "uc_"
 # Rows of objects inside a container (`_` must not act as a LIKE wildcard here).
 _UNDER = "DELETE FROM objects WHERE substr(full_name, 1, ?) = ?"
-_NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,254}$")
 
 
-class Catalog:
+class Catalog(SecurablesMixin):
     """Unity Catalog objects of one local workspace (thread-safe)."""
 
     def __init__(self, data_dir: Path, owner: str, seed: bool = True) -> None:
@@ -115,10 +115,6 @@ class Catalog:
             self.objects.relations(catalog.lower(), schema.lower(), table.lower())
         )
 
-    def volume_path(self, catalog: str, schema: str, name: str) -> Path:
-        """Directory of a managed volume (``/Volumes/c/s/v`` in the Files API)."""
-        return self._volume_dir / catalog.lower() / schema.lower() / name.lower()
-
     # -- catalogs ------------------------------------------------------------------------
 
     def _catalog_info(self, row: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +155,7 @@ class Catalog:
         self, name: str, comment: str | None = None, properties: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """Create a catalog (a new attached DuckDB file) with schema ``default``."""
-        name = _check_name(name, "catalog")
+        name = check_name(name, "catalog")
         with self._lock:
             if self.has_catalog(name):
                 raise already_exists(f"Catalog '{name}' already exists.", "CATALOG_ALREADY_EXISTS")
@@ -253,7 +249,7 @@ class Catalog:
     def create_schema(self, catalog: str, name: str, comment: str | None = None) -> dict[str, Any]:
         """Create a schema."""
         catalog = self._catalog_row(catalog)["name"]
-        name = _check_name(name, "schema")
+        name = check_name(name, "schema")
         if self.has_schema(catalog, name):
             raise already_exists(
                 f"Schema '{catalog}.{name}' already exists.", "SCHEMA_ALREADY_EXISTS"
@@ -335,7 +331,7 @@ class Catalog:
         from local_workspace.types import duckdb_type_of
 
         catalog, schema = self._existing_schema(f"{catalog}.{schema}")
-        name = _check_name(name, "table")
+        name = check_name(name, "table")
         if table_type not in ("MANAGED", "EXTERNAL"):
             raise invalid(f"table_type {table_type} cannot be created through this API.")
         if not columns:
@@ -404,129 +400,6 @@ class Catalog:
         finally:
             cur.close()
         self.note_dropped(kind.lower(), info["full_name"])
-
-    # -- volumes -------------------------------------------------------------------------
-
-    def _volume_info(self, row: dict[str, Any]) -> dict[str, Any]:
-        info = {k: row[k] for k in row if k != "id"}
-        info["volume_id"] = row["id"]
-        info["metastore_id"] = self.metastore_id
-        return info
-
-    def list_volumes(self, catalog: str, schema: str) -> list[dict[str, Any]]:
-        """VolumeInfo dicts of a schema, sorted by name."""
-        catalog, schema = self._existing_schema(f"{catalog}.{schema}")
-        rows = self.meta.rows(
-            "SELECT * FROM volumes WHERE catalog_name = ? AND schema_name = ? ORDER BY name",
-            (catalog, schema),
-        )
-        return [self._volume_info(r) for r in rows]
-
-    def get_volume(self, full_name: str) -> dict[str, Any]:
-        """One VolumeInfo dict; 404 when missing."""
-        catalog, schema, name = split_name(full_name, 3, "volume")
-        row = self.meta.row(
-            "SELECT * FROM volumes WHERE full_name = ?", (f"{catalog}.{schema}.{name}",)
-        )
-        if row is None:
-            self._existing_schema(f"{catalog}.{schema}")
-            raise not_found(f"Volume '{catalog}.{schema}.{name}' does not exist.")
-        return self._volume_info(row)
-
-    def create_volume(
-        self,
-        catalog: str,
-        schema: str,
-        name: str,
-        volume_type: str = "MANAGED",
-        comment: str | None = None,
-        storage_location: str | None = None,
-    ) -> dict[str, Any]:
-        """Create a volume (managed: a directory under the data dir)."""
-        catalog, schema = self._existing_schema(f"{catalog}.{schema}")
-        name = _check_name(name, "volume")
-        full_name = f"{catalog}.{schema}.{name}"
-        if volume_type not in ("MANAGED", "EXTERNAL"):
-            raise invalid(f"Invalid volume_type '{volume_type}'.")
-        if volume_type == "EXTERNAL" and not storage_location:
-            raise invalid("An EXTERNAL volume needs a storage_location.")
-        if volume_type == "MANAGED":
-            path = self.volume_path(catalog, schema, name)
-            storage_location = str(path)
-        now = now_ms()
-        with self.meta.transaction() as db:
-            if db.execute("SELECT 1 FROM volumes WHERE full_name = ?", (full_name,)).fetchone():
-                raise already_exists(f"Volume '{full_name}' already exists.")
-            db.execute(
-                "INSERT INTO volumes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    full_name,
-                    catalog,
-                    schema,
-                    name,
-                    volume_type,
-                    storage_location,
-                    comment,
-                    self.owner,
-                    now,
-                    self.owner,
-                    now,
-                    self.owner,
-                    str(uuid.uuid4()),
-                ),
-            )
-        if volume_type == "MANAGED":
-            self.volume_path(catalog, schema, name).mkdir(parents=True, exist_ok=True)
-        return self.get_volume(full_name)
-
-    def delete_volume(self, full_name: str) -> None:
-        """Delete a volume (and, if managed, its files)."""
-        info = self.get_volume(full_name)
-        with self.meta.transaction() as db:
-            db.execute("DELETE FROM volumes WHERE full_name = ?", (info["full_name"],))
-        if info["volume_type"] == "MANAGED":
-            shutil.rmtree(
-                self.volume_path(info["catalog_name"], info["schema_name"], info["name"]),
-                ignore_errors=True,
-            )
-        grants.forget(self.meta, info["full_name"], ("volume",), children=False)
-
-    # -- grants --------------------------------------------------------------------------
-
-    def _securable(self, securable_type: str, full_name: str) -> tuple[str, str]:
-        """The normalized (type, full name) of an existing securable; 404 otherwise."""
-        kind = grants.normalize_type(securable_type)
-        if kind == "catalog":
-            return kind, self._catalog_row(full_name)["name"]
-        if kind == "schema":
-            catalog, schema = self._existing_schema(full_name)
-            return kind, f"{catalog}.{schema}"
-        if kind == "table":
-            return kind, self.get_table(full_name)["full_name"]
-        if kind == "volume":
-            return kind, self.get_volume(full_name)["full_name"]
-        raise not_found(f"{kind.upper()} '{full_name}' does not exist.")
-
-    def get_grants(
-        self, securable_type: str, full_name: str, principal: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Direct grants: ``[{"principal", "privileges": [...]}]``."""
-        kind, name = self._securable(securable_type, full_name)
-        return grants.direct(self.meta, kind, name, principal)
-
-    def update_grants(
-        self, securable_type: str, full_name: str, changes: list[dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """Apply ``[{"principal", "add", "remove"}]``; returns the new direct assignments."""
-        kind, name = self._securable(securable_type, full_name)
-        return grants.update(self.meta, kind, name, changes)
-
-    def get_effective_grants(
-        self, securable_type: str, full_name: str, principal: str | None = None
-    ) -> list[dict[str, Any]]:
-        """Direct plus inherited privileges of each principal."""
-        kind, name = self._securable(securable_type, full_name)
-        return grants.effective(self.meta, kind, name, principal)
 
     # -- metadata records and hooks for the SQL engine ----------------------------------
 
@@ -614,17 +487,6 @@ class Catalog:
             self._attached.clear()
             self._db.close()
             self.meta.close()
-
-
-def _check_name(name: str, what: str) -> str:
-    """A valid, lowercased object name (Unity Catalog names are case-insensitive)."""
-    lowered = (name or "").lower()
-    if not _NAME.match(lowered):
-        raise invalid(
-            f"Invalid {what} name '{name}': use letters, digits, '_' or '-' (snake_case advised).",
-            "INVALID_PARAMETER_VALUE",
-        )
-    return lowered
 
 
 def _literal(value: str) -> str:

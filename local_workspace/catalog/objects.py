@@ -8,6 +8,7 @@ get the workspace user as owner and their catalog's creation time.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ ORDER BY table_name, column_index
 """
 
 _type_lock = threading.Lock()
+_NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,254}$")
 
 
 @lru_cache(maxsize=2048)
@@ -235,3 +237,14 @@ def _view_body(sql: str) -> str:
     at = upper.find(" AS ")
     body = sql[at + 4 :] if at >= 0 else sql
     return body.strip().rstrip(";")
+
+
+def check_name(name: str, what: str) -> str:
+    """A valid, lowercased object name (Unity Catalog names are case-insensitive)."""
+    lowered = (name or "").lower()
+    if not _NAME.match(lowered):
+        raise invalid(
+            f"Invalid {what} name '{name}': use letters, digits, '_' or '-' (snake_case advised).",
+            "INVALID_PARAMETER_VALUE",
+        )
+    return lowered
