@@ -5,9 +5,10 @@ from __future__ import annotations
 import configparser
 import os
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOOLSETS = (
     "workspace",
@@ -34,7 +35,10 @@ class Settings(BaseSettings):
     )
 
     read_only: bool = Field(False, description="Register no writer tools.")
-    toolsets: tuple[str, ...] | None = Field(None, description="Enabled toolsets; None = all.")
+    # NoDecode: environment values are comma-separated lists, not JSON.
+    toolsets: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+        None, description="Enabled toolsets; None = all."
+    )
     profile: str | None = Field(
         None,
         validation_alias=AliasChoices("DBX_DEVKIT_PROFILE", "DATABRICKS_CONFIG_PROFILE"),
@@ -51,7 +55,7 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8765
     http_token: str | None = Field(None, description="Bearer token required by the HTTP server.")
-    allowed_origins: tuple[str, ...] = ()
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("toolsets", "allowed_origins", mode="before")
     @classmethod

@@ -149,3 +149,24 @@ async def test_a_bad_token_is_a_tool_error_and_the_server_stays_up(
         # The same session still answers.
         assert (await session.list_tools()).tools
         assert (await fails(session, "workspace_context")).startswith("UNAUTHENTICATED")
+
+
+def test_environment_variables_select_toolsets_and_read_only(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DBX_DEVKIT_TOOLSETS", "sql,workspace")
+    monkeypatch.setenv("DBX_DEVKIT_READ_ONLY", "true")
+    assert main(["tools", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    expected = {
+        n for n, s in all_specs().items() if s.read_only and s.toolset in ("sql", "workspace")
+    }
+    assert {row["name"] for row in rows} == expected
+
+
+def test_an_unknown_toolset_is_refused_with_the_valid_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["tools", "--toolsets", "sql,bogus"]) == 2
+    err = capsys.readouterr().err
+    assert "bogus" in err and "workspace" in err
