@@ -117,12 +117,24 @@ def cmd_tools(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(rows, indent=1))
         return 0
+    if args.markdown:
+        print(tools_markdown(specs))
+        return 0
     width = max((len(s.name) for s in specs), default=4)
     print(f"{'TOOLSET':<13} {'TOOL':<{width}} {'ANNOTATIONS':<28} DESCRIPTION")
     for s in specs:
         print(f"{s.toolset:<13} {s.name:<{width}} {_hints(s):<28} {_summary(s)}")
     print(f"({len(specs)} tools)", file=sys.stderr)
     return 0
+
+
+def tools_markdown(specs: list[ToolSpec]) -> str:
+    """The tools as a markdown table grouped by toolset (the README's table)."""
+    lines = ["| Toolset | Tool | Kind | What it does |", "|---|---|---|---|"]
+    for s in sorted(specs, key=lambda s: (s.toolset, s.name)):
+        summary = _summary(s).replace("|", "\\|")
+        lines.append(f"| {s.toolset} | `{s.name}` | {_hints(s)} | {summary} |")
+    return "\n".join(lines)
 
 
 def _summary(spec: ToolSpec) -> str:
@@ -186,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     tools = sub.add_parser("tools", help="list the tools")
     _add_common(tools)
     tools.add_argument("--json", action="store_true", help="print JSON")
+    tools.add_argument("--markdown", action="store_true", help="print a markdown table")
     tools.set_defaults(func=cmd_tools)
 
     call = sub.add_parser("call", help="run one tool and print its result")

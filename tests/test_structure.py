@@ -238,3 +238,25 @@ async def test_tool_schemas_match_the_committed_snapshot() -> None:
         + ". If intended, run DBX_DEVKIT_UPDATE_SNAPSHOT=1 pytest tests/test_structure.py "
         "and commit the snapshot."
     )
+
+
+README = REPO / "README.md"
+TABLE_BEGIN, TABLE_END = "<!-- tools:begin -->", "<!-- tools:end -->"
+
+
+def test_readme_tools_table_matches_the_registry() -> None:
+    from server.cli import tools_markdown
+
+    readme = README.read_text()
+    assert TABLE_BEGIN in readme and TABLE_END in readme, "README lost its tools table markers"
+    head, rest = readme.split(TABLE_BEGIN, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    table = tools_markdown(list(all_specs().values()))
+    expected = f"{head}{TABLE_BEGIN}\n{table}\n{TABLE_END}{tail}"
+    if UPDATE_SNAPSHOT:
+        README.write_text(expected)
+        return
+    assert readme == expected, (
+        "README's tools table is out of date: run "
+        "DBX_DEVKIT_UPDATE_SNAPSHOT=1 pytest tests/test_structure.py and commit README.md."
+    )
