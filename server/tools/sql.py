@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -10,68 +10,70 @@ from server.registry import reader, writer
 from server.runtime import backend
 from tools_core import sql as core
 
+# Terse on purpose: tools/list is context every agent pays on every turn.
 Statement = Annotated[str, Field(description="One SQL statement")]
-Params = Annotated[
-    dict[str, str | int | float | bool | None] | None,
-    Field(description="Values for :name markers"),
-]
-WarehouseId = Annotated[str | None, Field(description="Warehouse id (default: configured)")]
-CatalogName = Annotated[str | None, Field(description="Default catalog")]
-SchemaName = Annotated[str | None, Field(description="Default schema")]
-Rows = Annotated[int, Field(ge=1, le=1000, description="Max rows shown")]
-Timeout = Annotated[int, Field(ge=0, le=600, description="Max seconds to wait")]
-SaveTo = Annotated[str | None, Field(description="Local .csv/.json/.parquet for all rows")]
+Params = Annotated[dict[str, Any], Field(description=":name values")]
+WarehouseId = Annotated[str, Field(description="Warehouse id")]
+Rows = Annotated[int, Field(ge=1, le=1000, description="Max rows")]
+Timeout = Annotated[int, Field(ge=0, le=600, description="Wait seconds")]
+SaveTo = Annotated[str, Field(description="Save all rows: .csv/.json/.parquet")]
 
 
 @reader("sql")
 def sql_query(
     statement: Statement,
-    params: Params = None,
-    warehouse_id: WarehouseId = None,
-    catalog: CatalogName = None,
-    schema: SchemaName = None,
+    params: Params = None,  # type: ignore[assignment]
+    warehouse_id: WarehouseId = "",
     limit: Rows = 50,
     timeout_s: Timeout = 60,
-    save_to: SaveTo = None,
+    save_to: SaveTo = "",
 ) -> core.SqlResult:
-    """Run one read-only statement (SELECT/WITH/SHOW/DESCRIBE/EXPLAIN); typed rows, capped."""
+    """One read-only statement (SELECT/SHOW/DESCRIBE/EXPLAIN); typed rows."""
     return core.query(
-        backend(), statement, params, warehouse_id, catalog, schema, limit, timeout_s, save_to
+        backend(),
+        statement,
+        params,
+        warehouse_id or None,
+        limit=limit,
+        timeout_s=timeout_s,
+        save_to=save_to or None,
     )
 
 
 @writer("sql", destructive=True, idempotent=False)
 def sql_execute(
     statement: Statement,
-    params: Params = None,
-    warehouse_id: WarehouseId = None,
-    catalog: CatalogName = None,
-    schema: SchemaName = None,
+    params: Params = None,  # type: ignore[assignment]
+    warehouse_id: WarehouseId = "",
     limit: Rows = 50,
     timeout_s: Timeout = 60,
-    save_to: SaveTo = None,
+    save_to: SaveTo = "",
 ) -> core.SqlResult:
-    """Run any one SQL statement (DDL, DML, MERGE, GRANT...)."""
+    """Run any one SQL statement (DDL/DML)."""
     return core.execute(
-        backend(), statement, params, warehouse_id, catalog, schema, limit, timeout_s, save_to
+        backend(),
+        statement,
+        params,
+        warehouse_id or None,
+        limit=limit,
+        timeout_s=timeout_s,
+        save_to=save_to or None,
     )
 
 
 @reader("sql")
 def sql_get_result(
-    statement_id: Annotated[str, Field(description="From sql_query/sql_execute")],
+    statement_id: Annotated[str, Field(description="Statement id")],
     offset: Annotated[int, Field(ge=0, description="First row")] = 0,
     limit: Rows = 50,
     timeout_s: Timeout = 0,
-    save_to: SaveTo = None,
+    save_to: SaveTo = "",
 ) -> core.SqlResult:
-    """Next rows of a result, or poll a running statement."""
-    return core.get_result(backend(), statement_id, offset, limit, timeout_s, save_to)
+    """Page a result or poll a statement."""
+    return core.get_result(backend(), statement_id, offset, limit, timeout_s, save_to or None)
 
 
 @reader("sql")
-def sql_list_warehouses(
-    limit: Annotated[int, Field(ge=1, le=200, description="Max items")] = 50,
-) -> core.WarehouseList:
-    """SQL warehouses with state; the default is marked."""
-    return core.list_warehouses(backend(), limit)
+def sql_list_warehouses() -> core.WarehouseList:
+    """SQL warehouses (first 50) with state; default marked."""
+    return core.list_warehouses(backend())

@@ -145,7 +145,8 @@ def raise_if_failed(response: StatementResponse) -> None:
             else (error.error_code.value if error and error.error_code else "SQL_ERROR")
         )
         base_class = error_class.split(".")[0]
-        message = _CLASS.sub("", message).replace("\n", " ")
+        # Databricks messages run to several lines of advice: the first says what failed.
+        message = _CLASS.sub("", message).split("\n")[0].split(" SQLSTATE:")[0]
         if len(message) > 600:
             message = message[:600] + "…"
         raise ToolsCoreError(
