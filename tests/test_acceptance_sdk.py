@@ -140,7 +140,7 @@ def test_grants_read_and_update(local_cli: WorkspaceClient) -> None:
         full_name=full_name,
         changes=[
             catalog.PermissionsChange(
-                principal="data-scientists", add=[catalog.Privilege.USE_SCHEMA.value]
+                principal="data-scientists", add=[catalog.Privilege.USE_SCHEMA]
             )
         ],
     )
