@@ -65,18 +65,21 @@ def test_tools_read_only_lists_no_writer(capsys: pytest.CaptureFixture[str]) -> 
     assert {row["name"] for row in rows} == {n for n, s in all_specs().items() if s.read_only}
 
 
-def test_call_workspace_context_prints_the_context_and_exits_0(tmp_path: Path) -> None:
-    done = subprocess.run(
-        cli_command("call", "workspace_context", "--json", "{}"),
-        capture_output=True,
-        text=True,
-        env=clean_env(tmp_path),
-        cwd=REPO,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "backend: local" in done.stdout
-    assert "dev@dbx-devkit.local" in done.stdout
+def test_call_workspace_context_prints_the_context_and_exits_0(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # No configuration: `call` starts a local workspace on the data dir and stops it after.
+    assert main(["call", "workspace_context", "--json", "{}", "--data-dir", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "backend: local" in captured.out
+    assert "dev@dbx-devkit.local" in captured.out
+    assert "LOCAL workspace" in captured.err  # said loudly, on stderr
+
+
+def test_call_structured_prints_json(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = ["call", "workspace_context", "--structured", "--data-dir", str(tmp_path)]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["backend"] == "local"
 
 
 def test_call_with_an_unknown_tool_fails_with_the_error_code(
