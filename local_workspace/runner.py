@@ -79,7 +79,8 @@ class LocalWorkspace:
             self._thread.join(timeout=10)
         _remove_server_file(self.config.data_dir, self.url)
         # Services holding files (DuckDB, SQLite) release them so a restart can reopen them.
-        for service in self._services.values():
+        # Reverse order: services opened later (SQL statements) depend on earlier ones (catalog).
+        for service in reversed(list(self._services.values())):
             close = getattr(service, "close", None)
             if callable(close):
                 close()
@@ -144,7 +145,7 @@ def serve_forever(config: LocalConfig) -> None:
     finally:
         with contextlib.suppress(OSError):
             _server_file(config.data_dir).unlink()
-        for service in app.state.workspace.services.values():
+        for service in reversed(list(app.state.workspace.services.values())):
             close = getattr(service, "close", None)
             if callable(close):
                 close()

@@ -101,6 +101,33 @@ def test_a_table_created_by_sql_shows_up_with_its_columns_in_unity_catalog(ws) -
     assert "t_sql_api" in [s.name for s in ws.schemas.list("main")]
 
 
+def test_views_comments_and_drops_by_sql_follow_in_unity_catalog(ws) -> None:
+    succeeded(ws, "CREATE SCHEMA IF NOT EXISTS main.t_sql_ddl")
+    succeeded(ws, "CREATE OR REPLACE TABLE main.t_sql_ddl.base AS SELECT 1 AS x")
+    succeeded(ws, "CREATE OR REPLACE VIEW main.t_sql_ddl.v AS SELECT x FROM main.t_sql_ddl.base")
+    succeeded(ws, "COMMENT ON TABLE main.t_sql_ddl.base IS 'the base'")
+    succeeded(ws, "COMMENT ON SCHEMA main.t_sql_ddl IS 'ddl tests'")
+    tables = {t.name: t for t in ws.tables.list("main", "t_sql_ddl")}
+    assert tables["v"].table_type.value == "VIEW"
+    assert tables["base"].comment == "the base"
+    assert ws.schemas.get("main.t_sql_ddl").comment == "ddl tests"
+    succeeded(ws, "DROP VIEW main.t_sql_ddl.v")
+    succeeded(ws, "DROP TABLE main.t_sql_ddl.base")
+    assert list(ws.tables.list("main", "t_sql_ddl")) == []
+    assert error_of(ws, "DROP TABLE main.t_sql_ddl.base").startswith("[TABLE_OR_VIEW_NOT_FOUND]")
+    succeeded(ws, "DROP TABLE IF EXISTS main.t_sql_ddl.base")
+    succeeded(ws, "DROP SCHEMA main.t_sql_ddl")
+    assert "t_sql_ddl" not in [s.name for s in ws.schemas.list("main")]
+    assert error_of(ws, "CREATE SCHEMA no_such_catalog.x").startswith("[NO_SUCH_CATALOG_EXCEPTION]")
+
+
+def test_current_catalog_and_schema_follow_the_request(ws) -> None:
+    response = succeeded(
+        ws, "SELECT current_catalog(), current_schema()", catalog="samples", schema="nyctaxi"
+    )
+    assert response.result.data_array == [["samples", "nyctaxi"]]
+
+
 def test_named_parameters_are_bound_with_their_types(ws) -> None:
     succeeded(ws, "CREATE SCHEMA IF NOT EXISTS main.t_sql_api")
     succeeded(ws, "CREATE OR REPLACE TABLE main.t_sql_api.params AS SELECT * FROM range(10) r(id)")

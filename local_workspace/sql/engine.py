@@ -165,7 +165,7 @@ class Engine:
     def _resolve(self, name: str, tr: Translated) -> tuple[str, ...]:
         """A name from a DuckDB message -> the public name the statement used."""
         parts = [p.strip('"') for p in name.split(".")]
-        if len(parts) >= 3 or (len(parts) == 2 and parts[0].startswith("uc_")):
+        if len(parts) >= 3 or parts[0].startswith("uc_"):
             parts[0] = self.catalog.to_public(parts[0])
             return tuple(parts)
         for ref in tr.tables:
@@ -214,7 +214,11 @@ class Engine:
         tree = tr.tree
         if description is None:
             return ResultSet()
-        is_ctas = isinstance(tree, exp.Create) and tree.expression is not None
+        is_ctas = (
+            isinstance(tree, exp.Create)
+            and tree.expression is not None
+            and str(tree.args.get("kind") or "").upper() == "TABLE"
+        )
         dml = next((cols for kind, cols in DML_COLUMNS.items() if isinstance(tree, kind)), None)
         if isinstance(tree, exp.Create | exp.Drop | exp.Alter | exp.Comment) and not is_ctas:
             return ResultSet()

@@ -105,6 +105,9 @@ _CANDIDATES = re.compile(r"Candidate bindings: (.*)")
 _FUNCTION_MISSING = re.compile(r"Function with name (\S+) does not exist")
 _NEAR = re.compile(r'syntax error at or near "([^"]*)"')
 _CAST = re.compile(r"Could not convert string '(.*)' to (\w+)")
+_NOT_A_CATALOG = re.compile(
+    r'"([^"]+)" is not a catalog or schema|Catalog "?([^"!]+?)"? does not exist'
+)
 _PARAM = re.compile(r"Values were not provided for the following parameters?: (.*)")
 
 # Resolves a DuckDB-side name (as it appears in a message) to the public 3-part name.
@@ -118,10 +121,15 @@ def from_duckdb(
     text = str(exc).split("\n\nLINE ")[0].split("\n")[0]
     for prefix in ("Catalog Error: ", "Binder Error: ", "Parser Error: ", "Invalid Input Error: "):
         text = text.removeprefix(prefix)
+    if match := _NOT_A_CATALOG.search(text):
+        return catalog_not_found(resolve(match.group(1) or match.group(2))[0])
     if isinstance(exc, duckdb.CatalogException):
         if match := _TABLE_MISSING.search(text):
             return table_not_found(resolve(match.group(1)))
         if match := _SCHEMA_MISSING.search(text):
+            if "." not in match.group(1) and match.group(1).startswith("uc_"):
+                # DuckDB read `catalog.schema.table` as schema `catalog`: the catalog is missing.
+                return catalog_not_found(resolve(match.group(1))[0])
             parts = resolve(match.group(1))
             return schema_not_found(*parts[-2:]) if len(parts) >= 2 else table_not_found(parts)
         if match := _TABLE_EXISTS.search(text) or _VIEW_EXISTS.search(text):

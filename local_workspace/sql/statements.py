@@ -33,6 +33,7 @@ log = logging.getLogger("local_workspace.sql")
 MAX_KEPT = 200
 CHUNK_ROWS = 10_000
 CHUNK_BYTES = 4 * 1024 * 1024
+CANCEL_PERSIST_S = 30.0
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "CLOSED"})
 
 
@@ -138,9 +139,10 @@ class Statements:
             )
             statement.state = "FAILED"
         finally:
-            if statement.cursor is not None:
-                statement.cursor.close()
-                statement.cursor = None
+            with statement.lock:
+                if statement.cursor is not None:
+                    statement.cursor.close()
+                    statement.cursor = None
             log.debug(
                 "statement %s %s in %.3fs",
                 statement.statement_id,
@@ -173,8 +175,32 @@ class Statements:
             if statement.finished:
                 return
             statement.cancel_requested = True
-            if statement.cursor is not None:
-                statement.cursor.interrupt()
+        # An interrupt that lands before DuckDB starts executing is lost, so keep
+        # interrupting until the worker ends.
+        threading.Thread(
+            target=self._interrupt_until_done, args=(statement,), name="sql-cancel", daemon=True
+        ).start()
+
+    @staticmethod
+    def _interrupt_until_done(statement: Statement) -> None:
+        deadline = time.monotonic() + CANCEL_PERSIST_S
+        while not statement.done.done() and time.monotonic() < deadline:
+            with statement.lock:
+                if statement.cursor is not None:
+                    statement.cursor.interrupt()
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        """Cancel running statements so the catalog can close its DuckDB instance."""
+        with self._lock:
+            running = [s for s in self._items.values() if not s.finished]
+        for statement in running:
+            self.cancel(statement)
+        for statement in running:
+            try:
+                statement.done.result(timeout=CANCEL_PERSIST_S)
+            except concurrent.futures.TimeoutError:
+                log.warning("statement %s did not stop", statement.statement_id)
 
     # -- responses ----------------------------------------------------------------------
 

@@ -130,7 +130,10 @@ def qualify(tree: exp.Expression, scope: Scope, names: Names) -> list[tuple[str,
         "SCHEMA",
         "DATABASE",
     ):
-        catalog, schema = qualify_schema(tree.this, scope, names)
+        target = tree.this if tree.this is not None else (tree.args.get("tables") or [None])[0]
+        if not isinstance(target, exp.Table):
+            raise parse_error(str(tree.args.get("kind")), "Name the schema.")
+        catalog, schema = qualify_schema(target, scope, names)
         return [(catalog, schema, "")]
     local = cte_names(tree)
     found = []
@@ -141,6 +144,14 @@ def qualify(tree: exp.Expression, scope: Scope, names: Names) -> list[tuple[str,
             continue
         found.append(qualify_table(table, scope, names))
     return found
+
+
+def current_names(tree: exp.Expression, scope: Scope) -> None:
+    """current_catalog()/current_schema() answer the request's scope, not DuckDB's."""
+    for catalog_node in list(tree.find_all(exp.CurrentCatalog)):
+        catalog_node.replace(exp.Literal.string(scope.catalog))
+    for schema_node in list(tree.find_all(exp.CurrentSchema, exp.CurrentDatabase)):
+        schema_node.replace(exp.Literal.string(scope.schema))
 
 
 def bind(tree: exp.Expression, params: list[Param]) -> dict[str, str | None]:
@@ -183,6 +194,7 @@ def to_duckdb(tree: exp.Expression) -> str:
 def translate(tree: exp.Expression, scope: Scope, names: Names, params: list[Param]) -> Translated:
     """Qualify, rename, bind: everything a statement needs before DuckDB runs it."""
     tables = qualify(tree, scope, names)
+    current_names(tree, scope)
     bound = bind(tree, params)
     return Translated(tree=tree, sql=to_duckdb(tree), params=bound, tables=tables)
 
