@@ -7,6 +7,7 @@ a short retry timeout so that an unreachable host fails in seconds, not minutes.
 
 from __future__ import annotations
 
+import configparser
 import os
 import platform
 from dataclasses import dataclass, field
@@ -136,7 +137,7 @@ def _check_configuration(checks: Checklist, settings: Settings) -> bool:
     if settings.profile and settings.profile != os.environ.get("DATABRICKS_CONFIG_PROFILE"):
         found.append(f"profile {settings.profile}")
     path = config_file_path()
-    found.append(f"{_home_relative(path)} {'found' if path.is_file() else 'absent'}")
+    found.append(f"{_home_relative(path)} {_profiles(path)}")
     if settings.warehouse_id:
         found.append(f"warehouse {settings.warehouse_id}")
     checks.info("configuration", "; ".join(found))
@@ -152,6 +153,19 @@ def _check_configuration(checks: Checklist, settings: Settings) -> bool:
         "(set DATABRICKS_HOST/DATABRICKS_TOKEN or a profile for a real workspace)",
     )
     return False
+
+
+def _profiles(path: Path) -> str:
+    """``absent`` or the profile names in a Databricks configuration file."""
+    if not path.is_file():
+        return "absent"
+    parser = configparser.ConfigParser()
+    try:
+        parser.read(path)
+    except configparser.Error as exc:
+        return f"unreadable ({type(exc).__name__})"
+    names = (["DEFAULT"] if parser.defaults() else []) + parser.sections()
+    return f"found (profiles: {', '.join(names) or 'none'})"
 
 
 def _home_relative(path: Path) -> str:

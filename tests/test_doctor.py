@@ -73,3 +73,16 @@ def test_doctor_with_a_missing_profile_says_to_fix_the_configuration(
     out = capsys.readouterr().out
     assert "[FAIL] configuration" in out
     assert "databricks auth profiles" in out
+
+
+def test_doctor_finds_the_default_profile_of_databrickscfg(
+    capsys: pytest.CaptureFixture[str], local_ws: LocalWorkspace
+) -> None:
+    config = Path.home() / ".databrickscfg"
+    config.write_text(f"[DEFAULT]\nhost = {local_ws.url}\ntoken = {local_ws.token}\n")
+    assert run_doctor(Settings(), retry_timeout_s=5) == 0
+    out = capsys.readouterr().out
+    assert "~/.databrickscfg found (profiles: DEFAULT)" in out
+    assert "backend: remote" in out
+    assert "signed in as dev@dbx-devkit.local" in out
+    assert local_ws.token not in out
