@@ -65,7 +65,10 @@ class WorkspaceListing(Result):
     deeper: bool = False  # directories at the depth cap were not expanded
 
     def to_text(self) -> str:
-        rows = [(o.object_type, o.language or "", o.size, o.path) for o in self.objects]
+        rows = [
+            (o.object_type, o.language or "", "" if o.size is None else o.size, o.path)
+            for o in self.objects
+        ]
         text = markdown_table(["type", "language", "size", "path"], rows)
         if self.truncated:
             text += "\n(more objects exist: raise limit or list a subdirectory)"
