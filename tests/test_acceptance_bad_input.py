@@ -69,3 +69,15 @@ async def test_a_bad_token_says_to_run_doctor(local_ws) -> None:
     assert_actionable(message, "UNAUTHENTICATED")
     assert "dbx-devkit doctor" in message
     assert "dapi-wrong" not in message
+
+
+async def test_a_stopped_warehouse_is_refused_with_how_to_start_it(mcp, ws) -> None:
+    created = ws.warehouses.create(name="t_bad_input_stopped", cluster_size="2X-Small").result()
+    warehouse_id = created.id
+    ws.warehouses.stop(warehouse_id).result()
+    try:
+        message = await fails(mcp, "sql_query", statement="SELECT 1", warehouse_id=warehouse_id)
+        assert_actionable(message, "INVALID_STATE")
+        assert "STOPPED" in message and "sql_list_warehouses" in message
+    finally:
+        ws.warehouses.delete(warehouse_id)

@@ -51,7 +51,36 @@ def resolve_warehouse(backend: Backend, warehouse_id: str | None) -> str:
             "No SQL warehouse is configured or available in this workspace.",
             "Create one, or set DATABRICKS_WAREHOUSE_ID / pass warehouse_id.",
         )
+    _require_running(backend, chosen)
     return chosen
+
+
+# States in which a statement would not run now: Databricks would (re)start the warehouse,
+# which takes minutes and is billed, so the agent decides explicitly instead.
+NOT_RUNNING = {"STOPPED", "STOPPING", "DELETED", "DELETING"}
+
+
+def _require_running(backend: Backend, warehouse_id: str) -> None:
+    """Refuse a missing or stopped warehouse with what to do next."""
+    from databricks.sdk.errors import NotFound
+
+    try:
+        warehouse = backend.client.warehouses.get(warehouse_id)
+    except NotFound as exc:
+        raise ToolsCoreError(
+            "RESOURCE_DOES_NOT_EXIST",
+            f"SQL warehouse {warehouse_id!r} does not exist.",
+            "Pick a warehouse id from sql_list_warehouses, or omit warehouse_id for the default.",
+        ) from exc
+    state = getattr(warehouse.state, "value", None) or "UNKNOWN"
+    if state in NOT_RUNNING:
+        raise ToolsCoreError(
+            "INVALID_STATE",
+            f"SQL warehouse {warehouse_id!r} is {state}; a statement would have to start it "
+            "first (minutes on Databricks, and billed).",
+            f"Start it (`databricks warehouses start {warehouse_id}` or the SQL UI), or pick a "
+            "RUNNING one from sql_list_warehouses.",
+        )
 
 
 def statement_params(params: Mapping[str, ParamValue] | None) -> list[Any]:
@@ -86,7 +115,6 @@ def submit(
     timeout_s: float,
 ) -> StatementResponse:
     """Execute and wait up to ``timeout_s`` (server-side wait first, then polling)."""
-    from databricks.sdk.errors import NotFound
     from databricks.sdk.service.sql import (
         Disposition,
         ExecuteStatementRequestOnWaitTimeout,
@@ -95,24 +123,18 @@ def submit(
 
     deadline = time.monotonic() + timeout_s
     wait = int(min(timeout_s, 50))
-    try:
-        response = backend.client.statement_execution.execute_statement(
-            statement=statement,
-            warehouse_id=warehouse_id,
-            catalog=catalog,
-            schema=schema,
-            parameters=statement_params(params) or None,
-            wait_timeout=f"{wait}s" if wait >= 5 else "0s",
-            on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE,
-            disposition=Disposition.INLINE,
-            format=Format.JSON_ARRAY,
-        )
-    except NotFound as exc:
-        raise ToolsCoreError(
-            "RESOURCE_DOES_NOT_EXIST",
-            f"SQL warehouse {warehouse_id!r} does not exist ({exc}).",
-            "Pick a warehouse id from sql_list_warehouses, or omit warehouse_id for the default.",
-        ) from exc
+    # resolve_warehouse has checked that the warehouse exists and runs.
+    response = backend.client.statement_execution.execute_statement(
+        statement=statement,
+        warehouse_id=warehouse_id,
+        catalog=catalog,
+        schema=schema,
+        parameters=statement_params(params) or None,
+        wait_timeout=f"{wait}s" if wait >= 5 else "0s",
+        on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE,
+        disposition=Disposition.INLINE,
+        format=Format.JSON_ARRAY,
+    )
     return poll(backend, response, deadline)
 
 
