@@ -154,6 +154,14 @@ def test_row_limit_truncates_and_says_so(ws) -> None:
     assert len(response.result.data_array) == 10
 
 
+def test_byte_limit_truncates_and_says_so(ws) -> None:
+    response = succeeded(ws, "SELECT repeat('x', 100) AS padded FROM range(1000)", byte_limit=5000)
+    assert response.manifest.truncated is True
+    rows = response.result.data_array
+    assert 0 < len(rows) < 1000
+    assert sum(len(row[0]) for row in rows) <= 5000
+
+
 def test_large_results_come_in_chunks_the_sdk_can_fetch(ws) -> None:
     response = succeeded(ws, "SELECT * FROM range(25000) r(id)")
     manifest = response.manifest
