@@ -20,6 +20,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dbx_devkit")
 
+# Seconds after start-up before the background warm-up: tools/list is answered well before,
+# so the warm-up never competes with the cold start for the GIL.
+WARM_UP_DELAY_S = 1.5
+
 LOCAL_BANNER = (
     "dbx-devkit: no Databricks configuration found; using the embedded LOCAL workspace "
     "(offline rehearsal sandbox, data in {data_dir})."
@@ -35,6 +39,7 @@ class Runtime:
         self._lock = threading.Lock()
         self._local: LocalWorkspace | None = None
         self.toolsets: list[str] = []  # the enabled toolsets, set by build_server
+        self._warm_up_timer: threading.Timer | None = None
 
     @property
     def backend_kind(self) -> str:
@@ -81,8 +86,29 @@ class Runtime:
         self._local = LocalWorkspace(config).start()
         return self._local.url, self._local.token
 
+    def warm_up_later(self, delay_s: float = WARM_UP_DELAY_S) -> None:
+        """Prepare the backend in the background once the handshake is over, so the first
+        tool call does not pay for importing the SDK and starting the local workspace."""
+        self._warm_up_timer = threading.Timer(delay_s, self._warm_up)
+        self._warm_up_timer.daemon = True
+        self._warm_up_timer.start()
+
+    def _warm_up(self) -> None:
+        if self.settings.remote_configured():
+            # Only import: connecting may start an interactive OAuth login, which must wait
+            # for a tool call the user asked for.
+            import databricks.sdk  # noqa: F401
+
+            return
+        try:
+            self.backend()
+        except Exception:  # a thread's top level: the first tool call retries and reports
+            log.warning("warming up the local workspace failed", exc_info=True)
+
     def close(self) -> None:
         """Stop the embedded local workspace, if this process started one."""
+        if self._warm_up_timer is not None:
+            self._warm_up_timer.cancel()
         if self._local is not None:
             self._local.stop()
             self._local = None

@@ -21,7 +21,9 @@ def serve_stdio(settings: Settings) -> int:
     """Serve MCP over stdio until the client closes the stream."""
     runtime = Runtime(settings)
     try:
-        build_server(settings, runtime).run("stdio")
+        server = build_server(settings, runtime)
+        runtime.warm_up_later()
+        server.run("stdio")
     finally:
         runtime.close()
     return 0
@@ -105,8 +107,10 @@ def serve_http(settings: Settings) -> int:
         )
     runtime = Runtime(settings)
     try:
+        app = http_app(settings, runtime, token)
+        runtime.warm_up_later()
         uvicorn.run(
-            http_app(settings, runtime, token),
+            app,
             host=settings.http_host,
             port=settings.http_port,
             log_level="warning",

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 import uvicorn
@@ -203,3 +204,22 @@ def _json_rpc_id(line: str) -> Any:
         return json.loads(line).get("id")
     except (json.JSONDecodeError, AttributeError):
         return None
+
+
+async def test_stdio_server_warms_up_the_local_workspace_without_a_tool_call(
+    tmp_path: Path,
+) -> None:
+    """Shortly after the handshake the local workspace runs, so the first call is fast."""
+    command = serve_command(tmp_path)
+    params = StdioServerParameters(
+        command=command[0], args=command[1:], env=subprocess_env(tmp_path), cwd=str(REPO)
+    )
+    server_file = tmp_path / "data" / "server.json"
+    async with Client(params) as client:
+        await client.list_tools()
+        assert not server_file.exists(), "the workspace must not start before tools/list"
+        deadline = time.monotonic() + 30
+        while not server_file.exists():
+            assert time.monotonic() < deadline, "the local workspace was not warmed up"
+            await anyio.sleep(0.1)
+        await ok(client, "uc_list_catalogs")
