@@ -42,12 +42,18 @@ def tool_annotations(spec: ToolSpec) -> ToolAnnotations:
     )
 
 
-def to_call_result(result: Any) -> CallToolResult:
-    """Compact text for the agent plus the model as structured content."""
+def to_call_result(result: Any, structured: bool) -> CallToolResult:
+    """Compact text for the agent; the model as structured content only when asked for.
+
+    Claude Code hands the model only the JSON of ``structuredContent`` when a result has one,
+    dropping the compact text (tables, hints), so it is off unless output schemas are on.
+    """
     if hasattr(result, "to_text"):
         return CallToolResult(
             content=[TextContent(type="text", text=result.to_text())],
-            structured_content=result.model_dump(mode="json", by_alias=True),
+            structured_content=result.model_dump(mode="json", by_alias=True)
+            if structured
+            else None,
         )
     if isinstance(result, CallToolResult):
         return result
@@ -59,7 +65,7 @@ def error_result(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
 
 
-def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
+def guarded(fn: Callable[..., Any], structured: bool) -> Callable[..., Any]:
     """The error boundary: every failure becomes an error result with an actionable message."""
     if inspect.iscoroutinefunction(fn):
 
@@ -69,7 +75,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
                 result = await fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001  (the one boundary)
                 return error_result(describe_error(exc))
-            return to_call_result(result)
+            return to_call_result(result, structured)
 
         return call_async
 
@@ -79,7 +85,7 @@ def guarded(fn: Callable[..., Any]) -> Callable[..., Any]:
             result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001  (the one boundary)
             return error_result(describe_error(exc))
-        return to_call_result(result)
+        return to_call_result(result, structured)
 
     return call
 
@@ -133,7 +139,7 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> DevkitSe
     )
     for spec in specs:
         server.add_tool(
-            guarded(spec.fn),
+            guarded(spec.fn, settings.output_schemas),
             name=spec.name,
             annotations=tool_annotations(spec),
             structured_output=settings.output_schemas,

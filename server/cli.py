@@ -29,7 +29,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         value = getattr(args, name, None)
         if value is not None:
             overrides[name] = value
-    if getattr(args, "output_schemas", False):
+    if getattr(args, "output_schemas", False) or getattr(args, "structured", False):
         overrides["output_schemas"] = True
     return Settings(**overrides)
 

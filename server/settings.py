@@ -51,7 +51,9 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DBX_DEVKIT_WAREHOUSE_ID", "DATABRICKS_WAREHOUSE_ID"),
         description="Default SQL warehouse.",
     )
-    output_schemas: bool = Field(False, description="Advertise output schemas in tools/list.")
+    output_schemas: bool = Field(
+        False, description="Advertise output schemas and return structured content."
+    )
     http_host: str = "127.0.0.1"
     http_port: int = 8765
     http_token: str | None = Field(None, description="Bearer token required by the HTTP server.")

@@ -67,8 +67,9 @@ async def mcp_session(backend: Backend, **settings: Any) -> AsyncIterator[Client
 
 @pytest.fixture
 async def mcp(backend: Backend) -> AsyncIterator[Client]:
-    """An in-memory MCP client of the full read-write server."""
-    async with mcp_session(backend) as client:
+    """An in-memory MCP client of the full read-write server, with output schemas on: every
+    structured result is then also validated against its advertised schema."""
+    async with mcp_session(backend, output_schemas=True) as client:
         yield client
 
 
