@@ -2,8 +2,9 @@
 
     python bench/tools_list_size.py
 
-Prints one line per figure: the whole list both ways (budget: 8,000 characters without
-output schemas, the default), then the five biggest tools.
+Prints one line per figure: the whole list both ways, each toolset, the walking skeleton's
+toolsets (workspace, uc, sql; budget 8,000 characters without output schemas, the default),
+the average per tool, then the five biggest tools.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from server.app import build_server
 from server.runtime import Runtime
 from server.settings import Settings
 
+SKELETON_TOOLSETS = ("workspace", "uc", "sql")
 BUDGET = 8_000
+AVERAGE_BUDGET = 500
 
 
 def compact(tools: list[Tool]) -> str:
@@ -38,14 +41,26 @@ async def tools_list(output_schemas: bool) -> list[Tool]:
 async def main() -> int:
     without = await tools_list(output_schemas=False)
     with_schemas = await tools_list(output_schemas=True)
-    size = len(compact(without))
-    verdict = "ok" if size <= BUDGET else "OVER BUDGET"
+    toolsets: dict[str, int] = {}
+    for tool in without:
+        toolset = tool.name.split("_")[0]
+        toolsets[toolset] = toolsets.get(toolset, 0) + len(compact([tool]))
+    skeleton = len(compact([t for t in without if t.name.split("_")[0] in SKELETON_TOOLSETS]))
+    average = len(compact(without)) / len(without)
+    ok_skeleton = skeleton <= BUDGET
+    ok_average = average <= AVERAGE_BUDGET
     print(f"tools_list.tools {len(without)}")
-    print(f"tools_list.chars_without_output_schemas {size} (budget {BUDGET}: {verdict})")
+    print(f"tools_list.chars_without_output_schemas {len(compact(without))}")
     print(f"tools_list.chars_with_output_schemas {len(compact(with_schemas))}")
+    for toolset, size in sorted(toolsets.items()):
+        print(f"tools_list.toolset.{toolset} {size}")
+    verdict = "ok" if ok_skeleton else "OVER BUDGET"
+    print(f"tools_list.skeleton_chars {skeleton} (workspace+uc+sql, budget {BUDGET}: {verdict})")
+    verdict = "ok" if ok_average else "OVER BUDGET"
+    print(f"tools_list.average_chars {average:.0f} (budget {AVERAGE_BUDGET}: {verdict})")
     for tool in sorted(without, key=lambda t: -len(compact([t])))[:5]:
         print(f"tools_list.top.{tool.name} {len(compact([tool]))}")
-    return 0 if size <= BUDGET else 1
+    return 0 if ok_skeleton and ok_average else 1
 
 
 if __name__ == "__main__":
