@@ -1,0 +1,1 @@
+"""Jobs: the scheduler, its store and the task runtime (each task a subprocess)."""
