@@ -1,0 +1,243 @@
+"""The ``dbutils`` of a local task: widgets, notebook.exit, jobs.taskValues.
+
+What needs a Databricks cluster or cloud storage (``fs``, ``secrets``, ``notebook.run``...)
+raises ``NotImplementedError`` saying so, never pretending to work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+
+class NotebookExit(BaseException):
+    """Raised by ``dbutils.notebook.exit``: ends the notebook successfully with a value.
+
+    A BaseException so that ``except Exception`` in the notebook does not swallow it.
+    """
+
+    def __init__(self, value: str) -> None:
+        super().__init__(value)
+        self.value = value
+
+
+class InputWidgetNotDefined(Exception):
+    """``dbutils.widgets.get`` of a widget that is neither defined nor passed as a parameter."""
+
+
+def _unavailable(what: str, hint: str) -> NoReturn:
+    raise NotImplementedError(f"{what} is not available in the local workspace: {hint}")
+
+
+class _Unavailable:
+    """A dbutils module whose every function fails with a clear message."""
+
+    def __init__(self, name: str, hint: str) -> None:
+        self._name = name
+        self._hint = hint
+
+    def __getattr__(self, attribute: str) -> Callable[..., NoReturn]:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+
+        def fail(*args: Any, **kwargs: Any) -> NoReturn:
+            _unavailable(f"dbutils.{self._name}.{attribute}", self._hint)
+
+        return fail
+
+    def __repr__(self) -> str:
+        return f"<dbutils.{self._name}: not available in the local workspace>"
+
+
+class Widgets:
+    """``dbutils.widgets``: job/task parameters override the defaults widgets declare."""
+
+    def __init__(self, parameters: dict[str, str]) -> None:
+        self._parameters = {str(k): str(v) for k, v in parameters.items()}
+        self._defaults: dict[str, str] = {}
+
+    def get(self, name: str) -> str:
+        """The parameter ``name``, else the widget's default; InputWidgetNotDefined if neither."""
+        if name in self._parameters:
+            return self._parameters[name]
+        if name in self._defaults:
+            return self._defaults[name]
+        raise InputWidgetNotDefined(f"No input widget named {name} is defined")
+
+    def getArgument(self, name: str, defaultValue: str | None = None) -> str | None:
+        """Like ``get``, but ``defaultValue`` when the widget is not defined."""
+        try:
+            return self.get(name)
+        except InputWidgetNotDefined:
+            if defaultValue is None:
+                raise
+            return defaultValue
+
+    def getAll(self) -> dict[str, str]:
+        """Every defined widget and parameter with its current value."""
+        return {**self._defaults, **self._parameters}
+
+    def text(self, name: str, defaultValue: str = "", label: str | None = None) -> None:
+        """Declare a text widget with a default value."""
+        self._defaults[name] = str(defaultValue)
+
+    def dropdown(
+        self,
+        name: str,
+        defaultValue: str,
+        choices: list[str],
+        label: str | None = None,
+    ) -> None:
+        """Declare a dropdown widget; the default must be one of the choices."""
+        if str(defaultValue) not in [str(choice) for choice in choices]:
+            raise ValueError(f"Default value {defaultValue!r} is not one of the choices.")
+        self._defaults[name] = str(defaultValue)
+
+    def combobox(
+        self,
+        name: str,
+        defaultValue: str,
+        choices: list[str],
+        label: str | None = None,
+    ) -> None:
+        """Declare a combobox widget."""
+        self._defaults[name] = str(defaultValue)
+
+    def multiselect(
+        self,
+        name: str,
+        defaultValue: str,
+        choices: list[str],
+        label: str | None = None,
+    ) -> None:
+        """Declare a multiselect widget (its value is comma-separated)."""
+        self._defaults[name] = str(defaultValue)
+
+    def remove(self, name: str) -> None:
+        """Remove a declared widget (a passed parameter keeps its value)."""
+        self._defaults.pop(name, None)
+
+    def removeAll(self) -> None:
+        """Remove every declared widget."""
+        self._defaults.clear()
+
+
+class Notebook:
+    """``dbutils.notebook``: ``exit`` ends the notebook with a value; ``run`` is unavailable."""
+
+    def exit(self, value: Any) -> NoReturn:
+        """End the notebook successfully; ``value`` becomes the run's notebook output."""
+        raise NotebookExit(str(value))
+
+    def run(self, path: str, timeout_seconds: int = 0, arguments: Any = None) -> NoReturn:
+        """Not available locally: make the other notebook its own job task."""
+        _unavailable(
+            "dbutils.notebook.run",
+            "run the other notebook as a task of the job (depends_on) instead.",
+        )
+
+
+class TaskValues:
+    """``dbutils.jobs.taskValues``: values set go to ``<workdir>/task_values.json``.
+
+    Values of upstream tasks come from the env var ``DBX_DEVKIT_TASK_VALUES`` (JSON
+    ``{task_key: {key: value}}``) when the scheduler provides it.
+    """
+
+    def __init__(self, workdir: Path) -> None:
+        self._file = workdir / "task_values.json"
+        self._values: dict[str, Any] = {}
+
+    def set(self, key: str, value: Any) -> None:
+        """Record a JSON-serialisable value for downstream tasks."""
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"Task value {key!r} must be JSON-serialisable: {exc}") from exc
+        self._values[key] = value
+        self._file.write_text(json.dumps(self._values), encoding="utf-8")
+
+    def get(
+        self,
+        taskKey: str,
+        key: str,
+        default: Any = None,
+        debugValue: Any = None,
+    ) -> Any:
+        """The value ``key`` set by upstream task ``taskKey``, else ``default``."""
+        try:
+            upstream = json.loads(os.environ.get("DBX_DEVKIT_TASK_VALUES") or "{}")
+        except ValueError:
+            upstream = {}
+        values = upstream.get(taskKey) if isinstance(upstream, dict) else None
+        if isinstance(values, dict) and key in values:
+            return values[key]
+        if default is not None:
+            return default
+        raise ValueError(f"No task value {key!r} was set by task {taskKey!r}.")
+
+
+class Library:
+    """``dbutils.library``: restartPython is a no-op (the process environment is fixed)."""
+
+    def restartPython(self) -> None:
+        """Nothing to restart: packages come from the project environment."""
+        print("dbutils.library.restartPython(): nothing to restart in the local workspace.")
+
+    def __getattr__(self, attribute: str) -> Callable[..., NoReturn]:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        return _Unavailable("library", "install packages in the project environment.").__getattr__(
+            attribute
+        )
+
+
+class DBUtils:
+    """The ``dbutils`` object of a local task."""
+
+    def __init__(self, parameters: dict[str, str], workdir: Path) -> None:
+        self.widgets = Widgets(parameters)
+        self.notebook = Notebook()
+        self.jobs = types.SimpleNamespace(taskValues=TaskValues(workdir))
+        self.library = Library()
+        self.fs = _Unavailable(
+            "fs", "there is no DBFS or cloud storage; use local files or Unity Catalog tables."
+        )
+        self.secrets = _Unavailable(
+            "secrets", "there is no secret store; pass values as job parameters or env vars."
+        )
+        self.credentials = _Unavailable("credentials", "there are no cloud credentials.")
+        self.data = _Unavailable("data", "it needs a Databricks cluster.")
+
+    def help(self) -> None:
+        """What this dbutils supports."""
+        print(
+            "Local workspace dbutils: widgets (get/getAll/text/dropdown/combobox/multiselect),"
+            " notebook.exit, jobs.taskValues.set/get, library.restartPython (no-op). "
+            "fs, secrets, notebook.run and the rest need Databricks."
+        )
+
+
+def install_runtime_module(namespace: dict[str, Any]) -> None:
+    """Make ``from databricks.sdk.runtime import dbutils, spark`` give the task's objects.
+
+    The SDK's runtime module asks ``dbruntime.UserNamespaceInitializer`` for the notebook
+    namespace (as on a Databricks cluster); a stand-in module answers with ours.
+    """
+
+    class UserNamespaceInitializer:
+        @classmethod
+        def getOrCreate(cls) -> UserNamespaceInitializer:
+            return cls()
+
+        def get_namespace_globals(self) -> dict[str, Any]:
+            return namespace
+
+    module = types.ModuleType("dbruntime")
+    module.UserNamespaceInitializer = UserNamespaceInitializer  # type: ignore[attr-defined]
+    sys.modules["dbruntime"] = module
