@@ -136,7 +136,9 @@ def check_tasks(tasks: list[Any], known_keys: Iterable[str] = ()) -> list[str]:
         problems.extend(_check_paths_shape(task, where))
         deps = task.get("depends_on") or []
         if isinstance(key, str) and isinstance(deps, list):
-            edges[key] = [d["task_key"] for d in deps if isinstance(d, Mapping) and "task_key" in d]
+            edges.setdefault(key, []).extend(
+                d["task_key"] for d in deps if isinstance(d, Mapping) and "task_key" in d
+            )
     existing = set(keys) | set(known_keys)
     for key, targets in edges.items():
         for target in targets:
