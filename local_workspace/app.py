@@ -12,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from local_workspace.api import scim, sql, uc, workspace
+from local_workspace.api import jobs, scim, sql, uc, workspace
 from local_workspace.config import LocalConfig
 from local_workspace.errors import ApiError
 from local_workspace.http import json_response
@@ -95,9 +95,9 @@ def build_state(config: LocalConfig) -> WorkspaceState:
 def create_app(config: LocalConfig) -> Starlette:
     """The ASGI app of a local workspace whose data lives in ``config.data_dir``."""
     state = build_state(config)
-    # Order matters: sql opens the catalog engine that uc reads.
+    # Order matters: sql opens the catalog engine that uc reads; jobs use workspace and sql.
     routes: list[BaseRoute] = [*_discovery_routes(state)]
-    for module in (scim, workspace, sql, uc):
+    for module in (scim, workspace, sql, uc, jobs):
         routes.extend(module.routes(state))
     app = Starlette(
         routes=routes,
