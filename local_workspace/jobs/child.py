@@ -97,8 +97,10 @@ def _error_line(exc: BaseException) -> str:
     # A SyntaxError's last line is the message; the first lines show where.
     if isinstance(exc, SyntaxError):
         line = f"SyntaxError: {exc.msg} ({exc.filename}, line {exc.lineno})"
-    elif "\n" in str(exc):
-        line = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}"
+    elif "\n" in str(exc) or type(exc).__module__.startswith("local_workspace."):
+        # The first line of a long message; the runtime's own errors without module path.
+        message = str(exc).strip().splitlines()
+        line = f"{type(exc).__name__}: {message[0]}" if message else type(exc).__name__
     return line[:MAX_ERROR_CHARS]
 
 

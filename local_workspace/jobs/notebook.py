@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import linecache
 import re
 import shlex
 import sys
@@ -89,6 +90,8 @@ def run_notebook(
             f"{path} is a {language.title()} notebook: it needs a Databricks cluster; the local "
             "workspace runs Python and SQL notebooks."
         )
+    # Tracebacks read source lines through linecache: give it the notebook's text.
+    linecache.cache[path] = (len(source), None, source.splitlines(True), path)
     runner = _Runner(path, language, namespace, spark, dbutils, depth)
     for cell in parse_cells(source, language):
         runner.run(cell)

@@ -231,7 +231,7 @@ class SparkShim:
         if status.get("state") != "SUCCEEDED":
             error = status.get("error") or {}
             message = error.get("message") or f"statement {status.get('state')}"
-            raise AnalysisException(f"[{error.get('error_code', 'SQL_ERROR')}] {message}")
+            raise AnalysisException(_with_code(error.get("error_code"), message))
         return _dataframe(response, statement_id)
 
 
@@ -307,7 +307,12 @@ def _request(method: str, path: str, body: dict[str, Any] | None = None) -> dict
         except ValueError:
             error = {}
         code = error.get("error_code") or f"HTTP {exc.code}"
-        raise AnalysisException(f"[{code}] {error.get('message') or exc.reason}") from None
+        raise AnalysisException(_with_code(code, error.get("message") or exc.reason)) from None
+
+
+def _with_code(code: Any, message: str) -> str:
+    # Statement errors already start with their condition, e.g. "[TABLE_OR_VIEW_NOT_FOUND]".
+    return message if message.startswith("[") else f"[{code or 'SQL_ERROR'}] {message}"
 
 
 def display(value: Any = None, *args: Any, **kwargs: Any) -> None:
