@@ -13,15 +13,12 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tools_core.bundles.config import locate
 from tools_core.bundles.validate import validate
 from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.results import Result
-
-if TYPE_CHECKING:
-    from tools_core.backend import Backend
 
 OUTPUT_TAIL_CHARS = 3000
 DEFAULT_TIMEOUT_S = 600
@@ -66,32 +63,33 @@ class BundleCommandResult(Result):
 
 
 def deploy(
-    backend: Backend | None,
     path: str,
     target: str = "",
     confirm: bool = False,
     timeout_s: int = DEFAULT_TIMEOUT_S,
+    local: bool = False,
 ) -> BundleCommandResult:
     """``databricks bundle deploy -t target`` after an offline validation.
 
     Without ``confirm`` the CLI refuses changes that delete or recreate resources (it asks
-    for --auto-approve, which ``confirm=True`` passes).
+    for --auto-approve, which ``confirm=True`` passes). ``local``: the caller's backend is the
+    local workspace (the result then says the CLI deploys elsewhere).
     """
     root, target = _prepare(path, target)
     args = ["bundle", "deploy", *(["-t", target] if target else [])]
     if confirm:
         args.append("--auto-approve")
-    return _run_cli(backend, root, args, target, timeout_s, "deploy")
+    return _run_cli(root, args, target, timeout_s, "deploy", local)
 
 
 def run(
-    backend: Backend | None,
     path: str,
     resource_key: str,
     target: str = "",
     params: dict[str, str] | None = None,
     wait: bool = False,
     timeout_s: int = DEFAULT_TIMEOUT_S,
+    local: bool = False,
 ) -> BundleCommandResult:
     """``databricks bundle run -t target resource_key``: starts a job or pipeline of the
     deployed bundle; with ``wait`` it waits (bounded by ``timeout_s``) for the result."""
@@ -104,7 +102,7 @@ def run(
     if params:
         args.extend(["--params", ",".join(f"{k}={v}" for k, v in params.items())])
     args.append(resource_key)
-    return _run_cli(backend, root, args, target, timeout_s, "run")
+    return _run_cli(root, args, target, timeout_s, "run", local)
 
 
 def _prepare(path: str, target: str) -> tuple[Path, str]:
@@ -121,7 +119,7 @@ def _prepare(path: str, target: str) -> tuple[Path, str]:
 
 
 def _run_cli(
-    backend: Backend | None, root: Path, args: list[str], target: str, timeout_s: int, verb: str
+    root: Path, args: list[str], target: str, timeout_s: int, verb: str, local: bool
 ) -> BundleCommandResult:
     exe = shutil.which("databricks")
     if exe is None:
@@ -152,7 +150,8 @@ def _run_cli(
             "The databricks on PATH has no `bundle` command (it is the legacy Python CLI).",
             INSTALL_HINT,
         )
-    output = _tail((done.stderr + "\n" + done.stdout).strip())
+    # stderr last: the CLI writes its errors there, and the tail is what we keep.
+    output = _tail((done.stdout.strip() + "\n" + done.stderr.strip()).strip())
     if done.returncode != 0:
         raise ToolsCoreError(
             f"BUNDLE_{verb.upper()}_FAILED",
@@ -165,7 +164,7 @@ def _run_cli(
         target=target or "(default)",
         workspace=_workspace_of(root, target),
         output=output,
-        note=LOCAL_NOTE if backend is not None and backend.kind == "local" else "",
+        note=LOCAL_NOTE if local else "",
     )
     if verb == "run":
         _read_run(done.stdout + "\n" + done.stderr, result)
