@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from local_workspace.jobs.tasks import LOG_TAIL_BYTES, TaskLaunch, TaskOutcome, TaskProcess
 from local_workspace.runner import LocalWorkspace
 
@@ -302,3 +304,39 @@ def test_a_failing_sql_cell_reports_the_warehouse_error(
     outcome = run(tmp_path, source, env=env)
     assert outcome.result_state == "FAILED"
     assert (outcome.error or "").startswith("AnalysisException: [TABLE_OR_VIEW_NOT_FOUND]")
+
+
+def test_a_task_that_ignores_sigterm_is_killed_soon_after(tmp_path: Path) -> None:
+    source = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(600)\n"
+    process = TaskProcess(launch(tmp_path, source, "python"))
+    process.start()
+    time.sleep(0.3)  # let the child install its handler
+    started = time.monotonic()
+    process.cancel()
+    assert process.wait().result_state == "CANCELED"
+    assert time.monotonic() - started < 5
+    assert process.pid is not None and not alive(process.pid)
+
+
+def test_a_sql_notebook_runs_its_cells_on_the_warehouse(
+    tmp_path: Path, local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real workspace configured in the server's environment never reaches the task.
+    monkeypatch.setenv("DATABRICKS_CONFIG_PROFILE", "production")
+    source = (
+        "-- Databricks notebook source\n"
+        "CREATE SCHEMA IF NOT EXISTS main.t_jobtasks;\n"
+        "CREATE OR REPLACE TABLE main.t_jobtasks.sq AS SELECT '${day}' AS day, :n AS n\n"
+        "\n-- COMMAND ----------\n\n"
+        "-- MAGIC %md\n-- MAGIC Check\n"
+        "\n-- COMMAND ----------\n\n"
+        "SELECT day, n FROM main.t_jobtasks.sq -- the written row\n"
+        "\n-- COMMAND ----------\n\n"
+        "-- MAGIC %python\n-- MAGIC import os\n"
+        "-- MAGIC print(os.environ.get('DATABRICKS_CONFIG_PROFILE'))\n"
+    )
+    env = {"DATABRICKS_HOST": local_ws.url, "DATABRICKS_TOKEN": local_ws.token}
+    outcome = run(tmp_path, source, language="SQL", env=env, parameters={"day": "mon", "n": "7"})
+    assert outcome.result_state == "SUCCESS", outcome.error_trace or outcome.error
+    assert "|mon|7|" in outcome.logs.replace(" ", "")
+    assert outcome.logs.endswith("None\n")

@@ -33,6 +33,9 @@ MAX_NOTEBOOK_OUTPUT_CHARS = 1024 * 1024
 # The directory holding the ``local_workspace`` package, so the child can import it.
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
+# Environment variables a task gets from its launch only, never from the server's environment.
+_TASK_OWNED_ENV = ("DATABRICKS_", "DBX_DEVKIT_")
+
 ResultState = Literal["SUCCESS", "FAILED", "TIMEDOUT", "CANCELED"]
 
 
@@ -183,7 +186,10 @@ class TaskProcess:
         launch["workdir"] = str(self.workdir)
         del launch["env"]  # the environment holds the token: it goes to the process, not disk
         (self.workdir / "launch.json").write_text(json.dumps(launch))
-        env = {**os.environ, **self.launch.env}
+        # The task talks to the local workspace only: Databricks settings inherited from the
+        # server's environment (a real workspace's host, profile or credentials) are dropped.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(_TASK_OWNED_ENV)}
+        env = {**inherited, **self.launch.env}
         env["PYTHONUNBUFFERED"] = "1"  # interleave prints and tracebacks as they happen
         env["PYTHONIOENCODING"] = "utf-8"
         path = env.get("PYTHONPATH")
