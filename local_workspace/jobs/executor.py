@@ -371,7 +371,7 @@ class RunExecutor:
         if task.get("dir"):
             data = asdict(outcome)
             data["result_state"] = res
-            (Path(task["dir"]) / "outcome.json").write_text(json.dumps(data))
+            (Path(task["dir"]) / "result.json").write_text(json.dumps(data))
         if condition is not None:
             task["condition_outcome"] = condition
         task["start_time"] = min(task["start_time"], outcome.start_time_ms) or task["start_time"]

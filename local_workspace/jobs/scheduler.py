@@ -107,6 +107,7 @@ class JobsService:
         """Environment of a task process: how its code reaches this workspace."""
         warehouse = (task["spec"].get("notebook_task") or {}).get("warehouse_id")
         return {
+            "DBX_DEVKIT_TASK_VALUES": json.dumps(task_values(doc)),
             "DATABRICKS_HOST": str(doc.get("workspace_url") or "").rstrip("/"),
             "DATABRICKS_TOKEN": self.state.token,
             "DBX_DEVKIT_WAREHOUSE_ID": str(warehouse or DEFAULT_WAREHOUSE_ID),
@@ -345,7 +346,7 @@ class JobsService:
                 raise invalid(MULTI_TASK_OUTPUT)
             task = doc["tasks"][0]
         out: dict[str, Any] = {"metadata": runs.task_run_view(doc, task)}
-        path = Path(task["dir"]) / "outcome.json" if task.get("dir") else None
+        path = Path(task["dir"]) / "result.json" if task.get("dir") else None
         if path is not None and path.exists():
             data = json.loads(path.read_text())
             out["logs"] = data.get("logs") or ""
@@ -398,7 +399,7 @@ class JobsService:
         if task is not None:
             raise invalid(f"Run {run_id} is a task run; delete its job run {doc['run_id']}.")
         with self.lock:
-            if doc["active"] or doc["run_id"] in self.executors:
+            if doc["active"]:
                 raise invalid(
                     f"Run {run_id} is active; cancel it before deleting it.", "INVALID_STATE"
                 )
@@ -410,7 +411,8 @@ class JobsService:
             doc, task = self.find(run_id)
             if task is not None:
                 raise invalid(f"Run {run_id} is a task run; repair its job run {doc['run_id']}.")
-            if doc["active"] or doc["run_id"] in self.executors:
+            # The saved document says when a run is over (its thread may still be exiting).
+            if doc["active"]:
                 raise invalid(
                     f"Run {run_id} is still active; repair it once it has finished.",
                     "INVALID_STATE",
@@ -503,6 +505,19 @@ class JobsService:
         for task in doc["tasks"]:
             if task["task_key"] in current:
                 task["spec"] = current[task["task_key"]]
+
+
+def task_values(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``dbutils.jobs.taskValues`` set by the run's tasks so far: {task_key: {key: value}}."""
+    values: dict[str, dict[str, Any]] = {}
+    for task in doc["tasks"]:
+        path = Path(task["dir"]) / "task_values.json" if task.get("dir") else None
+        if path is not None and path.exists():
+            try:
+                values[task["task_key"]] = json.loads(path.read_text())
+            except ValueError:
+                continue
+    return values
 
 
 def _int_id(value: Any, name: str) -> int:

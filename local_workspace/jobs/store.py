@@ -4,7 +4,8 @@ A job is its settings (``JobSettings.as_dict()`` JSON) plus creator and creation
 is one JSON document (state, tasks with their attempts, parameters, repair history) rewritten
 on every change; a few columns (job, start time, activity, idempotency token) are kept apart
 for listing. Run ids, task run ids and repair ids share one increasing sequence, as on
-Databricks. Task outputs live in files under ``<data_dir>/runs/<run_id>/``.
+Databricks. Task outputs live in files under ``<data_dir>/runs/<run_id>/<task_key>/attempt-<n>/``
+(``result.json``: the outcome the API reports; the task runtime adds ``pid``, ``logs.txt``).
 """
 
 from __future__ import annotations
