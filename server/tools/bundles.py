@@ -10,8 +10,8 @@ from server.registry import reader, writer
 from server.runtime import current
 from tools_core import bundles as core
 
-Root = Annotated[str, Field(description="Bundle dir or databricks.yml")]
-Target = Annotated[str, Field(description="Target, e.g. dev")]
+Root = Annotated[str, Field(description="Bundle root dir")]
+Target = Annotated[str, Field(description="Bundle target")]
 Params = Annotated[dict[str, str], Field(description="Job parameters")]
 
 
@@ -37,9 +37,9 @@ def bundle_run(
     resource_key: Annotated[str, Field(description="Job or pipeline key")],
     target: Target = "",
     params: Params = None,  # type: ignore[assignment]
-    wait: Annotated[bool, Field(description="Wait for the result")] = False,
+    wait: Annotated[bool, Field(description="Wait for the run")] = False,
 ) -> core.BundleCommandResult:
-    """`databricks bundle run` a deployed job/pipeline; returns run_id."""
+    """Run a deployed bundle job/pipeline (CLI); gives run_id."""
     return core.run(
         path, resource_key, target, params, wait, local=current().backend_kind == "local"
     )
