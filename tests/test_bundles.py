@@ -302,3 +302,12 @@ def test_dbx_devkit_call_bundle_validate_prints_the_findings(
     out = capsys.readouterr().out
     assert "databricks.yml:11: error: max_retries: expected an integer" in out
     assert "2 errors" in out
+
+
+def test_deploy_without_a_target_validates_and_names_the_default_target(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record = stand_in_cli(tmp_path, monkeypatch, "echo ok")
+    result = bundles.deploy(str(VALID))
+    assert record.read_text().strip().endswith("|bundle deploy -t dev")
+    assert result.target == "dev"

@@ -15,7 +15,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tools_core.bundles.config import locate
+from tools_core.bundles.config import default_target, load, locate
+from tools_core.bundles.findings import Findings
 from tools_core.bundles.validate import validate
 from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.results import Result
@@ -107,7 +108,11 @@ def run(
 
 def _prepare(path: str, target: str) -> tuple[Path, str]:
     """The bundle root after validating offline; the target to use."""
-    root, _ = locate(path)
+    root, root_file = locate(path)
+    if not target:
+        # Without -t the CLI deploys the default target: validate that one, not all.
+        bundle = load(root, root_file, Findings())
+        target = (default_target(bundle) if bundle is not None else None) or ""
     report = validate(root, target or None)
     if not report.ok:
         raise InvalidInput(
@@ -173,9 +178,6 @@ def _run_cli(
 
 def _workspace_of(root: Path, target: str) -> str:
     """Which workspace the CLI used, as far as the bundle says."""
-    from tools_core.bundles.config import load
-    from tools_core.bundles.findings import Findings
-
     bundle = load(root, locate(root)[1], Findings())
     host = None
     if bundle is not None:

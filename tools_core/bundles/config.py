@@ -293,6 +293,17 @@ def _merge_keyed(rtype: str, base: Node, over: Node) -> Node:
     return result
 
 
+def default_target(bundle: Bundle) -> str | None:
+    """The target the CLI uses without -t: the one with ``default: true``, or the only one."""
+    targets = bundle.targets
+    if targets is None or not targets.is_map:
+        return None
+    marked = [str(k) for k, v in targets.value.items() if v.is_map and v.scalar("default") is True]
+    if marked:
+        return marked[0]
+    return str(next(iter(targets.value))) if len(targets.value) == 1 else None
+
+
 def target_mode(bundle: Bundle, target: str | None) -> Node | None:
     """The target's ``mode`` node, if it sets one."""
     targets = bundle.targets
