@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput
+from tools_core.jobs.errors import JOB_HINT, missing_id
 from tools_core.jobs.models import (
     JobDetail,
     JobList,
@@ -46,7 +47,8 @@ def get_job(
     backend: Backend, job_id: int, detail: Literal["summary", "full"] = "summary"
 ) -> JobDetail:
     """A job's settings: tasks with kinds, paths and dependencies, schedule, parameters."""
-    job = backend.client.jobs.get(job_id)
+    with missing_id(JOB_HINT):
+        job = backend.client.jobs.get(job_id)
     settings = job.settings
     if detail == "full":
         text = json.dumps(settings.as_dict() if settings else {}, indent=1)
@@ -106,7 +108,8 @@ def update_job(
     new_settings = dict(new_settings or {})
     if not new_settings and not fields_to_remove:
         raise InvalidInput("nothing to update.", "Pass new_settings and/or fields_to_remove.")
-    current = backend.client.jobs.get(job_id)
+    with missing_id(JOB_HINT):
+        current = backend.client.jobs.get(job_id)
     current_keys = [
         t.task_key for t in (current.settings.tasks if current.settings else None) or []
     ]
@@ -156,7 +159,8 @@ def _check_removals(fields_to_remove: Sequence[str], current_keys: Sequence[str]
 
 def delete_job(backend: Backend, job_id: int, confirm: bool = False) -> JobWritten:
     """Delete a job; without ``confirm`` only say what would go (name, tasks, active runs)."""
-    job = backend.client.jobs.get(job_id)
+    with missing_id(JOB_HINT):
+        job = backend.client.jobs.get(job_id)
     settings = job.settings
     name = settings.name if settings else None
     tasks = len(settings.tasks or []) if settings else 0

@@ -167,7 +167,15 @@ class RunSummary(Result):
             lines.append(f"repairs: {self.repairs}")
         if self.tasks:
             rows = [
-                (t.task_key, t.run_id, t.shown_state, t.attempt, t.duration_s, t.start, t.message)
+                (
+                    t.task_key,
+                    t.run_id,
+                    t.shown_state,
+                    t.attempt,
+                    t.duration_s,
+                    t.start,
+                    t.message or "",
+                )
                 for t in self.tasks
             ]
             headers = ["task", "task run_id", "state", "attempt", "secs", "start", "message"]
@@ -301,7 +309,6 @@ class JobRow(Result):
 
     job_id: int
     name: str | None = None
-    tasks: int | None = None
     schedule: str | None = None
     creator: str | None = None
 
@@ -312,7 +319,6 @@ class JobRow(Result):
         return cls(
             job_id=job.job_id or 0,
             name=settings.name if settings else None,
-            tasks=len(settings.tasks) if settings and settings.tasks else None,
             schedule=schedule_text(settings.schedule) if settings else None,
             creator=job.creator_user_name,
         )
@@ -334,8 +340,8 @@ class JobList(Result):
     truncated: bool = False
 
     def to_text(self) -> str:
-        rows = [(j.job_id, j.name, j.tasks, j.schedule, j.creator) for j in self.jobs]
-        text = markdown_table(["job_id", "name", "tasks", "schedule", "creator"], rows)
+        rows = [(j.job_id, j.name, j.schedule or "", j.creator) for j in self.jobs]
+        text = markdown_table(["job_id", "name", "schedule", "creator"], rows)
         if self.truncated:
             text += "\n(more jobs exist: raise limit or filter by exact name)"
         return text

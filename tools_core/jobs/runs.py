@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput, ToolsCoreError
+from tools_core.jobs.errors import JOB_HINT, RUN_HINT, missing_id
 from tools_core.jobs.models import (
     RunList,
     RunRow,
@@ -68,9 +69,10 @@ def run_now(
     """
     token = _token(idempotency_token)
     params = {k: str(v) for k, v in (job_parameters or {}).items()}
-    started = backend.client.jobs.run_now(
-        job_id, job_parameters=params or None, idempotency_token=token, only=list(only) or None
-    )
+    with missing_id(JOB_HINT):
+        started = backend.client.jobs.run_now(
+            job_id, job_parameters=params or None, idempotency_token=token, only=list(only) or None
+        )
     run_id = int(started.run_id)
     return RunStarted(
         run_id=run_id, job_id=job_id, url=_url(backend, run_id), idempotency_token=token
@@ -141,7 +143,9 @@ def submit_run(
 
 def get_run(backend: Backend, run_id: int) -> RunSummary:
     """Where a run stands: overall state and message, one row per task, repairs."""
-    summary = RunSummary.from_sdk(backend.client.jobs.get_run(run_id, include_history=True))
+    with missing_id(RUN_HINT):
+        run = backend.client.jobs.get_run(run_id, include_history=True)
+    summary = RunSummary.from_sdk(run)
     summary.hint = _next_step(summary)
     return summary
 
@@ -231,7 +235,8 @@ def get_run_output(
         raise InvalidInput(
             f"max_chars must be between 500 and {MAX_OUTPUT_CHARS}, got {max_chars}."
         )
-    run = backend.client.jobs.get_run(run_id)
+    with missing_id(RUN_HINT):
+        run = backend.client.jobs.get_run(run_id)
     target, key = _task_run(run_id, latest_tasks(run.tasks or []), task_key)
     output = backend.client.jobs.get_run_output(target)
     meta = output.metadata
@@ -240,10 +245,16 @@ def get_run_output(
         state = RunSummary.from_sdk(meta).shown_state
     error = _head(output.error, ERROR_CHARS)
     budget = max_chars - len(error or "")
-    trace, trace_cut = _tail(output.error_trace, budget // 2 if output.logs else budget)
+    logs_text = output.logs
+    if output.error_trace and logs_text and output.error_trace.strip() in logs_text:
+        # stderr carries the traceback too: show it once.
+        logs_text = logs_text.replace(output.error_trace.strip(), "[traceback: see error_trace]")
+    trace, trace_cut = _tail(output.error_trace, budget // 2 if logs_text else budget)
     budget -= len(trace or "")
-    logs, logs_cut = _tail(output.logs, max(budget, 0))
+    logs, logs_cut = _tail(logs_text, max(budget, 0))
     notebook = output.notebook_output.result if output.notebook_output else None
+    if notebook == "":
+        notebook = None  # no dbutils.notebook.exit value
     truncated = trace_cut or logs_cut or bool(output.logs_truncated)
     hint = ""
     if trace_cut or logs_cut:
@@ -317,7 +328,8 @@ def _tail(text: str | None, limit: int) -> tuple[str | None, bool]:
 
 def cancel_run(backend: Backend, run_id: int, timeout_s: float = 15) -> RunSummary:
     """Cancel a run (or task run) and wait up to ``timeout_s`` for it to end."""
-    backend.client.jobs.cancel_run(run_id)
+    with missing_id(RUN_HINT):
+        backend.client.jobs.cancel_run(run_id)
     summary = wait_run(backend, run_id, timeout_s)
     if summary.timed_out:
         summary.hint = (
@@ -335,7 +347,8 @@ def repair_run(backend: Backend, run_id: int, rerun_tasks: Sequence[str] = ()) -
     """
     from databricks.sdk.service.jobs import RepairRunResponse
 
-    run = backend.client.jobs.get_run(run_id, include_history=True)
+    with missing_id(RUN_HINT):
+        run = backend.client.jobs.get_run(run_id, include_history=True)
     summary = RunSummary.from_sdk(run)
     if not summary.done:
         raise ToolsCoreError(
