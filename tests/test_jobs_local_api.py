@@ -544,3 +544,45 @@ def test_runs_left_active_by_a_dead_workspace_end_as_internal_errors(tmp_path: P
     assert run.state and run.state.life_cycle_state == jobs.RunLifeCycleState.INTERNAL_ERROR
     assert run.state.result_state == jobs.RunResultState.FAILED
     assert "restarted" in (run.state.state_message or "")
+
+
+def test_condition_tasks_pick_a_branch_and_queued_runs_wait_for_their_turn(
+    ws: WorkspaceClient,
+) -> None:
+    base = folder(ws)
+    hello = put_file(ws, f"{base}/hello.py", "import time\ntime.sleep(0.5)\nprint('hi')\n")
+    job_id = ws.jobs.create(
+        name="t_jobs_branch",
+        queue=jobs.QueueSettings(enabled=True),
+        parameters=[jobs.JobParameterDefinition(name="size", default="5")],
+        tasks=[
+            jobs.Task(
+                task_key="big",
+                condition_task=jobs.ConditionTask(
+                    op=jobs.ConditionTaskOp.GREATER_THAN,
+                    left="{{job.parameters.size}}",
+                    right="3",
+                ),
+            ),
+            python_task("yes", hello, depends_on=[jobs.TaskDependency("big", outcome="true")]),
+            python_task("no", hello, depends_on=[jobs.TaskDependency("big", outcome="false")]),
+        ],
+    ).job_id
+    assert job_id is not None
+    first = ws.jobs.run_now(job_id).run_id
+    second = ws.jobs.run_now(job_id, job_parameters={"size": "1"}).run_id
+    queued = ws.jobs.get_run(second)
+    assert queued.state and queued.state.life_cycle_state == jobs.RunLifeCycleState.QUEUED
+    assert queued.status and queued.status.state == jobs.RunLifecycleStateV2State.QUEUED
+
+    one, two = wait_run(ws, first), wait_run(ws, second)
+
+    assert one.state and one.state.result_state == jobs.RunResultState.SUCCESS
+    results = {k: t.state.result_state for k, t in by_key(one).items()}  # type: ignore[union-attr]
+    assert results["yes"] == jobs.RunResultState.SUCCESS
+    assert results["no"] == jobs.RunResultState.EXCLUDED
+    results = {k: t.state.result_state for k, t in by_key(two).items()}  # type: ignore[union-attr]
+    assert results["yes"] == jobs.RunResultState.EXCLUDED
+    assert results["no"] == jobs.RunResultState.SUCCESS
+    # The queued run's tasks started only once the first run had ended.
+    assert by_key(two)["no"].start_time >= one.end_time  # type: ignore[operator]
