@@ -323,3 +323,36 @@ def test_call_drives_a_job_from_the_shell(
     assert cli("jobs_wait_run", run_id=run_id, timeout_s=60)["result_state"] == "SUCCESS"
     assert main(["call", "jobs_get_run_output", "--json", json.dumps({"run_id": run_id})]) == 0
     assert "from cli" in capsys.readouterr().out
+
+
+async def test_update_merges_tasks_by_key_and_removes_fields(mcp: Client) -> None:
+    u = unique()
+    a, b = f"{HOME}/t_jobs_{u}/a", f"{HOME}/t_jobs_{u}/b"
+    await write(mcp, a, 'print("a")\n')
+    await write(mcp, b, 'print("b")\n')
+    schedule = {"quartz_cron_expression": "0 0 6 * * ?", "timezone_id": "UTC"}
+    job_id = await create(mcp, f"t-update-{u}-daily", notebook_task("a", a), schedule=schedule)
+
+    text = await fails(
+        mcp, "jobs_update", job_id=job_id, new_settings={"tasks": [notebook_task("b", b, "zz")]}
+    )
+    assert text.startswith("INVALID_PARAMETER_VALUE") and "'zz'" in text
+    missing = f"{HOME}/t_jobs_{u}/nope"
+    text = await fails(
+        mcp, "jobs_update", job_id=job_id, new_settings={"tasks": [notebook_task("b", missing)]}
+    )
+    assert text.startswith("RESOURCE_DOES_NOT_EXIST") and "workspace_write" in text
+    text = await fails(mcp, "jobs_update", job_id=job_id, fields_to_remove=["tasks/zz"])
+    assert "no task 'zz'" in text
+
+    await ok(
+        mcp,
+        "jobs_update",
+        job_id=job_id,
+        new_settings={"tasks": [notebook_task("b", b, "a")]},
+        fields_to_remove=["schedule"],
+    )
+    detail = await ok(mcp, "jobs_get", job_id=job_id)
+    tasks = {t["task_key"]: t["depends_on"] for t in detail.structured_content["tasks"]}
+    assert tasks == {"a": [], "b": ["a"]}
+    assert detail.structured_content["schedule"] is None

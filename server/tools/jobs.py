@@ -117,7 +117,10 @@ async def jobs_wait_run(
         anyio.from_thread.run(ctx.report_progress, done, total, message)
 
     def wait() -> core.RunSummary:
-        return core.wait_run(backend(), run_id, timeout_s, progress)
+        # check_cancelled: a client that cancels the call also stops the polling thread.
+        return core.wait_run(
+            backend(), run_id, timeout_s, progress, anyio.from_thread.check_cancelled
+        )
 
     return await anyio.to_thread.run_sync(wait)
 

@@ -169,10 +169,12 @@ def wait_run(
     run_id: int,
     timeout_s: float = 60,
     on_progress: ProgressFn | None = None,
+    check: Callable[[], None] | None = None,
 ) -> RunSummary:
     """Poll a run until it ends or ``timeout_s`` passes; never starts anything.
 
-    ``on_progress(done_tasks, total_tasks, message)`` is called whenever the picture changes.
+    ``on_progress(done_tasks, total_tasks, message)`` is called whenever the picture changes;
+    ``check()`` before every poll (it raises to stop waiting, e.g. when the caller gave up).
     On timeout the result (not an error) says the run is still running and how to poll.
     """
     if not 0 <= timeout_s <= MAX_TIMEOUT_S:
@@ -181,6 +183,8 @@ def wait_run(
     interval = 0.5
     last: tuple[float, float, str] | None = None
     while True:
+        if check is not None:
+            check()
         summary = get_run(backend, run_id)
         progress = summary.progress()
         if on_progress is not None and progress != last:
