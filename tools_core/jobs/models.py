@@ -257,7 +257,10 @@ class RunList(Result):
     truncated: bool = False
 
     def to_text(self) -> str:
-        rows = [(r.run_id, r.job_id, r.run_name, r.state, r.start, r.duration_s) for r in self.runs]
+        rows = [
+            (r.run_id, r.job_id or "", r.run_name, r.state, r.start, r.duration_s)
+            for r in self.runs
+        ]
         text = markdown_table(["run_id", "job_id", "name", "state", "start", "secs"], rows)
         if self.truncated:
             text += "\n(more runs exist: raise limit or filter by job_id)"
