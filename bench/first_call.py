@@ -5,7 +5,7 @@ workspace; a warm-up thread does both shortly after. This prints how long the fi
 ``workspace_context`` call takes when it comes at once (pays the start) and when it comes
 after a pause (the warm-up has paid it), in the same run.
 
-    python bench/first_call.py [--pause 5]
+    python bench/first_call.py [--pause 8]
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ async def first_call_s(pause_s: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--pause", type=float, default=5.0, help="seconds before the call")
+    parser.add_argument("--pause", type=float, default=8.0, help="seconds before the call")
     args = parser.parse_args()
     cold = anyio.run(first_call_s, 0.0)
     warm = anyio.run(first_call_s, args.pause)
