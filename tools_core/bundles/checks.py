@@ -15,6 +15,7 @@ from pathlib import Path
 from tools_core.bundles.findings import Findings
 from tools_core.bundles.nodes import Node
 from tools_core.bundles.schema import is_reference, suggest
+from tools_core.graphs import find_cycle
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 NOUN_NOUN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
@@ -131,14 +132,14 @@ def check_job(job: Node, path: str, root: Path, found: Findings) -> None:
         _ref_key(task, "environment_key", env_keys, tpath, "environments", found)
         if not has_git:
             _task_sources(task, tpath, root, found)
-    cycle = _cycle(graph)
+    cycle = find_cycle(graph)
     if cycle:
         start = keys.get(cycle[0]) or tasks
         found.error(
             start.file,
             start.where,
             f"{path}.tasks",
-            "tasks depend on each other in a cycle: " + " -> ".join([*cycle, cycle[0]]),
+            "tasks depend on each other in a cycle: " + " -> ".join(cycle),
         )
 
 
@@ -162,33 +163,6 @@ def _ref_key(
             f"{field} '{node.value}' is not defined in the job's {where}"
             + suggest(str(node.value), known or ()),
         )
-
-
-def _cycle(graph: dict[str, list[str]]) -> list[str]:
-    """One cycle of the dependency graph (task keys in order), or []."""
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str]:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return stack[stack.index(nxt) :]
-            if state.get(nxt) is None:
-                found = visit(nxt)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return []
-
-    for node in graph:
-        if node not in state:
-            cycle = visit(node)
-            if cycle:
-                return cycle
-    return []
 
 
 def _task_sources(task: Node, path: str, root: Path, found: Findings) -> None:

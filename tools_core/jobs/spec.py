@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tools_core.errors import InvalidInput, ToolsCoreError
+from tools_core.graphs import find_cycle
 
 if TYPE_CHECKING:
     from databricks.sdk.service.jobs import JobSettings
@@ -150,7 +151,7 @@ def check_tasks(tasks: list[Any], known_keys: Iterable[str] = ()) -> list[str]:
                 problems.append(
                     f"task {key!r}: depends_on {target!r}, which is not a task of this job{guess}."
                 )
-    cycle = _find_cycle(edges)
+    cycle = find_cycle(edges)
     if cycle:
         problems.append(f"tasks depend on each other in a cycle: {' -> '.join(cycle)}.")
     return problems
@@ -165,33 +166,6 @@ def _check_paths_shape(task: Mapping[str, Any], where: str) -> list[str]:
                 f"{where}: notebook_task.notebook_path must be an absolute workspace path "
                 f"(e.g. /Users/me/etl), got {path!r}."
             ]
-    return []
-
-
-def _find_cycle(edges: Mapping[str, list[str]]) -> list[str]:
-    """One dependency cycle as a path of task keys, or []."""
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    stack: list[str] = []
-
-    def visit(node: str) -> list[str]:
-        state[node] = 1
-        stack.append(node)
-        for target in edges.get(node, []):
-            if state.get(target) == 1:
-                return [*stack[stack.index(target) :], target]
-            if target in edges and state.get(target) is None:
-                found = visit(target)
-                if found:
-                    return found
-        stack.pop()
-        state[node] = 2
-        return []
-
-    for node in edges:
-        if state.get(node) is None:
-            found = visit(node)
-            if found:
-                return found
     return []
 
 
