@@ -63,14 +63,26 @@ class Runtime:
             return self._backend
 
     def _connect(self) -> Backend:
-        from tools_core.backend import Backend, workspace_client
+        from tools_core.backend import Backend, MlflowTarget, local_backend, workspace_client
 
-        if self.settings.remote_configured():
-            client = workspace_client(profile=self.settings.profile)
-            return Backend(client, "remote", client.config.host or "", self.settings.warehouse_id)
-        url, token = self._local_workspace()
-        client = workspace_client(host=url, token=token, retry_timeout_seconds=60)
-        return Backend(client, "local", url, self.settings.warehouse_id)
+        settings = self.settings
+        if settings.remote_configured():
+            client = workspace_client(profile=settings.profile)
+            mlflow = MlflowTarget.databricks(settings.profile)
+            backend = Backend(
+                client, "remote", client.config.host or "", settings.warehouse_id, mlflow
+            )
+        else:
+            url, token = self._local_workspace()
+            backend = local_backend(url, token, settings.warehouse_id)
+        if settings.mlflow_tracking_uri:
+            # MLFLOW_TRACKING_URI wins, as in MLflow itself; the registry follows unless set.
+            backend.mlflow = MlflowTarget(
+                settings.mlflow_tracking_uri,
+                settings.mlflow_registry_uri or settings.mlflow_tracking_uri,
+                backend.mlflow.env,
+            )
+        return backend
 
     def _local_workspace(self) -> tuple[str, str]:
         """Attach to a local workspace already serving the data dir, or start one in-process."""

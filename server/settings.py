@@ -51,6 +51,16 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DBX_DEVKIT_WAREHOUSE_ID", "DATABRICKS_WAREHOUSE_ID"),
         description="Default SQL warehouse.",
     )
+    mlflow_tracking_uri: str | None = Field(
+        None,
+        validation_alias=AliasChoices("DBX_DEVKIT_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+        description="MLflow tracking URI (default: databricks, or the local workspace).",
+    )
+    mlflow_registry_uri: str | None = Field(
+        None,
+        validation_alias=AliasChoices("DBX_DEVKIT_MLFLOW_REGISTRY_URI", "MLFLOW_REGISTRY_URI"),
+        description="MLflow registry URI (default: databricks-uc, or the local workspace).",
+    )
     output_schemas: bool = Field(
         False, description="Advertise output schemas and return structured content."
     )

@@ -17,7 +17,7 @@ from local_workspace.runner import LocalWorkspace
 from server.app import build_server
 from server.runtime import Runtime
 from server.settings import Settings
-from tools_core.backend import Backend, workspace_client
+from tools_core.backend import Backend, local_backend, workspace_client
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +47,11 @@ def local_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorkspac
 @pytest.fixture(scope="session")
 def backend(local_ws: LocalWorkspace) -> Backend:
     """A tools_core backend: the real WorkspaceClient pointed at the local workspace."""
-    client = workspace_client(host=local_ws.url, token=local_ws.token, retry_timeout_seconds=15)
-    return Backend(client, "local", local_ws.url)
+    backend = local_backend(local_ws.url, local_ws.token)
+    backend.client = workspace_client(
+        host=local_ws.url, token=local_ws.token, retry_timeout_seconds=15
+    )
+    return backend
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,39 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
 BackendKind = Literal["local", "remote"]
+
+
+@dataclass(frozen=True)
+class MlflowTarget:
+    """Where the MLflow client goes: one code path, two sets of URIs.
+
+    Against Databricks: tracking URI ``databricks`` and registry URI ``databricks-uc``
+    (``databricks://<profile>`` with a profile). Against the local workspace: its own URL for
+    both (it mounts the OSS MLflow server), with the token in ``env``: MLflow's REST client
+    reads credentials from the environment only.
+    """
+
+    tracking_uri: str = "databricks"
+    registry_uri: str = "databricks-uc"
+    env: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def databricks(cls, profile: str | None = None) -> MlflowTarget:
+        """The Databricks URIs, for a profile or the default configuration."""
+        if profile:
+            return cls(f"databricks://{profile}", f"databricks-uc://{profile}")
+        return cls()
+
+    @classmethod
+    def local(cls, url: str, token: str) -> MlflowTarget:
+        """The local workspace's MLflow server, authenticated with its token."""
+        return cls(url, url, (("MLFLOW_TRACKING_TOKEN", token),))
 
 
 @dataclass
@@ -24,7 +51,9 @@ class Backend:
     kind: BackendKind
     host: str
     warehouse_id: str | None = None
+    mlflow: MlflowTarget = field(default_factory=MlflowTarget)
     _user: str | None = field(default=None, repr=False)
+    _mlflow_client: Any = field(default=None, repr=False)  # see tools_core.mlflow_client
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -34,6 +63,12 @@ class Backend:
             if self._user is None:
                 self._user = self.client.current_user.me().user_name or ""
             return self._user
+
+
+def local_backend(url: str, token: str, warehouse_id: str | None = None) -> Backend:
+    """A backend on a local workspace at ``url`` (SDK and MLflow client both pointed there)."""
+    client = workspace_client(host=url, token=token, retry_timeout_seconds=60)
+    return Backend(client, "local", url, warehouse_id, MlflowTarget.local(url, token))
 
 
 def workspace_client(
