@@ -12,16 +12,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from local_workspace.api import jobs, scim, sql, uc, workspace
+from local_workspace.api import jobs, mlflow, scim, sql, uc, workspace
 from local_workspace.config import LocalConfig
 from local_workspace.errors import ApiError
 from local_workspace.http import json_response
+from local_workspace.mlflow_server import MlflowServer
 from local_workspace.state import WorkspaceState
 
 log = logging.getLogger("local_workspace")
 
 # Paths any client may call without a token, as on Databricks.
-PUBLIC_PATHS = frozenset({"/.well-known/databricks-config", "/health"})
+PUBLIC_PATHS = frozenset({"/.well-known/databricks-config", "/health", mlflow.LOGIN_PATH})
 
 
 class BearerAuth:
@@ -30,13 +31,14 @@ class BearerAuth:
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
         self._expected = f"Bearer {token}".encode()
+        self._cookie = f"{mlflow.COOKIE_NAME}={token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
-        if hmac.compare_digest(given, self._expected):
+        if hmac.compare_digest(given, self._expected) or self._ui_cookie(scope):
             await self.app(scope, receive, send)
             return
         error = ApiError(
@@ -45,6 +47,13 @@ class BearerAuth:
             "Invalid or missing access token: send 'Authorization: Bearer <token>'.",
         )
         await json_response(error.body(), error.status)(scope, receive, send)
+
+    def _ui_cookie(self, scope: Scope) -> bool:
+        """The MLflow UI's login cookie (a browser cannot send the header): /mlflow/ only."""
+        if not scope["path"].startswith(mlflow.UI_PREFIX + "/"):
+            return False
+        cookies = dict(scope["headers"]).get(b"cookie", b"")
+        return any(hmac.compare_digest(part.strip(), self._cookie) for part in cookies.split(b";"))
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -89,6 +98,8 @@ def build_state(config: LocalConfig) -> WorkspaceState:
     config.data_dir.mkdir(parents=True, exist_ok=True)
     state = WorkspaceState(config=config, token=config.resolved_token())
     state.services["catalog"] = Catalog(config.data_dir, config.user, seed=config.seed)
+    # Cheap: MLflow itself is imported in the background once the workspace serves.
+    state.services["mlflow"] = MlflowServer(config.data_dir)
     return state
 
 
@@ -97,11 +108,14 @@ def create_app(config: LocalConfig) -> Starlette:
     state = build_state(config)
     # Order matters: sql opens the catalog engine that uc reads; jobs use workspace and sql.
     routes: list[BaseRoute] = [*_discovery_routes(state)]
-    for module in (scim, workspace, sql, uc, jobs):
+    for module in (scim, workspace, sql, uc, jobs, mlflow):
         routes.extend(module.routes(state))
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(BearerAuth, token=state.token)],
+        middleware=[
+            Middleware(BearerAuth, token=state.token),
+            Middleware(mlflow.MlflowMount, server=state.services["mlflow"]),
+        ],
         exception_handlers={ApiError: _api_error, 404: _not_found, 405: _method_not_allowed},
     )
     app.state.workspace = state

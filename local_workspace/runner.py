@@ -69,6 +69,7 @@ class LocalWorkspace:
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://{self.config.host}:{port}"
         _write_server_file(self.config.data_dir, self.url)
+        _start_mlflow(self._services)
         return self
 
     def stop(self) -> None:
@@ -91,6 +92,14 @@ class LocalWorkspace:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _start_mlflow(services: dict[str, Any]) -> None:
+    """Import MLflow's server in the background now that the workspace answers: seconds of
+    work that MLflow requests wait for and no other API does."""
+    mlflow = services.get("mlflow")
+    if mlflow is not None:
+        mlflow.start_background()
 
 
 def _server_file(data_dir: Path) -> Path:
@@ -135,6 +144,7 @@ def serve_forever(config: LocalConfig) -> None:
         port = server.servers[0].sockets[0].getsockname()[1]
         url = f"http://{config.host}:{port}"
         _write_server_file(config.data_dir, url)
+        _start_mlflow(app.state.workspace.services)
         announce = getattr(config, "on_ready", None)
         if callable(announce):
             announce(url, app.state.workspace.token)

@@ -1,0 +1,102 @@
+"""MLflow in the local workspace: its REST paths as on Databricks, and its web UI.
+
+- ``/api/2.0/mlflow/...``, ``/api/2.0/mlflow-artifacts/...``, ``/api/3.0/mlflow/...``,
+  ``/ajax-api/...``, ``/get-artifact``, ``/model-versions/get-artifact``: MLflow's server,
+  same paths (what the MLflow client calls with the workspace URL as tracking URI).
+- ``/mlflow/``: MLflow's UI; its pages fetch relative paths (``static-files/...``,
+  ``ajax-api/...``), which arrive under ``/mlflow/`` and go to MLflow without the prefix.
+- ``GET /mlflow/login?token=<token>``: a browser cannot send the bearer header, so a valid
+  token (from a loopback client) sets an HttpOnly, SameSite=Strict cookie scoped to
+  ``/mlflow``, and the auth middleware accepts that cookie for ``/mlflow/`` paths only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from local_workspace.errors import ApiError
+from local_workspace.http import json_response
+from local_workspace.mlflow_server import MlflowServer
+from local_workspace.state import WorkspaceState
+
+UI_PREFIX = "/mlflow"
+LOGIN_PATH = "/mlflow/login"
+COOKIE_NAME = "dbx_devkit_mlflow"
+# Paths MLflow answers at the same place as on its own server (and as on Databricks).
+SAME_PATH_PREFIXES = (
+    "/api/2.0/mlflow/",
+    "/api/2.0/mlflow-artifacts/",
+    "/api/3.0/mlflow/",
+    "/ajax-api/",
+)
+SAME_PATHS = frozenset({"/get-artifact", "/model-versions/get-artifact"})
+
+
+def mlflow_path(path: str) -> str | None:
+    """The path MLflow's app should see for a workspace path, or None if it is not MLflow's."""
+    if path.startswith(SAME_PATH_PREFIXES) or path in SAME_PATHS:
+        return path
+    if path.startswith(UI_PREFIX + "/") and path != LOGIN_PATH:
+        return path[len(UI_PREFIX) :]
+    return None
+
+
+class MlflowMount:
+    """Pure ASGI middleware (inside the auth middleware) sending MLflow's paths to MLflow."""
+
+    def __init__(self, app: ASGIApp, server: MlflowServer) -> None:
+        self.app = app
+        self.server = server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            if scope["path"] == UI_PREFIX:
+                # The UI's assets are relative: it must be served from a path ending in '/'.
+                await RedirectResponse(UI_PREFIX + "/")(scope, receive, send)
+                return
+            target = mlflow_path(scope["path"])
+            if target is not None:
+                await self.server.handle(scope, receive, send, target)
+                return
+        await self.app(scope, receive, send)
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether a client address is this machine."""
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def routes(state: WorkspaceState) -> list[BaseRoute]:
+    """``GET /mlflow/login?token=...``: the UI's cookie login."""
+
+    async def login(request: Request) -> Response:
+        client = request.client.host if request.client else None
+        if not is_loopback(client):
+            error = ApiError(
+                403, "PERMISSION_DENIED", "The MLflow UI login is for loopback clients only."
+            )
+            return json_response(error.body(), error.status)
+        given = request.query_params.get("token", "")
+        if not hmac.compare_digest(given.encode(), state.token.encode()):
+            error = ApiError(
+                401, "UNAUTHENTICATED", "Invalid token: open the address `dbx-devkit local` prints."
+            )
+            return json_response(error.body(), error.status)
+        response = RedirectResponse(UI_PREFIX + "/", status_code=303)
+        response.set_cookie(
+            COOKIE_NAME, state.token, path=UI_PREFIX, httponly=True, samesite="strict"
+        )
+        return response
+
+    return [Route(LOGIN_PATH, login)]
