@@ -48,11 +48,12 @@ WsgiApp = Callable[..., Iterable[bytes]]
 class _Process:
     """What is process-global: the imported Flask app and which server owns its stores."""
 
-    lock = threading.Lock()
+    lock = threading.RLock()  # guards owner and stores_of together
     import_lock = threading.Lock()
     app: WsgiApp | None = None
     import_error: str | None = None
     owner: MlflowServer | None = None
+    stores_of: MlflowServer | None = None  # whose data dir MLflow's cached stores hold
 
 
 class MlflowServer:
@@ -95,7 +96,7 @@ class MlflowServer:
             if app is None:
                 self._error = ApiError(501, "NOT_IMPLEMENTED", NEEDS_FULL_MLFLOW)
             elif claimed:
-                self._open_stores()
+                self._open_stores()  # no-op if this server was closed meanwhile
         except Exception as exc:  # a thread's top level: requests report it, never hang
             log.warning("the local MLflow server failed to start", exc_info=True)
             self._error = ApiError(
@@ -122,6 +123,12 @@ class MlflowServer:
 
     def _open_stores(self) -> None:
         """Create or migrate the SQLite schema now rather than on the first request."""
+        with _Process.lock:
+            if _Process.owner is self and _Process.stores_of is not self:
+                self._open_stores_locked()
+                _Process.stores_of = self
+
+    def _open_stores_locked(self) -> None:
         from mlflow.server import handlers
         from mlflow.tracking._model_registry import utils as registry_utils
         from mlflow.tracking._tracking_service import utils as tracking_utils
@@ -159,7 +166,12 @@ class MlflowServer:
                 )
         if self._error is not None:
             raise self._error
-        if not self._claim():
+        app = _Process.app
+        assert app is not None
+        if _Process.stores_of is self:
+            return app  # the usual case, without taking the lock on the event loop
+        # Claiming may wait for another workspace opening its stores: not on the event loop.
+        if not await anyio.to_thread.run_sync(self._claim):
             owner = _Process.owner
             where = owner.root.parent if owner is not None else "another data directory"
             raise ApiError(
@@ -169,17 +181,12 @@ class MlflowServer:
                 f"{where}; run this workspace in its own process (`dbx-devkit local`) to use "
                 "its MLflow.",
             )
-        if not self._stores_open():
+        if _Process.stores_of is not self:
             # Ownership passed to us after a previous owner stopped: open our stores now.
             await anyio.to_thread.run_sync(self._open_stores)
-        app = _Process.app
-        assert app is not None
+            if _Process.stores_of is not self:
+                raise ApiError(503, "TEMPORARILY_UNAVAILABLE", "This local workspace is stopping.")
         return app
-
-    def _stores_open(self) -> bool:
-        from mlflow.server import handlers
-
-        return handlers._tracking_store is not None
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Answer one HTTP request with MLflow's app, as if it had arrived on ``path``."""
@@ -197,18 +204,24 @@ class MlflowServer:
             if _Process.owner is not self:
                 return
             _Process.owner = None
-        if _Process.app is None:
-            return
-        from mlflow.server import handlers
+            if _Process.stores_of is not self:
+                return
+            _Process.stores_of = None
+            from mlflow.server import handlers
 
-        # The stores are module globals of MLflow's handlers: drop them (and their SQLite
-        # connections) so the next owner opens its own data directory.
-        for name in ("_tracking_store", "_model_registry_store", "_job_store", "_artifact_repo"):
-            store = getattr(handlers, name, None)
-            engine = getattr(store, "engine", None)
-            if engine is not None:
-                engine.dispose()
-            setattr(handlers, name, None)
+            # The stores are module globals of MLflow's handlers: drop them (and their SQLite
+            # connections) so the next owner opens its own data directory.
+            for name in (
+                "_tracking_store",
+                "_model_registry_store",
+                "_job_store",
+                "_artifact_repo",
+            ):
+                store = getattr(handlers, name, None)
+                engine = getattr(store, "engine", None)
+                if engine is not None:
+                    engine.dispose()
+                setattr(handlers, name, None)
 
 
 def _import_server() -> WsgiApp | None:

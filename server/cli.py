@@ -71,19 +71,27 @@ def cmd_local(args: argparse.Namespace) -> int:
     running = find_running(config.data_dir)
     if running:
         # Two workspaces must not open the same DuckDB files: point at the running one.
-        print(f"export DATABRICKS_HOST={running}")
-        print(f"export DATABRICKS_TOKEN={config.resolved_token()}")
+        _print_exports(running, config.resolved_token())
         print(f"# already running on {config.data_dir}; not starting another", file=sys.stderr)
         return 0
 
     def announce(url: str, token: str) -> None:
-        print(f"export DATABRICKS_HOST={url}", flush=True)
-        print(f"export DATABRICKS_TOKEN={token}", flush=True)
+        _print_exports(url, token)
         print(f"# data: {config.data_dir}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
     config.on_ready = announce  # type: ignore[attr-defined]
     serve_forever(config)
     return 0
+
+
+def _print_exports(url: str, token: str) -> None:
+    """The exports for the SDK/CLI and for MLflow (the guide's snippets work unchanged), and
+    on stderr the MLflow UI's login address (a browser cannot send the token header)."""
+    print(f"export DATABRICKS_HOST={url}", flush=True)
+    print(f"export DATABRICKS_TOKEN={token}", flush=True)
+    print(f"export MLFLOW_TRACKING_URI={url}", flush=True)
+    print(f"export MLFLOW_TRACKING_TOKEN={token}", flush=True)
+    print(f"# MLflow UI: {url}/mlflow/login?token={token}", file=sys.stderr, flush=True)
 
 
 def _hints(spec: ToolSpec) -> str:

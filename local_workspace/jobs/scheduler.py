@@ -106,10 +106,15 @@ class JobsService:
     def task_env(self, doc: dict[str, Any], task: dict[str, Any]) -> dict[str, str]:
         """Environment of a task process: how its code reaches this workspace."""
         warehouse = (task["spec"].get("notebook_task") or {}).get("warehouse_id")
+        host = str(doc.get("workspace_url") or "").rstrip("/")
         return {
             "DBX_DEVKIT_TASK_VALUES": json.dumps(task_values(doc)),
-            "DATABRICKS_HOST": str(doc.get("workspace_url") or "").rstrip("/"),
+            "DATABRICKS_HOST": host,
             "DATABRICKS_TOKEN": self.state.token,
+            # A training notebook run as a job logs to this workspace's MLflow.
+            "MLFLOW_TRACKING_URI": host,
+            "MLFLOW_REGISTRY_URI": host,
+            "MLFLOW_TRACKING_TOKEN": self.state.token,
             "DBX_DEVKIT_WAREHOUSE_ID": str(warehouse or DEFAULT_WAREHOUSE_ID),
             "DBX_DEVKIT_RUN_ID": str(doc["run_id"]),
             "DBX_DEVKIT_JOB_ID": str(doc.get("job_id") or ""),

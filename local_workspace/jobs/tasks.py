@@ -34,7 +34,9 @@ MAX_NOTEBOOK_OUTPUT_CHARS = 1024 * 1024
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
 # Environment variables a task gets from its launch only, never from the server's environment.
-_TASK_OWNED_ENV = ("DATABRICKS_", "DBX_DEVKIT_")
+# MLflow's too: the server's MLflow target (or the in-process MLflow server's own settings)
+# must not leak into a task.
+_TASK_OWNED_ENV = ("DATABRICKS_", "DBX_DEVKIT_", "MLFLOW_", "_MLFLOW_")
 
 ResultState = Literal["SUCCESS", "FAILED", "TIMEDOUT", "CANCELED"]
 

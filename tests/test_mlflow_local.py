@@ -1,0 +1,273 @@
+"""The real MLflow server in the local workspace, through the real MLflow client: tracking,
+artifacts, the registry with three-level names, aliases and tags, the UI, auth, and a start
+that never holds up the other APIs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_workspace.config import LocalConfig
+from local_workspace.runner import LocalWorkspace
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = "main.t_mlf.fraud_detector"
+
+
+@pytest.fixture
+def client(local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The real MlflowClient on the local workspace (tracking and registry URI = its URL)."""
+    from mlflow import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", local_ws.url)
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", local_ws.url)
+    return MlflowClient(tracking_uri=local_ws.url, registry_uri=local_ws.url)
+
+
+def http(
+    url: str, headers: dict[str, str] | None = None, method: str = "GET"
+) -> tuple[int, dict[str, str], bytes]:
+    """(status, headers, body) of one request, redirects not followed."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, headers=headers or {}, method=method)
+    try:
+        with opener.open(request, timeout=90) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_experiments_are_created_and_searched(client: Any) -> None:
+    name = unique("/Users/dev@dbx-devkit.local/t_mlf_exp")
+    experiment_id = client.create_experiment(name, tags={"team": "fraud"})
+    found = client.search_experiments(filter_string=f"name = '{name}'", max_results=10)
+    assert [e.experiment_id for e in found] == [experiment_id]
+    assert client.get_experiment_by_name(name).tags["team"] == "fraud"
+
+
+def test_runs_keep_params_metrics_tags_and_artifact_files(
+    client: Any, local_ws: LocalWorkspace, tmp_path: Path
+) -> None:
+    experiment_id = client.create_experiment(unique("/Shared/t_mlf_runs"))
+    run = client.create_run(experiment_id, run_name="baseline", tags={"stage": "dev"})
+    run_id = run.info.run_id
+    client.log_param(run_id, "n_estimators", "100")
+    for step, value in enumerate([0.8, 0.85, 0.9]):
+        client.log_metric(run_id, "auc", value, step=step)
+    (tmp_path / "report.txt").write_text("auc went up")
+    client.log_artifact(run_id, str(tmp_path / "report.txt"), artifact_path="reports")
+    client.set_terminated(run_id)
+
+    got = client.get_run(run_id)
+    assert got.data.params == {"n_estimators": "100"}
+    assert got.data.metrics["auc"] == 0.9
+    assert got.data.tags["stage"] == "dev"
+    assert [m.value for m in client.get_metric_history(run_id, "auc")] == [0.8, 0.85, 0.9]
+    assert [f.path for f in client.list_artifacts(run_id, "reports")] == ["reports/report.txt"]
+    # The artifact is a real file in the workspace's local artifact store.
+    stored = list((local_ws.config.data_dir / "mlflow" / "artifacts").rglob("report.txt"))
+    assert [p.read_text() for p in stored] == ["auc went up"]
+    local = client.download_artifacts(run_id, "reports/report.txt", str(tmp_path / "dl"))
+    assert Path(local).read_text() == "auc went up"
+
+
+def test_a_three_level_model_has_versions_aliases_and_tags_and_loads_by_alias(
+    client: Any,
+) -> None:
+    import mlflow
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    features = np.array([[0.0, 1.0], [1.0, 0.0], [0.9, 0.1], [0.1, 0.9]])
+    labels = np.array([0, 1, 1, 0])
+    model = LogisticRegression().fit(features, labels)
+    experiment_id = client.create_experiment(unique("/Shared/t_mlf_registry"))
+    with mlflow.start_run(experiment_id=experiment_id) as run:
+        # pip_requirements given: inferring them spawns a process (seconds).
+        mlflow.sklearn.log_model(
+            model, name="model", registered_model_name=MODEL, pip_requirements=["scikit-learn"]
+        )
+    version = client.search_model_versions(f"run_id = '{run.info.run_id}'", max_results=5)[0]
+    assert version.name == MODEL
+
+    client.set_registered_model_alias(MODEL, "champion", version.version)
+    client.set_registered_model_tag(MODEL, "owner", "fraud-team")
+    client.set_model_version_tag(MODEL, version.version, "validated", "true")
+    assert client.get_model_version_by_alias(MODEL, "champion").version == version.version
+    registered = client.get_registered_model(MODEL)
+    assert registered.tags["owner"] == "fraud-team"
+    assert registered.aliases["champion"] == version.version
+    assert client.get_model_version(MODEL, version.version).tags == {"validated": "true"}
+
+    loaded = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
+    assert list(loaded.predict(features)) == [0, 1, 1, 0]
+
+    client.delete_registered_model_alias(MODEL, "champion")
+    client.delete_registered_model_tag(MODEL, "owner")
+    registered = client.get_registered_model(MODEL)
+    assert "champion" not in registered.aliases
+    assert "owner" not in registered.tags
+
+
+def test_a_request_without_the_token_is_unauthenticated(local_ws: LocalWorkspace) -> None:
+    status, _, body = http(f"{local_ws.url}/api/2.0/mlflow/experiments/search?max_results=5")
+    assert status == 401
+    assert json.loads(body)["error_code"] == "UNAUTHENTICATED"
+
+
+def test_the_ui_answers_html_after_the_cookie_login(local_ws: LocalWorkspace) -> None:
+    assert http(f"{local_ws.url}/mlflow/")[0] == 401
+    assert http(f"{local_ws.url}/mlflow/login?token=wrong")[0] == 401
+
+    status, headers, _ = http(f"{local_ws.url}/mlflow/login?token={local_ws.token}")
+    assert status == 303
+    assert headers["location"] == "/mlflow/"
+    cookie = headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+    pair = cookie.split(";", 1)[0]
+
+    status, headers, body = http(f"{local_ws.url}/mlflow/", {"Cookie": pair})
+    assert status == 200
+    assert headers["content-type"].startswith("text/html")
+    assert b"<title>MLflow</title>" in body
+    # The page's relative calls reach MLflow under /mlflow/ with the same cookie ...
+    status, _, body = http(
+        f"{local_ws.url}/mlflow/ajax-api/2.0/mlflow/experiments/search?max_results=5",
+        {"Cookie": pair},
+    )
+    assert status == 200
+    assert "experiments" in json.loads(body)
+    # ... but the cookie opens nothing outside the UI.
+    assert http(f"{local_ws.url}/api/2.0/preview/scim/v2/Me", {"Cookie": pair})[0] == 401
+
+
+def test_a_second_workspace_in_the_process_refuses_mlflow_instead_of_sharing_the_store(
+    client: Any, tmp_path: Path, local_ws: LocalWorkspace
+) -> None:
+    client.search_experiments(max_results=1)  # the session's workspace owns the MLflow server
+    with LocalWorkspace(LocalConfig(data_dir=tmp_path / "other", seed=False)) as other:
+        status, _, body = http(
+            f"{other.url}/api/2.0/mlflow/experiments/search?max_results=5",
+            {"Authorization": f"Bearer {other.token}"},
+        )
+        assert status == 503
+        error = json.loads(body)
+        assert error["error_code"] == "TEMPORARILY_UNAVAILABLE"
+        assert str(local_ws.config.data_dir) in error["message"]
+        assert not (tmp_path / "other" / "mlflow" / "mlflow.db").exists()
+    assert client.search_experiments(max_results=1)  # still served after the other stopped
+
+
+START_PROBE = """
+import json, sys, time, urllib.request
+from pathlib import Path
+from local_workspace.config import LocalConfig
+from local_workspace.runner import LocalWorkspace
+
+ws = LocalWorkspace(LocalConfig(data_dir=Path(sys.argv[1]), seed=False)).start()
+started = time.perf_counter()
+request = urllib.request.Request(
+    ws.url + "/api/2.0/preview/scim/v2/Me", headers={"Authorization": "Bearer " + ws.token}
+)
+with urllib.request.urlopen(request, timeout=30) as response:
+    assert response.status == 200
+elapsed = time.perf_counter() - started
+print(json.dumps({"me_s": elapsed, "mlflow_ready": ws._services["mlflow"]._ready.is_set()}))
+sys.stdout.flush()
+import os
+os._exit(0)  # leave without waiting for the MLflow import
+"""
+
+
+def test_other_apis_answer_at_once_while_mlflow_is_still_starting(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", START_PROBE, str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    assert probe["mlflow_ready"] is False  # MLflow was still importing in the background...
+    assert probe["me_s"] < 1.0  # ...and the workspace answered anyway
+
+
+@pytest.fixture
+def job_notebook(ws: Any) -> Iterator[str]:
+    import base64
+
+    from databricks.sdk.service.workspace import ImportFormat, Language
+
+    path = f"/Shared/t_mlf_job/{uuid.uuid4().hex[:8]}/train"
+    ws.workspace.mkdirs(path.rsplit("/", 1)[0])
+    source = (
+        "# Databricks notebook source\n"
+        "import mlflow\n"
+        "mlflow.set_experiment(dbutils.widgets.get('experiment'))\n"
+        "with mlflow.start_run(run_name='from-job'):\n"
+        "    mlflow.log_metric('auc', 0.91)\n"
+    )
+    ws.workspace.import_(
+        path,
+        content=base64.b64encode(source.encode()).decode(),
+        format=ImportFormat.SOURCE,
+        language=Language.PYTHON,
+        overwrite=True,
+    )
+    yield path
+
+
+def test_a_notebook_run_as_a_job_logs_to_the_local_mlflow(
+    ws: Any, client: Any, job_notebook: str
+) -> None:
+    from databricks.sdk.service import jobs
+
+    experiment = unique("/Shared/t_mlf_job_exp")
+    run_id = ws.jobs.submit(
+        run_name="train",
+        tasks=[
+            jobs.SubmitTask(
+                task_key="train",
+                notebook_task=jobs.NotebookTask(
+                    notebook_path=job_notebook, base_parameters={"experiment": experiment}
+                ),
+            )
+        ],
+    ).run_id
+    deadline = time.monotonic() + 180
+    while (run := ws.jobs.get_run(run_id)).state.life_cycle_state not in (
+        jobs.RunLifeCycleState.TERMINATED,
+        jobs.RunLifeCycleState.INTERNAL_ERROR,
+    ):
+        assert time.monotonic() < deadline, f"job run still {run.state}"
+        time.sleep(0.2)
+    task_run = run.tasks[0].run_id
+    output = ws.jobs.get_run_output(task_run)
+    assert run.state.result_state == jobs.RunResultState.SUCCESS, (output.error, output.logs)
+
+    found = client.search_runs(
+        [client.get_experiment_by_name(experiment).experiment_id], max_results=5
+    )
+    assert [(r.info.run_name, r.data.metrics["auc"]) for r in found] == [("from-job", 0.91)]
