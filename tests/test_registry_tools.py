@@ -287,13 +287,14 @@ async def test_aliases_and_tags_are_set_moved_and_deleted_with_confirm(
 
 
 async def test_bad_input_gives_the_error_code_and_a_next_step(mcp: Client, client: Any) -> None:
-    for tool, extra in [
+    calls: list[tuple[str, dict[str, Any]]] = [
         ("registry_get_model", {}),
         ("registry_list_versions", {}),
         ("registry_set_alias", {"alias": "champion", "version": 1}),
         ("registry_register_version", {"model_uri": "runs:/abc/model"}),
         ("registry_promote", {"metric": "f1"}),
-    ]:
+    ]
+    for tool, extra in calls:
         text = await fails(mcp, tool, name="models.fraud_detector", **extra)
         assert text.startswith("INVALID_PARAMETER_VALUE"), (tool, text)
         assert "catalog.schema.model_name" in text and "main.models.fraud_detector" in text
@@ -308,6 +309,8 @@ async def test_bad_input_gives_the_error_code_and_a_next_step(mcp: Client, clien
     both = await fails(mcp, "registry_get_version", name=name, version=1, alias="champion")
     assert both.startswith("INVALID_PARAMETER_VALUE")
 
+    quoted = await fails(mcp, "registry_list_models", name_like="main.t_reg.x' OR 1=1")
+    assert quoted.startswith("INVALID_PARAMETER_VALUE")
     unknown = await fails(mcp, "registry_get_model", name="main.t_reg.no_such_model")
     assert unknown.startswith("RESOURCE_DOES_NOT_EXIST") and "registry_list_models" in unknown
     unknown_versions = await fails(mcp, "registry_list_versions", name="main.t_reg.no_such")
@@ -321,3 +324,14 @@ async def test_names_off_the_convention_are_warned_about(mcp: Client, client: An
     assert "WARNING: naming" in text_of(result) and "snake_case" in text_of(result)
     alias = await ok(mcp, "registry_set_alias", name=name, alias="Champion", version=1)
     assert "WARNING: naming: alias 'Champion'" in text_of(alias)
+
+
+def test_like_patterns_match_names_as_unity_catalog_filtering_needs() -> None:
+    from tools_core.registry.read import like_pattern
+
+    pattern = like_pattern("main.models.%")
+    assert pattern.fullmatch("main.models.fraud_detector")
+    assert pattern.fullmatch("MAIN.models.x")
+    assert not pattern.fullmatch("mainxmodels.x") and not pattern.fullmatch("dev.models.x")
+    assert like_pattern("%fraud%").fullmatch("main.ml.fraud_v2")
+    assert like_pattern("main.ml.m_").fullmatch("main.ml.m1")

@@ -96,6 +96,8 @@ def list_models(
     (``main.models.%``, ``%fraud%``)."""
     if not 1 <= limit <= MAX_LIST:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIST}, got {limit}.")
+    if "'" in name_like:
+        raise InvalidInput("name_like cannot contain quotes.", "e.g. name_like='main.models.%'.")
     client = mlflow_client(backend)
     if is_unity_catalog(backend) and name_like:
         return _filter_client_side(client, name_like, limit)
@@ -111,12 +113,17 @@ def list_models(
     )
 
 
-def _filter_client_side(client: MlflowClient, name_like: str, limit: int) -> ModelList:
-    """Unity Catalog's search has no filter: scan pages (bounded) and match names here."""
-    pattern = re.compile(
+def like_pattern(name_like: str) -> re.Pattern[str]:
+    """A SQL LIKE pattern (``%`` any run, ``_`` one character) as a case-insensitive regex."""
+    return re.compile(
         "".join(".*" if c == "%" else "." if c == "_" else re.escape(c) for c in name_like),
         re.IGNORECASE,
     )
+
+
+def _filter_client_side(client: MlflowClient, name_like: str, limit: int) -> ModelList:
+    """Unity Catalog's search has no filter: scan pages (bounded) and match names here."""
+    pattern = like_pattern(name_like)
     found: list[ModelRow] = []
     token: str | None = None
     scanned = 0
