@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import inspect
 from collections.abc import Callable
@@ -9,7 +10,14 @@ from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.types import (
+    CallToolResult,
+    ContentBlock,
+    ImageContent,
+    InputRequiredResult,
+    TextContent,
+    ToolAnnotations,
+)
 from pydantic import ValidationError
 
 from server.errors import describe_error, describe_validation_error
@@ -43,14 +51,20 @@ def tool_annotations(spec: ToolSpec) -> ToolAnnotations:
 
 
 def to_call_result(result: Any, structured: bool) -> CallToolResult:
-    """Compact text for the agent; the model as structured content only when asked for.
+    """Compact text (plus any images the result carries); the model as structured content
+    only when asked for.
 
     Claude Code hands the model only the JSON of ``structuredContent`` when a result has one,
     dropping the compact text (tables, hints), so it is off unless output schemas are on.
     """
     if hasattr(result, "to_text"):
+        content: list[ContentBlock] = [TextContent(type="text", text=result.to_text())]
+        # A result may carry images (e.g. a plot) beside its text, never in structured content.
+        for mime_type, data in getattr(result, "images", list)():
+            encoded = base64.b64encode(data).decode("ascii")
+            content.append(ImageContent(type="image", data=encoded, mime_type=mime_type))
         return CallToolResult(
-            content=[TextContent(type="text", text=result.to_text())],
+            content=content,
             structured_content=result.model_dump(mode="json", by_alias=True)
             if structured
             else None,

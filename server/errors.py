@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from tools_core.errors import ToolsCoreError
+from tools_core.errors import ToolsCoreError, one_line
 
 # What to do next, by Databricks error code.
 HINTS: dict[str, str] = {
@@ -52,11 +52,14 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _sdk_error(exc: BaseException) -> tuple[str | None, str]:
-    """(error code, message) of a databricks-sdk error, without importing the SDK eagerly."""
+    """(error code, message) of a databricks-sdk error, or of any error carrying a string
+    ``error_code`` (MLflow's ``MlflowException``/``RestException``), without importing them."""
     error_code = getattr(exc, "error_code", None)
     if type(exc).__module__.startswith("databricks.sdk"):
         message = str(exc).split(" Config: ")[0]  # the SDK appends its config: too long
         return error_code or type(exc).__name__.upper(), message
+    if isinstance(error_code, str) and error_code:
+        return error_code, one_line(str(getattr(exc, "message", None) or exc), error_code)
     return None, str(exc)
 
 

@@ -34,3 +34,19 @@ class NotConfirmed(ToolsCoreError):
 
     def __init__(self, message: str) -> None:
         super().__init__("CONFIRMATION_REQUIRED", message, "Call again with confirm=true.")
+
+
+MESSAGE_MAX_CHARS = 300
+
+
+def one_line(message: str, code: str = "") -> str:
+    """A client library's error message made short: no ``CODE:`` prefix, first line only,
+    without the SQL dumps MLflow's server appends (``... Error: (sqlite3...``), capped."""
+    text = message.strip()
+    if code and text.startswith(f"{code}:"):
+        text = text[len(code) + 1 :].strip()
+    text = text.split("\n", 1)[0].split(" Error: (", 1)[0].strip()
+    if len(text) > MESSAGE_MAX_CHARS:
+        text = text[: MESSAGE_MAX_CHARS - 1] + "…"
+    # A hint follows the message: end it as a sentence.
+    return text if not text or text.endswith((".", "!", "?", "…", ")")) else text + "."

@@ -22,8 +22,13 @@ def mlflow_client(backend: Backend) -> MlflowClient:
     imported here, not at module import: it takes seconds to load.
     """
     with _lock:
+        # Set on every call, not once: MLflow reads the token at each request, and whoever
+        # cleared the environment since (a test's isolation fixture) must not break the client.
+        os.environ.update(dict(backend.mlflow.env))
+        # MLflow writes "View run ... at: <url>" to stdout when a run ends: in the stdio
+        # server, stdout carries only MCP messages.
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
         if backend._mlflow_client is None:
-            os.environ.update(dict(backend.mlflow.env))
             from mlflow import MlflowClient
 
             backend._mlflow_client = MlflowClient(
