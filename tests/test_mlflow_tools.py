@@ -141,7 +141,7 @@ async def test_logged_runs_are_searched_filtered_and_ordered(mcp: Client) -> Non
             mcp,
             experiment,
             run_name=f"eval-{model}",
-            params={"model": model, "depth": "6"},
+            params={"model": model, "depth": 6},
             metrics={"f1": f1, "auc": f1 + 0.05},
             tags={"stage": "eval"},
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -16,7 +16,7 @@ Experiment = Annotated[str, Field(description="Experiment name or id")]
 PageToken = Annotated[str, Field(description="From the previous page")]
 OrderBy = Annotated[list[str], Field(description="e.g. metrics.f1 DESC")]
 Columns = Annotated[list[str], Field(description="metrics.x/params.y to show")]
-Params = Annotated[dict[str, str], Field(description="Params")]
+Params = Annotated[dict[str, Any], Field(description="Params (as text)")]
 Metrics = Annotated[dict[str, float], Field(description="Metrics")]
 Tags = Annotated[dict[str, str], Field(description="Tags")]
 
