@@ -22,7 +22,8 @@ from local_workspace.state import WorkspaceState
 log = logging.getLogger("local_workspace")
 
 # Paths any client may call without a token, as on Databricks.
-PUBLIC_PATHS = frozenset({"/.well-known/databricks-config", "/health", mlflow.LOGIN_PATH})
+# The root only redirects to the MLflow UI (which needs its login cookie).
+PUBLIC_PATHS = frozenset({"/.well-known/databricks-config", "/health", "/", mlflow.LOGIN_PATH})
 
 
 class BearerAuth:

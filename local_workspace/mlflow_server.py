@@ -233,8 +233,31 @@ def _import_server() -> WsgiApp | None:
             except ImportError as exc:  # mlflow-skinny: no Flask, no server
                 _Process.import_error = str(exc)
             else:
+                _use_server_store_for_logged_models()
                 _Process.app = app
         return _Process.app
+
+
+class _ServerStoreClient:
+    """Stands in for ``MlflowClient()`` inside MLflow's SQL registry store.
+
+    Registering ``models:/<model_id>`` makes that store look the logged model up through the
+    process-global tracking URI, which a standalone ``mlflow server`` points at its own store.
+    Embedded, that URI belongs to this process's own MLflow clients, so the lookup goes to the
+    server's tracking store directly instead.
+    """
+
+    def get_logged_model(self, model_id: str) -> Any:
+        """The logged model, from the server's tracking store."""
+        from mlflow.server import handlers
+
+        return handlers._get_tracking_store().get_logged_model(model_id)
+
+
+def _use_server_store_for_logged_models() -> None:
+    from mlflow.store.model_registry import sqlalchemy_store
+
+    setattr(sqlalchemy_store, "MlflowClient", _ServerStoreClient)  # noqa: B010
 
 
 # -- a minimal WSGI bridge (starlette.middleware.wsgi is deprecated) ---------------------

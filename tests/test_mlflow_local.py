@@ -136,6 +136,9 @@ def test_a_request_without_the_token_is_unauthenticated(local_ws: LocalWorkspace
 
 
 def test_the_ui_answers_html_after_the_cookie_login(local_ws: LocalWorkspace) -> None:
+    # MLflow prints "View run at <tracking uri>/#/experiments/...": the root leads to the UI.
+    status, headers, _ = http(f"{local_ws.url}/")
+    assert (status, headers["location"]) == (307, "/mlflow/")
     assert http(f"{local_ws.url}/mlflow/")[0] == 401
     assert http(f"{local_ws.url}/mlflow/login?token=wrong")[0] == 401
 

@@ -3,8 +3,9 @@
 - ``/api/2.0/mlflow/...``, ``/api/2.0/mlflow-artifacts/...``, ``/api/3.0/mlflow/...``,
   ``/ajax-api/...``, ``/get-artifact``, ``/model-versions/get-artifact``: MLflow's server,
   same paths (what the MLflow client calls with the workspace URL as tracking URI).
-- ``/mlflow/``: MLflow's UI; its pages fetch relative paths (``static-files/...``,
-  ``ajax-api/...``), which arrive under ``/mlflow/`` and go to MLflow without the prefix.
+- ``/mlflow/``: MLflow's UI (``/`` redirects there); its pages fetch relative paths
+  (``static-files/...``, ``ajax-api/...``), which arrive under ``/mlflow/`` and go to
+  MLflow without the prefix.
 - ``GET /mlflow/login?token=<token>``: a browser cannot send the bearer header, so a valid
   token (from a loopback client) sets an HttpOnly, SameSite=Strict cookie scoped to
   ``/mlflow``, and the auth middleware accepts that cookie for ``/mlflow/`` paths only.
@@ -56,8 +57,10 @@ class MlflowMount:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            if scope["path"] == UI_PREFIX:
-                # The UI's assets are relative: it must be served from a path ending in '/'.
+            if scope["path"] in ("/", UI_PREFIX):
+                # The UI's assets are relative: it is served from a path ending in '/'. The
+                # root redirects too: MLflow clients print "View run at <url>/#/experiments/..."
+                # and browsers keep the '#...' part across the redirect.
                 await RedirectResponse(UI_PREFIX + "/")(scope, receive, send)
                 return
             target = mlflow_path(scope["path"])
