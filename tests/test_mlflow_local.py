@@ -274,3 +274,37 @@ def test_a_notebook_run_as_a_job_logs_to_the_local_mlflow(
         [client.get_experiment_by_name(experiment).experiment_id], max_results=5
     )
     assert [(r.info.run_name, r.data.metrics["auc"]) for r in found] == [("from-job", 0.91)]
+
+
+SKINNY_PROBE = """
+import sys, urllib.request, urllib.error
+from pathlib import Path
+sys.modules["flask"] = None  # as with mlflow-skinny: no Flask, so no MLflow server
+from local_workspace.config import LocalConfig
+from local_workspace.runner import LocalWorkspace
+
+with LocalWorkspace(LocalConfig(data_dir=Path(sys.argv[1]), seed=False)) as ws:
+    request = urllib.request.Request(
+        ws.url + "/api/2.0/mlflow/experiments/search?max_results=5",
+        headers={"Authorization": "Bearer " + ws.token},
+    )
+    try:
+        urllib.request.urlopen(request, timeout=90)
+    except urllib.error.HTTPError as error:
+        print(error.code, error.read().decode())
+"""
+
+
+def test_without_the_full_mlflow_the_mlflow_routes_say_how_to_install_it(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", SKINNY_PROBE, str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    status, body = result.stdout.strip().split(" ", 1)
+    assert status == "501"
+    assert json.loads(body)["error_code"] == "NOT_IMPLEMENTED"
+    assert "--extra mlflow" in json.loads(body)["message"]
