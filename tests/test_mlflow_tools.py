@@ -14,6 +14,7 @@ from mcp import Client
 from mcp.types import ImageContent
 
 from local_workspace.runner import LocalWorkspace
+from server.errors import HINTS, describe_error
 from tests.conftest import fails, ok, text_of
 from tools_core.backend import Backend
 from tools_core.mlflow_client import mlflow_client
@@ -303,6 +304,21 @@ async def test_log_run_adds_to_an_existing_run_and_prints_nothing(
 
     changed = await fails(mcp, "mlflow_log_run", run_id=run_id, params={"model": "rf"})
     assert changed.startswith("INVALID_PARAMETER_VALUE") and "new run" in changed
+
+
+async def test_mlflow_errors_reach_the_agent_as_code_then_one_line_then_a_hint() -> None:
+    import mlflow  # noqa: F401  (whole, before submodules: see tracking.common.client_of)
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import RESOURCE_ALREADY_EXISTS
+
+    dump = (
+        "RESOURCE_ALREADY_EXISTS: Experiment(name=/Users/a/x) already exists. Error: "
+        "(sqlite3.IntegrityError) UNIQUE constraint failed\n[SQL: INSERT INTO experiments ...]"
+    )
+    message = describe_error(MlflowException(dump, error_code=RESOURCE_ALREADY_EXISTS))
+    assert message.startswith("RESOURCE_ALREADY_EXISTS: Experiment(name=/Users/a/x) already")
+    assert "sqlite3" not in message and "SQL" not in message
+    assert message.endswith(HINTS["RESOURCE_ALREADY_EXISTS"])
 
 
 async def test_bad_input_fails_with_the_mlflow_code_and_a_next_step(mcp: Client) -> None:

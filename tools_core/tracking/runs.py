@@ -204,7 +204,10 @@ def log_run(
         created = True
     run_id = run.info.run_id
     now = int(time.time() * 1000)
-    hints = {"INVALID_PARAMETER_VALUE": "Params are immutable: use a new key or a new run."}
+    hints = {
+        "INVALID_PARAMETER_VALUE": "A logged param cannot change (use a new key, or a new run "
+        "without run_id); keys: letters, digits, spaces and _-./"
+    }
     try:
         with mlflow_errors(hints):
             client.log_batch(
