@@ -308,3 +308,38 @@ def test_without_the_full_mlflow_the_mlflow_routes_say_how_to_install_it(tmp_pat
     assert status == "501"
     assert json.loads(body)["error_code"] == "NOT_IMPLEMENTED"
     assert "--extra mlflow" in json.loads(body)["message"]
+
+
+def test_local_prints_the_mlflow_exports_and_the_ui_login(tmp_path: Path) -> None:
+    from tests.test_cli import clean_env, cli_command
+
+    process = subprocess.Popen(
+        cli_command("local", "--port", "0", "--data-dir", str(tmp_path / "data")),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(tmp_path),
+        cwd=REPO,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        exports = dict(
+            process.stdout.readline().removeprefix("export ").strip().split("=", 1)
+            for _ in range(4)
+        )
+        assert list(exports) == [
+            "DATABRICKS_HOST",
+            "DATABRICKS_TOKEN",
+            "MLFLOW_TRACKING_URI",
+            "MLFLOW_TRACKING_TOKEN",
+        ]
+        assert exports["MLFLOW_TRACKING_URI"] == exports["DATABRICKS_HOST"]
+        assert exports["MLFLOW_TRACKING_TOKEN"] == exports["DATABRICKS_TOKEN"]
+        ui = process.stderr.readline().strip()
+        assert ui == (
+            f"# MLflow UI: {exports['DATABRICKS_HOST']}/mlflow/login"
+            f"?token={exports['DATABRICKS_TOKEN']}"
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
