@@ -13,6 +13,7 @@ from mcp import Client
 from local_workspace.runner import LocalWorkspace
 from tests.conftest import fails, ok, text_of
 from tools_core.backend import Backend
+from tools_core.mlflow_client import mlflow_client
 
 pytestmark = pytest.mark.anyio
 
@@ -92,6 +93,11 @@ async def test_promotion_end_to_end_moves_champion_to_the_better_model_which_the
     mcp: Client, mlflow_env: Any, backend: Backend
 ) -> None:
     mlflow = mlflow_env
+    # Start from an empty registry entry: other tests (the docs example) register this
+    # guide name too, and this test is about versions 1 and 2.
+    client = mlflow_client(backend)
+    if client.search_registered_models(f"name = '{FRAUD}'"):
+        client.delete_registered_model(FRAUD)
     mlflow.set_experiment("/Shared/t_reg_fraud_detector")
     # Version 2 is better by construction: 40 training rows and strong regularisation
     # against all 400 rows.
