@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import difflib
 import functools
 import inspect
 from collections.abc import Callable
@@ -110,6 +111,9 @@ class DevkitServer(MCPServer):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Any = None
     ) -> CallToolResult | InputRequiredResult:
+        unknown = self._unknown_arguments(name, arguments)
+        if unknown:
+            return error_result(unknown)
         try:
             return await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -121,6 +125,25 @@ class DevkitServer(MCPServer):
                     "what this server offers (read-only mode and toolsets hide some)."
                 )
             raise
+
+    def _unknown_arguments(self, name: str, arguments: dict[str, Any]) -> str:
+        """An error for arguments the tool does not take: silently ignoring a misnamed
+        filter would return unfiltered results the agent takes for filtered ones."""
+        tool = self._tool_manager.get_tool(name)
+        if tool is None:
+            return ""
+        known = sorted(tool.parameters.get("properties", {}))
+        extra = [key for key in arguments if key not in known]
+        if not extra:
+            return ""
+        problems = []
+        for key in extra:
+            close = difflib.get_close_matches(key, known, n=1)
+            problems.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return (
+            f"INVALID_PARAMETER_VALUE: {name} has no argument {', '.join(problems)}. "
+            f"Its arguments: {', '.join(known) or 'none'}."
+        )
 
 
 def instructions(runtime: Runtime, specs: list[ToolSpec]) -> str:

@@ -81,3 +81,10 @@ async def test_a_stopped_warehouse_is_refused_with_how_to_start_it(mcp, ws) -> N
         assert "STOPPED" in message and "sql_list_warehouses" in message
     finally:
         ws.warehouses.delete(warehouse_id)
+
+
+async def test_an_unknown_argument_is_refused_with_the_closest_name(mcp) -> None:
+    """A misnamed argument must not be ignored: the call would silently do something else."""
+    message = await fails(mcp, "uc_list_tables", catalog="samples", schema="tpch", filter="n*")
+    assert_actionable(message, "INVALID_PARAMETER_VALUE")
+    assert "'filter'" in message and "name_filter" in message
