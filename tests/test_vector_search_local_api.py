@@ -356,3 +356,17 @@ def test_a_restart_keeps_an_index(tmp_path: Path) -> None:
             name, columns=["id"], query_vector=[0, 0, 1], num_results=1
         )
         assert _ids(response) == [4]
+
+
+def test_indexes_are_listed_per_endpoint_and_scanned_in_key_order(
+    ws: Any, endpoint: str, products: str
+) -> None:
+    listed = {i.name: i for i in ws.vector_search_indexes.list_indexes(endpoint_name=endpoint)}
+    assert listed[products].index_type == VectorIndexType.DIRECT_ACCESS
+    assert listed[products].primary_key == "id"
+    page = ws.vector_search_indexes.scan_index(products, num_results=2)
+    assert page.last_primary_key == "2"
+    first = {f.key: f.value for f in page.data[0].fields}
+    assert first["title"].string_value == "red running shoes"
+    with pytest.raises(BadRequest, match="delete them first"):
+        ws.vector_search_endpoints.delete_endpoint(endpoint)
