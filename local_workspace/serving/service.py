@@ -1,0 +1,250 @@
+"""Serving endpoints: their configuration (persisted) and their loaded models (in memory).
+
+``<data_dir>/serving.json`` keeps each endpoint's configuration. A config's model loads in a
+worker thread; until then the endpoint is NOT_READY (create) or keeps serving the previous
+version (update, config_update IN_PROGRESS). After a restart models load again on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_workspace.errors import ApiError, already_exists, invalid, not_found
+from local_workspace.serving import loaded
+
+log = logging.getLogger("local_workspace")
+
+LOAD_WAIT_S = 120.0
+NOT_LOCAL = "{what} is not available in the local workspace; use a real Databricks workspace."
+
+
+def not_local(what: str) -> ApiError:
+    """501 for what only Databricks runs (foundation models, external models)."""
+    return ApiError(501, "NOT_IMPLEMENTED", NOT_LOCAL.format(what=what))
+
+
+@dataclass
+class _Runtime:
+    """What an endpoint holds in memory: the model it serves and the load in progress."""
+
+    model: Any = None
+    version: str | None = None  # the version `model` is
+    loading: str | None = None  # the version being loaded
+    error: str | None = None  # why the last load failed
+    error_code: int = 400
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _entities(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The config's served entities (``served_models`` is the legacy spelling)."""
+    if config.get("external_model") or any(
+        e.get("external_model") for e in config.get("served_entities") or []
+    ):
+        raise not_local("External models")
+    entities = []
+    for raw in config.get("served_entities") or config.get("served_models") or []:
+        name = raw.get("entity_name") or raw.get("model_name")
+        version = raw.get("entity_version") or raw.get("model_version")
+        if raw.get("external_model"):
+            raise not_local("External models")
+        if not name or not version:
+            raise invalid("Each served entity needs entity_name and entity_version.")
+        if str(name).startswith("system.ai."):
+            raise not_local(f"Foundation model '{name}'")
+        entities.append(
+            {
+                "name": raw.get("name") or f"{str(name).split('.')[-1]}-{version}",
+                "entity_name": name,
+                "entity_version": str(version),
+                "workload_size": raw.get("workload_size", "Small"),
+                "scale_to_zero_enabled": bool(raw.get("scale_to_zero_enabled", True)),
+            }
+        )
+    if len(entities) != 1:
+        raise invalid("The local workspace serves exactly one entity per endpoint.")
+    return entities
+
+
+class ServingService:
+    """The serving endpoints of one local workspace."""
+
+    def __init__(self, data_dir: Path, token: str, user: str) -> None:
+        self._path = data_dir / "serving.json"
+        self._token = token
+        self._user = user
+        self._lock = threading.RLock()
+        self._endpoints: dict[str, dict[str, Any]] = {}
+        self._runtime: dict[str, _Runtime] = {}
+        if self._path.exists():
+            self._endpoints = json.loads(self._path.read_text())
+
+    def _save(self) -> None:
+        tmp = self._path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._endpoints, indent=1))
+        tmp.replace(self._path)
+
+    # -- configuration -----------------------------------------------------------------
+
+    def create(self, body: dict[str, Any], host: str) -> dict[str, Any]:
+        """Create an endpoint and start loading its model."""
+        name = str(body.get("name") or "")
+        if not name:
+            raise invalid("Missing required field: name")
+        if name.startswith("databricks-"):
+            raise not_local(f"Foundation model endpoint '{name}'")
+        entities = _entities(body.get("config") or {})
+        now = int(time.time() * 1000)
+        with self._lock:
+            if name in self._endpoints:
+                raise already_exists(f"Endpoint with name '{name}' already exists.")
+            self._endpoints[name] = {
+                "name": name,
+                "id": uuid.uuid4().hex,
+                "creator": self._user,
+                "creation_timestamp": now,
+                "last_updated_timestamp": now,
+                "config": {"served_entities": entities, "config_version": 1},
+                "tags": body.get("tags") or [],
+            }
+            self._runtime[name] = _Runtime()
+            self._save()
+        self._start_load(name, host)
+        return self.get(name)
+
+    def update_config(self, name: str, config: dict[str, Any], host: str) -> dict[str, Any]:
+        """Replace what an endpoint serves; the old version answers until the new one loads."""
+        entities = _entities(config)
+        with self._lock:
+            endpoint = self._get_doc(name)
+            endpoint["config"] = {
+                "served_entities": entities,
+                "config_version": int(endpoint["config"].get("config_version", 1)) + 1,
+            }
+            endpoint["last_updated_timestamp"] = int(time.time() * 1000)
+            self._save()
+        self._start_load(name, host)
+        return self.get(name)
+
+    def delete(self, name: str) -> None:
+        """Delete an endpoint and drop its model."""
+        with self._lock:
+            self._get_doc(name)
+            del self._endpoints[name]
+            self._runtime.pop(name, None)
+            self._save()
+
+    def names(self) -> list[str]:
+        """Endpoint names, sorted."""
+        with self._lock:
+            return sorted(self._endpoints)
+
+    def _get_doc(self, name: str) -> dict[str, Any]:
+        endpoint = self._endpoints.get(name)
+        if endpoint is None:
+            if name.startswith("databricks-"):
+                raise not_local(f"Foundation model endpoint '{name}'")
+            raise not_found(f"Endpoint '{name}' does not exist.")
+        return endpoint
+
+    def _rt(self, name: str) -> _Runtime:
+        with self._lock:
+            return self._runtime.setdefault(name, _Runtime())
+
+    # -- state -------------------------------------------------------------------------
+
+    def get(self, name: str) -> dict[str, Any]:
+        """The endpoint as ``ServingEndpointDetailed`` JSON, with its live state."""
+        with self._lock:
+            endpoint = json.loads(json.dumps(self._get_doc(name)))
+        rt = self._rt(name)
+        wanted = endpoint["config"]["served_entities"][0]["entity_version"]
+        if rt.loading is not None:
+            update, deployment = "IN_PROGRESS", "DEPLOYMENT_CREATING"
+        elif rt.error is not None and rt.version != wanted:
+            update, deployment = "UPDATE_FAILED", "DEPLOYMENT_FAILED"
+        else:
+            # Loaded, or not yet loaded since a restart (it loads on the first request).
+            update, deployment = "NOT_UPDATING", "DEPLOYMENT_READY"
+        serving = rt.model is not None or (rt.loading is None and rt.error is None)
+        for entity in endpoint["config"]["served_entities"]:
+            entity["state"] = {
+                "deployment": deployment,
+                "deployment_state_message": rt.error or "",
+            }
+        endpoint["state"] = {"ready": "READY" if serving else "NOT_READY", "config_update": update}
+        if rt.version is not None and rt.version != wanted:
+            endpoint["pending_config"] = {
+                "served_entities": endpoint["config"]["served_entities"],
+            }
+        return endpoint
+
+    # -- loading -----------------------------------------------------------------------
+
+    def _start_load(self, name: str, host: str) -> None:
+        rt = self._rt(name)
+        with rt.lock:
+            rt.loading = self._wanted(name)
+            rt.error = None
+        threading.Thread(
+            target=self._load, args=(name, host), name=f"serving-{name}", daemon=True
+        ).start()
+
+    def _wanted(self, name: str) -> str:
+        with self._lock:
+            entity = self._get_doc(name)["config"]["served_entities"][0]
+        return f"{entity['entity_name']}/{entity['entity_version']}"
+
+    def _load(self, name: str, host: str) -> None:
+        rt = self._rt(name)
+        with rt.lock:  # one load per endpoint at a time; a newer config loads after
+            try:
+                wanted = self._wanted(name)
+            except ApiError:
+                return  # deleted meanwhile
+            model_name, version = wanted.rsplit("/", 1)
+            try:
+                model = loaded.load(host, self._token, model_name, version)
+            except ApiError as exc:
+                rt.error, rt.error_code = exc.message, exc.status
+            except Exception as exc:  # a thread's top level: the endpoint's state reports it
+                log.warning("serving endpoint %s failed to load %s", name, wanted, exc_info=True)
+                rt.error, rt.error_code = f"Failed to load {wanted}: {exc}", 400
+            else:
+                rt.model, rt.version, rt.error = model, version, None
+            finally:
+                if rt.loading == wanted:
+                    rt.loading = None
+
+    def model_for(self, name: str, host: str) -> Any:
+        """The model an endpoint serves now, loading it first after a restart (blocking)."""
+        with self._lock:
+            self._get_doc(name)
+        rt = self._rt(name)
+        if rt.model is not None:
+            return rt.model
+        if rt.loading is None and rt.error is None:
+            self._start_load(name, host)
+        deadline = time.monotonic() + LOAD_WAIT_S
+        while rt.loading is not None and time.monotonic() < deadline:
+            time.sleep(0.05)  # a worker thread, never the event loop
+        if rt.model is None:
+            if rt.error is not None:
+                code = "NOT_IMPLEMENTED" if rt.error_code == 501 else "BAD_REQUEST"
+                raise ApiError(
+                    501 if rt.error_code == 501 else 400,
+                    code,
+                    f"Endpoint '{name}' failed to load its model: {rt.error}",
+                )
+            raise ApiError(503, "TEMPORARILY_UNAVAILABLE", f"Endpoint '{name}' is not ready yet.")
+        return rt.model
+
+    def invoke(self, name: str, body: bytes, host: str) -> dict[str, Any]:
+        """Score a request on an endpoint (blocking: call from a worker thread)."""
+        return loaded.invoke(self.model_for(name, host), body)

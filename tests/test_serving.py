@@ -1,0 +1,191 @@
+"""Model Serving on the local workspace: the real SDK and the serving_* tools serve
+registered model versions (scikit-learn and a rule-based ChatAgent) loaded with pyfunc."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from local_workspace.runner import LocalWorkspace
+from tests.conftest import fails, ok, text_of
+from tools_core.backend import Backend
+from tools_core.mlflow_client import mlflow_client
+
+pytestmark = pytest.mark.anyio
+
+COLUMNS = ["a", "b", "c", "d"]
+
+
+@pytest.fixture
+def mlflow_env(local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The MLflow fluent API pointed at the local workspace (tracking and registry)."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
+    mlflow.set_tracking_uri(local_ws.url)
+    mlflow.set_registry_uri(local_ws.url)
+    yield mlflow
+
+
+def _data() -> tuple[Any, Any]:
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=200, n_features=4, random_state=3)
+    return pd.DataFrame(X, columns=COLUMNS), y
+
+
+def register_two_versions(mlflow: Any, name: str) -> Any:
+    """v1 learns y, v2 learns 1 - y: they disagree on every row by construction."""
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _data()
+    for labels in (y, 1 - y):
+        model = LogisticRegression(max_iter=300).fit(X, labels)
+        with mlflow.start_run():
+            mlflow.sklearn.log_model(
+                model,
+                name="model",
+                registered_model_name=name,
+                signature=infer_signature(X, model.predict(X)),
+                pip_requirements=["scikit-learn"],
+            )
+    return X.head(5)
+
+
+def direct(mlflow: Any, name: str, version: int, rows: Any) -> list[int]:
+    import mlflow.pyfunc
+
+    return [int(v) for v in mlflow.pyfunc.load_model(f"models:/{name}/{version}").predict(rows)]
+
+
+async def test_a_champion_served_by_the_tools_predicts_like_the_model_and_follows_the_alias(
+    mcp: Client, mlflow_env: Any, backend: Backend
+) -> None:
+    mlflow = mlflow_env
+    name = f"main.t_serve.clf_{uuid.uuid4().hex[:6]}"
+    rows = register_two_versions(mlflow, name)
+    client = mlflow_client(backend)
+    client.set_registered_model_alias(name, "champion", "1")
+    endpoint = f"t-serve-{uuid.uuid4().hex[:6]}"
+
+    created = await ok(mcp, "serving_create_endpoint", name=endpoint, model=f"{name}@champion")
+    assert created.structured_content["ready"] == "READY", text_of(created)
+    assert created.structured_content["served"] == [f"{name}/1"]
+    records = rows.to_dict(orient="records")
+    answer = await ok(mcp, "serving_query", name=endpoint, records=records)
+    v1 = direct(mlflow, name, 1, rows)
+    assert text_of(answer) == str(v1).replace(" ", "")
+
+    client.set_registered_model_alias(name, "champion", "2")
+    updated = await ok(mcp, "serving_update_endpoint", name=endpoint, model=f"{name}@champion")
+    assert updated.structured_content["served"] == [f"{name}/2"]
+    answer = await ok(mcp, "serving_query", name=endpoint, records=records)
+    v2 = direct(mlflow, name, 2, rows)
+    assert v2 != v1
+    assert text_of(answer) == str(v2).replace(" ", "")
+    listed = text_of(await ok(mcp, "serving_list_endpoints"))
+    assert endpoint in listed and f"{name}/2" in listed
+
+    again = await fails(mcp, "serving_create_endpoint", name=endpoint, model=f"{name}/1")
+    assert "serving_update_endpoint" in again
+
+    wrong = await fails(mcp, "serving_query", name=endpoint, records=[{"x": 1.0}])
+    assert wrong.startswith("BAD_REQUEST"), wrong
+    assert "registry_get_version" in wrong
+
+
+async def test_unknown_and_foundation_model_endpoints_say_what_to_do(mcp: Client) -> None:
+    missing = await fails(mcp, "serving_query", name="no-such-endpoint", records=[{"a": 1}])
+    assert missing.startswith("RESOURCE_DOES_NOT_EXIST") and "serving_list_endpoints" in missing
+    llm = await fails(
+        mcp,
+        "serving_query",
+        name="databricks-meta-llama-3-3-70b-instruct",
+        messages=[{"role": "user", "content": "hi"}],
+    )
+    assert "not available in the local workspace" in llm
+
+
+def test_the_sdk_creates_waits_for_and_queries_an_endpoint(ws: Any, mlflow_env: Any) -> None:
+    from databricks.sdk.service.serving import (
+        DataframeSplitInput,
+        EndpointCoreConfigInput,
+        ServedEntityInput,
+    )
+
+    name = f"main.t_serve.sdk_{uuid.uuid4().hex[:6]}"
+    rows = register_two_versions(mlflow_env, name)
+    endpoint = f"t-serve-sdk-{uuid.uuid4().hex[:6]}"
+    config = EndpointCoreConfigInput(
+        name=endpoint,
+        served_entities=[
+            ServedEntityInput(
+                entity_name=name,
+                entity_version="2",
+                workload_size="Small",
+                scale_to_zero_enabled=True,
+            )
+        ],
+    )
+    detail = ws.serving_endpoints.create_and_wait(name=endpoint, config=config)
+    assert detail.state.ready.value == "READY"
+    got = ws.serving_endpoints.get(endpoint)
+    assert got.config.served_entities[0].entity_version == "2"
+    answer = ws.serving_endpoints.query(endpoint, dataframe_records=rows.to_dict(orient="records"))
+    assert answer.predictions == direct(mlflow_env, name, 2, rows)
+    split = ws.serving_endpoints.query(
+        endpoint, dataframe_split=DataframeSplitInput.from_dict(rows.to_dict(orient="split"))
+    )
+    assert split.predictions == answer.predictions
+    ws.serving_endpoints.delete(endpoint)
+    assert endpoint not in [e.name for e in ws.serving_endpoints.list()]
+
+
+def _ping_agent() -> Any:
+    from mlflow.pyfunc import ChatAgent
+    from mlflow.types.agent import ChatAgentMessage, ChatAgentResponse
+
+    class PingAgent(ChatAgent):
+        """Replies pong to ping and echoes anything else."""
+
+        def predict(  # type: ignore[override]
+            self, messages: Any, context: Any = None, custom_inputs: Any = None
+        ) -> Any:
+            text = messages[-1].content
+            reply = "pong" if text.strip().lower() == "ping" else f"echo: {text}"
+            message = ChatAgentMessage(role="assistant", content=reply, id=uuid.uuid4().hex)
+            return ChatAgentResponse(messages=[message])
+
+    return PingAgent()
+
+
+async def test_a_rule_based_chat_agent_answers_messages_through_serving_query(
+    mcp: Client, mlflow_env: Any
+) -> None:
+    import mlflow.pyfunc
+
+    name = f"main.t_serve.agent_{uuid.uuid4().hex[:6]}"
+    with mlflow_env.start_run():
+        mlflow.pyfunc.log_model(
+            name="agent",
+            python_model=_ping_agent(),
+            registered_model_name=name,
+            pip_requirements=["mlflow"],
+        )
+    endpoint = f"t-serve-agent-{uuid.uuid4().hex[:6]}"
+    await ok(mcp, "serving_create_endpoint", name=endpoint, model=f"{name}/1")
+    pong = await ok(
+        mcp, "serving_query", name=endpoint, messages=[{"role": "user", "content": "ping"}]
+    )
+    assert '"content":"pong"' in text_of(pong)
+    echo = await ok(
+        mcp, "serving_query", name=endpoint, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert "echo: hello" in text_of(echo)

@@ -1,0 +1,190 @@
+"""Serving endpoints: list, get, create and update from ``catalog.schema.model@alias``."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from tools_core.backend import Backend
+from tools_core.errors import InvalidInput, ToolsCoreError
+from tools_core.results import Result, markdown_table, more_hint
+
+if TYPE_CHECKING:
+    from databricks.sdk.service.serving import ServingEndpointDetailed
+
+MODEL_HINT = "Pass catalog.schema.model@alias or catalog.schema.model/3."
+LIST_HINT = "List endpoints with serving_list_endpoints."
+
+
+@contextmanager
+def endpoint_errors(name: str) -> Iterator[None]:
+    """A missing endpoint's error says how to find the right one."""
+    from databricks.sdk.errors import NotFound
+
+    try:
+        yield
+    except NotFound as exc:
+        raise ToolsCoreError("RESOURCE_DOES_NOT_EXIST", str(exc), LIST_HINT) from exc
+
+
+class EndpointSummary(Result):
+    """One endpoint in a list."""
+
+    name: str
+    state: str
+    served: str
+
+
+class EndpointList(Result):
+    """Serving endpoints."""
+
+    endpoints: list[EndpointSummary]
+    truncated: bool = False
+
+    def to_text(self) -> str:
+        rows = [(e.name, e.state, e.served) for e in self.endpoints]
+        return markdown_table(["name", "state", "served"], rows) + more_hint(
+            self.truncated, what="endpoints"
+        )
+
+
+class EndpointDetail(Result):
+    """An endpoint's state and what it serves."""
+
+    name: str
+    ready: str
+    config_update: str
+    served: list[str]
+    message: str = ""
+    next_step: str = ""
+
+
+def _served(entities: list[Any] | None) -> list[str]:
+    out = []
+    for e in entities or []:
+        version = f"/{e.entity_version}" if e.entity_version else ""
+        out.append(f"{e.entity_name or e.name}{version}")
+    return out
+
+
+def _state(endpoint: Any) -> tuple[str, str]:
+    state = endpoint.state
+    ready = state.ready.value if state and state.ready else "UNKNOWN"
+    update = state.config_update.value if state and state.config_update else "UNKNOWN"
+    return ready, update
+
+
+def _detail(endpoint: ServingEndpointDetailed) -> EndpointDetail:
+    ready, update = _state(endpoint)
+    entities = endpoint.config.served_entities if endpoint.config else None
+    messages = [
+        e.state.deployment_state_message
+        for e in entities or []
+        if e.state and e.state.deployment_state_message
+    ]
+    if update == "IN_PROGRESS":
+        step = "Poll serving_get_endpoint until NOT_UPDATING."
+    elif update == "UPDATE_FAILED":
+        step = "Fix the model, then serving_update_endpoint."
+    else:
+        step = "Query with serving_query."
+    return EndpointDetail(
+        name=endpoint.name or "",
+        ready=ready,
+        config_update=update,
+        served=_served(entities),
+        message="; ".join(messages)[:500],
+        next_step=step,
+    )
+
+
+def list_endpoints(backend: Backend, limit: int = 50) -> EndpointList:
+    """Serving endpoints with their state and served entities."""
+    items = list(itertools.islice(backend.client.serving_endpoints.list(), limit + 1))
+    rows = []
+    for e in items[:limit]:
+        ready, update = _state(e)
+        entities = e.config.served_entities if e.config else None
+        rows.append(
+            EndpointSummary(
+                name=e.name or "", state=f"{ready}/{update}", served=", ".join(_served(entities))
+            )
+        )
+    return EndpointList(endpoints=rows, truncated=len(items) > limit)
+
+
+def get_endpoint(backend: Backend, name: str) -> EndpointDetail:
+    """One endpoint's state and what it serves."""
+    with endpoint_errors(name):
+        return _detail(backend.client.serving_endpoints.get(name))
+
+
+def resolve_model(backend: Backend, model: str) -> tuple[str, str]:
+    """``catalog.schema.model@alias`` or ``.../version`` -> (name, version)."""
+    from tools_core.mlflow_client import mlflow_client
+
+    if "@" in model:
+        name, alias = model.rsplit("@", 1)
+        if not name or not alias:
+            raise InvalidInput(f"cannot read model {model!r}.", MODEL_HINT)
+        version = mlflow_client(backend).get_model_version_by_alias(name, alias).version
+        return name, str(version)
+    name, sep, version = model.rpartition("/")
+    if not sep or not version.isdigit() or not name:
+        raise InvalidInput(f"cannot read model {model!r}.", MODEL_HINT)
+    return name, version
+
+
+def _entity(backend: Backend, model: str, workload_size: str) -> Any:
+    from databricks.sdk.service.serving import ServedEntityInput
+
+    name, version = resolve_model(backend, model)
+    return ServedEntityInput(
+        entity_name=name,
+        entity_version=version,
+        workload_size=workload_size,
+        scale_to_zero_enabled=True,
+    )
+
+
+def _wait(backend: Backend, name: str, timeout_s: int) -> EndpointDetail:
+    """Poll until the config update ends or ``timeout_s`` passes."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.2
+    while True:
+        detail = _detail(backend.client.serving_endpoints.get(name))
+        if detail.config_update != "IN_PROGRESS" or time.monotonic() >= deadline:
+            return detail
+        time.sleep(delay)
+        delay = min(delay * 1.5, 3.0)
+
+
+def create_endpoint(
+    backend: Backend, name: str, model: str, workload_size: str = "Small", timeout_s: int = 60
+) -> EndpointDetail:
+    """Create an endpoint serving ``model`` (alias resolved to its version); wait bounded."""
+    from databricks.sdk.errors import ResourceAlreadyExists
+    from databricks.sdk.service.serving import EndpointCoreConfigInput
+
+    entity = _entity(backend, model, workload_size)
+    config = EndpointCoreConfigInput(name=name, served_entities=[entity])
+    try:
+        backend.client.serving_endpoints.create(name=name, config=config)
+    except ResourceAlreadyExists as exc:
+        raise ToolsCoreError(
+            "RESOURCE_ALREADY_EXISTS", str(exc), "Use serving_update_endpoint to change it."
+        ) from exc
+    return _wait(backend, name, timeout_s)
+
+
+def update_endpoint(
+    backend: Backend, name: str, model: str, workload_size: str = "Small", timeout_s: int = 60
+) -> EndpointDetail:
+    """Serve ``model`` (alias resolved now) on an existing endpoint; wait bounded."""
+    entity = _entity(backend, model, workload_size)
+    with endpoint_errors(name):
+        backend.client.serving_endpoints.update_config(name=name, served_entities=[entity])
+    return _wait(backend, name, timeout_s)
