@@ -189,3 +189,20 @@ async def test_a_rule_based_chat_agent_answers_messages_through_serving_query(
         mcp, "serving_query", name=endpoint, messages=[{"role": "user", "content": "hello"}]
     )
     assert "echo: hello" in text_of(echo)
+
+
+def _embedding_model_installed() -> bool:
+    from local_workspace.embeddings import model_installed
+
+    return model_installed()
+
+
+@pytest.mark.skipif(not _embedding_model_installed(), reason="embeddings extra not installed")
+def test_the_local_embedding_model_is_a_ready_endpoint_answering_openai_style_embeddings(
+    ws: Any,
+) -> None:
+    names = [e.name for e in ws.serving_endpoints.list()]
+    assert "local-minilm-l6-v2" in names
+    answer = ws.serving_endpoints.query("local-minilm-l6-v2", input=["a cat", "a dog"])
+    assert [d.index for d in answer.data] == [0, 1]
+    assert len(answer.data[0].embedding) == 384

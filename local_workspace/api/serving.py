@@ -37,11 +37,9 @@ def service(state: WorkspaceState) -> ServingService:
 
 def _embedder(state: WorkspaceState) -> Any:
     """The local embedding model when installed (``state.services["embedders"]``), else None."""
-    embedders = state.services.get("embedders")
-    if embedders is None:
-        return None
-    getter = getattr(embedders, "get", None)
-    return getter(EMBEDDING_ENDPOINT) if callable(getter) else None
+    from local_workspace.embeddings import embedders
+
+    return embedders(state.services).get(EMBEDDING_ENDPOINT)
 
 
 def _embedding_endpoint() -> dict[str, Any]:
