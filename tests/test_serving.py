@@ -84,7 +84,12 @@ async def test_a_champion_served_by_the_tools_predicts_like_the_model_and_follow
     assert text_of(answer) == str(v1).replace(" ", "")
 
     client.set_registered_model_alias(name, "champion", "2")
-    updated = await ok(mcp, "serving_update_endpoint", name=endpoint, model=f"{name}@champion")
+    preview = await ok(mcp, "serving_update_endpoint", name=endpoint, model=f"{name}@champion")
+    assert preview.structured_content["served"] == [f"{name}/1"]
+    assert "confirm=true" in text_of(preview)
+    updated = await ok(
+        mcp, "serving_update_endpoint", name=endpoint, model=f"{name}@champion", confirm=True
+    )
     assert updated.structured_content["served"] == [f"{name}/2"]
     answer = await ok(mcp, "serving_query", name=endpoint, records=records)
     v2 = direct(mlflow, name, 2, rows)
@@ -111,6 +116,15 @@ async def test_unknown_and_foundation_model_endpoints_say_what_to_do(mcp: Client
         messages=[{"role": "user", "content": "hi"}],
     )
     assert "not available in the local workspace" in llm
+
+
+def test_external_models_are_refused_as_not_available_locally(ws: Any) -> None:
+    from databricks.sdk.errors import DatabricksError
+
+    external = {"name": "gpt", "provider": "openai", "task": "llm/v1/chat"}
+    body = {"name": "t-serve-ext", "config": {"served_entities": [{"external_model": external}]}}
+    with pytest.raises(DatabricksError, match="not available in the local workspace"):
+        ws.api_client.do("POST", "/api/2.0/serving-endpoints", body=body)
 
 
 def test_the_sdk_creates_waits_for_and_queries_an_endpoint(ws: Any, mlflow_env: Any) -> None:

@@ -40,10 +40,14 @@ def serving_create_endpoint(
 
 @writer("serving", destructive=True, idempotent=True)
 def serving_update_endpoint(
-    name: Endpoint, model: Model, workload_size: Size = "Small", timeout_s: Wait = 60
+    name: Endpoint,
+    model: Model,
+    workload_size: Size = "Small",
+    timeout_s: Wait = 60,
+    confirm: Annotated[bool, Field(description="Apply the change")] = False,
 ) -> core.EndpointDetail:
-    """Replace the served version (alias resolved now)."""
-    return core.update_endpoint(backend(), name, model, workload_size, timeout_s)
+    """Replace the served version (alias resolved now); preview unless confirm."""
+    return core.update_endpoint(backend(), name, model, workload_size, timeout_s, confirm)
 
 
 @reader("serving")

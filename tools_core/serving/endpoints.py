@@ -181,10 +181,26 @@ def create_endpoint(
 
 
 def update_endpoint(
-    backend: Backend, name: str, model: str, workload_size: str = "Small", timeout_s: int = 60
+    backend: Backend,
+    name: str,
+    model: str,
+    workload_size: str = "Small",
+    timeout_s: int = 60,
+    confirm: bool = False,
 ) -> EndpointDetail:
-    """Serve ``model`` (alias resolved now) on an existing endpoint; wait bounded."""
+    """Serve ``model`` (alias resolved now) on an existing endpoint; wait bounded.
+
+    Without ``confirm`` nothing changes: the result says what would be replaced."""
     entity = _entity(backend, model, workload_size)
+    if not confirm:
+        current = get_endpoint(backend, name)
+        wanted = f"{entity.entity_name}/{entity.entity_version}"
+        return current.model_copy(
+            update={
+                "next_step": f"Would serve {wanted} instead of {', '.join(current.served)}; "
+                "call again with confirm=true."
+            }
+        )
     with endpoint_errors(name):
         backend.client.serving_endpoints.update_config(name=name, served_entities=[entity])
     return _wait(backend, name, timeout_s)
