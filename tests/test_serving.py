@@ -3,6 +3,7 @@ registered model versions (scikit-learn and a rule-based ChatAgent) loaded with 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -127,12 +128,16 @@ def test_external_models_are_refused_as_not_available_locally(ws: Any) -> None:
         ws.api_client.do("POST", "/api/2.0/serving-endpoints", body=body)
 
 
-def test_the_sdk_creates_waits_for_and_queries_an_endpoint(ws: Any, mlflow_env: Any) -> None:
+def test_the_sdk_creates_waits_for_and_queries_an_endpoint_which_survives_a_restart(
+    ws: Any, mlflow_env: Any, local_ws: LocalWorkspace
+) -> None:
     from databricks.sdk.service.serving import (
         DataframeSplitInput,
         EndpointCoreConfigInput,
         ServedEntityInput,
     )
+
+    from local_workspace.serving import ServingService
 
     name = f"main.t_serve.sdk_{uuid.uuid4().hex[:6]}"
     rows = register_two_versions(mlflow_env, name)
@@ -158,6 +163,13 @@ def test_the_sdk_creates_waits_for_and_queries_an_endpoint(ws: Any, mlflow_env: 
         endpoint, dataframe_split=DataframeSplitInput.from_dict(rows.to_dict(orient="split"))
     )
     assert split.predictions == answer.predictions
+
+    # A restarted workspace reads serving.json and loads the model again on first use.
+    reopened = ServingService(local_ws.config.data_dir, local_ws.token, "restarted")
+    assert reopened.get(endpoint)["state"]["ready"] == "READY"
+    body = json.dumps({"dataframe_records": rows.to_dict(orient="records")}).encode()
+    assert reopened.invoke(endpoint, body, local_ws.url)["predictions"] == answer.predictions
+
     ws.serving_endpoints.delete(endpoint)
     assert endpoint not in [e.name for e in ws.serving_endpoints.list()]
 
