@@ -223,3 +223,32 @@ async def test_stdio_server_warms_up_the_local_workspace_without_a_tool_call(
             assert time.monotonic() < deadline, "the local workspace was not warmed up"
             await anyio.sleep(0.1)
         await ok(client, "uc_list_catalogs")
+
+
+async def test_the_serve_http_command_answers_with_the_token_only(tmp_path: Path) -> None:
+    """`dbx-devkit serve --transport http` as a real process: the README's shared set-up."""
+    port = free_port()
+    env = {**subprocess_env(tmp_path), "DBX_DEVKIT_HTTP_TOKEN": TOKEN}
+    command = [*serve_command(tmp_path), "--transport", "http", "--port", str(port)]
+    process = subprocess.Popen(
+        command, env=env, cwd=str(REPO), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}/mcp"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, "dbx-devkit serve --transport http exited"
+            assert time.monotonic() < deadline, "the HTTP server did not come up"
+            try:
+                refused = httpx.post(url, json=INITIALIZE, headers=MCP_HEADERS, timeout=2)
+                break
+            except httpx.TransportError:
+                await anyio.sleep(0.1)
+        assert refused.status_code == 401
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"})
+        async with http, Client(streamable_http_client(url, http_client=http)) as client:
+            tools = await client.list_tools()
+        assert "sql_query" in {tool.name for tool in tools.tools}
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
