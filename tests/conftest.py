@@ -60,6 +60,17 @@ def ws(backend: Backend) -> Any:
     return backend.client
 
 
+@pytest.fixture
+def mlflow_env(local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The MLflow fluent API pointed at the local workspace (tracking and registry)."""
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
+    mlflow.set_tracking_uri(local_ws.url)
+    mlflow.set_registry_uri(local_ws.url)
+    yield mlflow
+
+
 @asynccontextmanager
 async def mcp_session(backend: Backend, **settings: Any) -> AsyncIterator[Client]:
     """An in-memory MCP client of a server built with ``settings`` over ``backend``."""

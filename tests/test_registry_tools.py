@@ -4,7 +4,6 @@ champion/challenger promotion end to end with real scikit-learn models."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,17 +17,6 @@ from tools_core.mlflow_client import mlflow_client
 pytestmark = pytest.mark.anyio
 
 FRAUD = "main.models.fraud_detector"
-
-
-@pytest.fixture
-def mlflow_env(local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The MLflow fluent API pointed at the local workspace (tracking and registry)."""
-    import mlflow
-
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
-    mlflow.set_tracking_uri(local_ws.url)
-    mlflow.set_registry_uri(local_ws.url)
-    yield mlflow
 
 
 @pytest.fixture

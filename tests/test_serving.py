@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,17 +18,6 @@ from tools_core.mlflow_client import mlflow_client
 pytestmark = pytest.mark.anyio
 
 COLUMNS = ["a", "b", "c", "d"]
-
-
-@pytest.fixture
-def mlflow_env(local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The MLflow fluent API pointed at the local workspace (tracking and registry)."""
-    import mlflow
-
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
-    mlflow.set_tracking_uri(local_ws.url)
-    mlflow.set_registry_uri(local_ws.url)
-    yield mlflow
 
 
 def _data() -> tuple[Any, Any]:
