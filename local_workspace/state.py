@@ -6,10 +6,13 @@ Services own their part of the data directory; a restart reopens them and loses 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from local_workspace.config import WORKSPACE_ID, LocalConfig
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from local_workspace.catalog import Catalog
@@ -36,3 +39,10 @@ class WorkspaceState:
         """The Unity Catalog engine (DuckDB + metadata), opened by ``app.build_state``."""
         catalog: Catalog = self.services["catalog"]
         return catalog
+
+    def service(self, key: str, create: Callable[[], T]) -> T:
+        """The service stored under ``key``, made by ``create()`` on first use."""
+        found = self.services.get(key)
+        if found is None:
+            found = self.services[key] = create()
+        return cast(T, found)

@@ -28,12 +28,7 @@ RUNS_LIMIT = (1, 25, 20)
 
 def service(state: WorkspaceState) -> JobsService:
     """The jobs service (created on first use; the workspace store must exist)."""
-    jobs = state.services.get("jobs")
-    if jobs is None:
-        jobs = JobsService(state)
-        state.services["jobs"] = jobs
-    assert isinstance(jobs, JobsService)
-    return jobs
+    return state.service("jobs", lambda: JobsService(state))
 
 
 def _page(request: Request, bounds: tuple[int, int, int], zero: int) -> tuple[int, int]:

@@ -27,12 +27,9 @@ EMBEDDING_ENDPOINT = "local-minilm-l6-v2"
 
 def service(state: WorkspaceState) -> ServingService:
     """The serving service (created on first use)."""
-    serving = state.services.get("serving")
-    if serving is None:
-        serving = ServingService(state.config.data_dir, state.token, state.user)
-        state.services["serving"] = serving
-    assert isinstance(serving, ServingService)
-    return serving
+    return state.service(
+        "serving", lambda: ServingService(state.config.data_dir, state.token, state.user)
+    )
 
 
 def _embedder(state: WorkspaceState) -> Any:

@@ -22,12 +22,7 @@ PREFIX = "/api/2.0/vector-search"
 
 def service(state: WorkspaceState) -> VectorSearchService:
     """The vector search service (created on first use)."""
-    found = state.services.get("vector_search")
-    if found is None:
-        found = VectorSearchService(state)
-        state.services["vector_search"] = found
-    assert isinstance(found, VectorSearchService)
-    return found
+    return state.service("vector_search", lambda: VectorSearchService(state))
 
 
 def routes(state: WorkspaceState) -> list[BaseRoute]:
