@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from local_workspace.jobs.tasks import LOG_TAIL_BYTES, TaskLaunch, TaskOutcome, TaskProcess
 from local_workspace.runner import LocalWorkspace
+from tests.conftest import alive, wait_for
 
 NOTEBOOK_PATH = "/Users/me@example.com/etl"
 
@@ -36,26 +36,6 @@ def run(tmp_path: Path, source: str, kind: str = "notebook", **options: object) 
     process = TaskProcess(launch(tmp_path, source, kind, **options))
     process.start()
     return process.wait()
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie awaiting its reaper counts as ended)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-def wait_for(predicate: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def test_a_notebook_reads_widgets_and_exits_with_a_value(tmp_path: Path) -> None:
@@ -163,7 +143,7 @@ def test_cancel_ends_the_whole_process_group(tmp_path: Path) -> None:
     )
     process = TaskProcess(launch(tmp_path, source, "python"))
     process.start()
-    wait_for(lambda: marker.exists() and marker.read_text())
+    wait_for(lambda: marker.exists() and marker.read_text(), timeout=10)
     grandchild = int(marker.read_text())
     assert alive(grandchild)
     process.cancel()

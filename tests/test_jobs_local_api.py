@@ -4,10 +4,8 @@ run (notebooks, python files, SQL files), cancel, timeouts, retries, repair, ide
 from __future__ import annotations
 
 import base64
-import os
 import time
 import uuid
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from databricks.sdk.service.workspace import ImportFormat, Language
 from local_workspace.config import LocalConfig
 from local_workspace.jobs.store import JobsStore
 from local_workspace.runner import LocalWorkspace
+from tests.conftest import alive, wait_for
 
 WAREHOUSE = "dbxlocal00000001"
 
@@ -65,14 +64,6 @@ def wait_run(ws: WorkspaceClient, run_id: int, timeout: float = 30) -> jobs.Run:
         time.sleep(0.1)
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 15) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-    return value
-
-
 def by_key(run: jobs.Run) -> dict[str, jobs.RunTask]:
     return {t.task_key: t for t in run.tasks or []}
 
@@ -81,19 +72,6 @@ def python_task(key: str, path: str, **extra: Any) -> jobs.Task:
     return jobs.Task(
         task_key=key, spark_python_task=jobs.SparkPythonTask(python_file=path), **extra
     )
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` is a live process (a zombie counts as ended)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 def test_jobs_are_created_read_listed_by_name_and_page_updated_reset_and_deleted(
@@ -323,7 +301,7 @@ def test_cancelling_a_sleeping_task_ends_its_process_within_seconds(
         tasks=[jobs.SubmitTask(task_key="sleep", spark_python_task=jobs.SparkPythonTask(sleeper))],
     ).run_id
     pid_file = local_ws.config.data_dir / "runs" / str(run_id) / "sleep" / "attempt-0" / "pid"
-    pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip()))
+    pid = int(wait_for(lambda: pid_file.exists() and pid_file.read_text().strip(), timeout=15))
     assert alive(pid)
     active = [r.run_id for r in ws.jobs.list_runs(active_only=True)]
     assert run_id in active
