@@ -439,24 +439,15 @@ def substitute(config: Node, scope: Scope, found: Findings) -> Node:
             return True, walk(value.clone(), path, depth + 1)
         if ref in scope.known:
             return True, scope.known[ref]
-        if head == "bundle":
+        if head in ("bundle", "workspace"):
+            fields = BUNDLE_FIELDS if head == "bundle" else WORKSPACE_FIELDS
             field_name = parts[1] if len(parts) > 1 else ""
-            if field_name not in BUNDLE_FIELDS:
+            if field_name not in fields:
                 found.error(
                     node.file,
                     node.where,
                     path,
-                    f"unknown reference ${{{ref}}}" + suggest(field_name, BUNDLE_FIELDS),
-                )
-            return False, None
-        if head == "workspace":
-            field_name = parts[1] if len(parts) > 1 else ""
-            if field_name not in WORKSPACE_FIELDS:
-                found.error(
-                    node.file,
-                    node.where,
-                    path,
-                    f"unknown reference ${{{ref}}}" + suggest(field_name, WORKSPACE_FIELDS),
+                    f"unknown reference ${{{ref}}}" + suggest(field_name, fields),
                 )
             return False, None
         if head == "resources":
