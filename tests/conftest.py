@@ -134,3 +134,17 @@ def alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state not in ("Z", "X")
+
+
+def subprocess_env(tmp_path: Path) -> dict[str, str]:
+    """A clean environment for a real subprocess: no Databricks/MLflow/dbx-devkit
+    configuration, HOME and the data directory in ``tmp_path``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABRICKS_", "MLFLOW_", "DBX_DEVKIT_"))
+    }
+    env["HOME"] = str(tmp_path / "home")
+    env["DBX_DEVKIT_DATA_DIR"] = str(tmp_path / "data")
+    Path(env["HOME"]).mkdir(parents=True, exist_ok=True)
+    return env

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -14,7 +13,7 @@ import pytest
 from local_workspace.runner import LocalWorkspace
 from server.cli import main
 from server.registry import all_specs
-from tests.conftest import fails, mcp_session
+from tests.conftest import fails, mcp_session, subprocess_env
 from tools_core.backend import Backend, workspace_client
 
 REPO = Path(__file__).resolve().parent.parent
@@ -25,17 +24,6 @@ def cli_command(*args: str) -> list[str]:
     script = Path(sys.executable).parent / "dbx-devkit"
     base = [str(script)] if script.exists() else [sys.executable, "-m", "server.cli"]
     return [*base, *args]
-
-
-def clean_env(tmp_path: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABRICKS_", "MLFLOW_", "DBX_DEVKIT_"))
-    }
-    env["HOME"] = str(tmp_path / "home")
-    env["DBX_DEVKIT_DATA_DIR"] = str(tmp_path / "data")
-    return env
 
 
 def test_tools_lists_every_tool_with_toolset_and_annotations(
@@ -101,7 +89,7 @@ def test_local_prints_host_and_token_that_the_sdk_can_use(tmp_path: Path) -> Non
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=clean_env(tmp_path),
+        env=subprocess_env(tmp_path),
         cwd=REPO,
     )
     watchdog = threading.Timer(120, process.kill)  # a hung start fails the test instead

@@ -311,14 +311,15 @@ def test_without_the_full_mlflow_the_mlflow_routes_say_how_to_install_it(tmp_pat
 
 
 def test_local_prints_the_mlflow_exports_and_the_ui_login(tmp_path: Path) -> None:
-    from tests.test_cli import clean_env, cli_command
+    from tests.conftest import subprocess_env
+    from tests.test_cli import cli_command
 
     process = subprocess.Popen(
         cli_command("local", "--port", "0", "--data-dir", str(tmp_path / "data")),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=clean_env(tmp_path),
+        env=subprocess_env(tmp_path),
         cwd=REPO,
     )
     try:

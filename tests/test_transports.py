@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 from server.runtime import Runtime
 from server.settings import Settings
 from server.transports import http_app
-from tests.conftest import ok, text_of
+from tests.conftest import ok, subprocess_env, text_of
 from tools_core.backend import Backend
 
 pytestmark = pytest.mark.anyio
@@ -105,19 +104,6 @@ def test_http_request_with_a_foreign_host_header_is_refused(http_url: str) -> No
     headers = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}", "Host": "evil.test"}
     answer = httpx.post(http_url, json=INITIALIZE, headers=headers, timeout=10)
     assert answer.status_code in (400, 403, 421)
-
-
-def subprocess_env(tmp_path: Path) -> dict[str, str]:
-    """A clean environment: no Databricks configuration, HOME and data dir in tmp."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DATABRICKS_", "MLFLOW_", "DBX_DEVKIT_"))
-    }
-    env["HOME"] = str(tmp_path / "home")
-    env["DBX_DEVKIT_DATA_DIR"] = str(tmp_path / "data")
-    Path(env["HOME"]).mkdir(exist_ok=True)
-    return env
 
 
 def serve_command(tmp_path: Path) -> list[str]:
