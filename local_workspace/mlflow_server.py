@@ -123,6 +123,9 @@ class MlflowServer:
 
     def _open_stores(self) -> None:
         """Create or migrate the SQLite schema now rather than on the first request."""
+        # MLflow logs its schema creation at INFO on stderr: noise in the MCP server's log
+        # and in every command that embeds the workspace.
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
         with _Process.lock:
             if _Process.owner is self and _Process.stores_of is not self:
                 self._open_stores_locked()
