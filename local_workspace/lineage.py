@@ -1,0 +1,211 @@
+"""Table and column lineage of the local workspace, in SQLite (``<data_dir>/lineage.sqlite``).
+
+An edge says "``source`` was read to write ``target``", with who did it (an ``Entity``: a
+query, a job run, a notebook, a pipeline update) and when it last happened. Column edges say
+which source column feeds which target column. Names are public three-level names
+(``catalog.schema.table``), lower-cased as Unity Catalog reports them. Edges are kept after a
+table is dropped, as on Databricks (lineage is history, not the catalog's current state).
+
+Recording is cheap (one small transaction) and callers must never fail a user's statement
+because recording failed: ``record`` logs and swallows SQLite errors.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+log = logging.getLogger(__name__)
+
+EntityKind = Literal["JOB", "NOTEBOOK", "PIPELINE", "QUERY"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS edges (
+    source      TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    entity_kind TEXT NOT NULL DEFAULT '',
+    entity_id   TEXT NOT NULL DEFAULT '',
+    entity_name TEXT,
+    extra       TEXT,
+    ts          INTEGER NOT NULL,
+    PRIMARY KEY (source, target, entity_kind, entity_id)
+);
+CREATE INDEX IF NOT EXISTS edges_target ON edges(target);
+CREATE TABLE IF NOT EXISTS column_edges (
+    source_table  TEXT NOT NULL,
+    source_column TEXT NOT NULL,
+    target_table  TEXT NOT NULL,
+    target_column TEXT NOT NULL,
+    ts            INTEGER NOT NULL,
+    PRIMARY KEY (source_table, source_column, target_table, target_column)
+);
+CREATE INDEX IF NOT EXISTS column_edges_target ON column_edges(target_table, target_column);
+"""
+
+
+@dataclass(frozen=True)
+class Entity:
+    """Who read or wrote: a job (run), a notebook, a pipeline (update) or a SQL query."""
+
+    kind: EntityKind
+    id: str  # job_id, notebook path, pipeline_id, statement id
+    name: str | None = None
+    extra: dict[str, Any] | None = (
+        None  # e.g. {"job_run_id": ..., "task_key": ..., "update_id": ...}
+    )
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One table-to-table edge as stored (``other`` is the upstream or downstream table)."""
+
+    other: str
+    entity: Entity | None
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
+class ColumnEdge:
+    """One column-to-column edge seen from the asked column."""
+
+    table: str
+    column: str
+    timestamp_ms: int
+
+
+def _norm(name: str) -> str:
+    return name.strip().lower()
+
+
+class LineageStore:
+    """The lineage database, safe to use from several threads."""
+
+    def __init__(self, data_dir: Path) -> None:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(data_dir / "lineage.sqlite", check_same_thread=False)
+        self._db.executescript(_SCHEMA)
+        self._db.commit()
+
+    def record(
+        self,
+        sources: Sequence[str],
+        targets: Sequence[str],
+        entity: Entity | None,
+        columns: Iterable[tuple[str, str, str, str]] = (),
+    ) -> None:
+        """Record that ``sources`` were read to write ``targets`` (public three-level names).
+
+        ``columns``: (source_table, source_column, target_table, target_column). A table
+        reading itself (``INSERT INTO t SELECT ... FROM t``) is not an edge. Never raises on a
+        storage problem: lineage must not fail the statement that produced it.
+        """
+        ts = int(time.time() * 1000)
+        kind, ident = (entity.kind, entity.id) if entity else ("", "")
+        name = entity.name if entity else None
+        extra = json.dumps(entity.extra) if entity and entity.extra else None
+        rows = [
+            (_norm(s), _norm(t), kind, str(ident), name, extra, ts)
+            for s in dict.fromkeys(sources)
+            for t in dict.fromkeys(targets)
+            if _norm(s) != _norm(t)
+        ]
+        col_rows = [
+            (_norm(st), _norm(sc), _norm(tt), _norm(tc), ts)
+            for st, sc, tt, tc in dict.fromkeys(columns)
+            if (_norm(st), _norm(sc)) != (_norm(tt), _norm(tc))
+        ]
+        if not rows and not col_rows:
+            return
+        try:
+            with self._lock, self._db:
+                self._db.executemany(
+                    "INSERT INTO edges VALUES (?,?,?,?,?,?,?) "
+                    "ON CONFLICT(source, target, entity_kind, entity_id) DO UPDATE SET "
+                    "entity_name=excluded.entity_name, extra=excluded.extra, ts=excluded.ts",
+                    rows,
+                )
+                self._db.executemany(
+                    "INSERT INTO column_edges VALUES (?,?,?,?,?) "
+                    "ON CONFLICT DO UPDATE SET ts=excluded.ts",
+                    col_rows,
+                )
+        except sqlite3.Error:
+            log.exception("could not record lineage %s -> %s", sources, targets)
+
+    def upstream(self, table: str) -> list[Edge]:
+        """Edges into ``table`` (one level), newest first."""
+        return self._edges(
+            "SELECT source, entity_kind, entity_id, entity_name, extra, ts "
+            "FROM edges WHERE target=?",
+            table,
+        )
+
+    def downstream(self, table: str) -> list[Edge]:
+        """Edges out of ``table`` (one level), newest first."""
+        return self._edges(
+            "SELECT target, entity_kind, entity_id, entity_name, extra, ts "
+            "FROM edges WHERE source=?",
+            table,
+        )
+
+    def known(self, table: str) -> bool:
+        """Whether ``table`` takes part in any recorded edge."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM edges WHERE source=? OR target=? LIMIT 1",
+                (_norm(table), _norm(table)),
+            ).fetchone()
+        return row is not None
+
+    def column_upstream(self, table: str, column: str) -> list[ColumnEdge]:
+        """Source columns feeding ``table.column`` (one level)."""
+        return self._columns(
+            "SELECT source_table, source_column, ts FROM column_edges "
+            "WHERE target_table=? AND target_column=? ORDER BY source_table, source_column",
+            table,
+            column,
+        )
+
+    def column_downstream(self, table: str, column: str) -> list[ColumnEdge]:
+        """Target columns fed by ``table.column`` (one level)."""
+        return self._columns(
+            "SELECT target_table, target_column, ts FROM column_edges "
+            "WHERE source_table=? AND source_column=? ORDER BY target_table, target_column",
+            table,
+            column,
+        )
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def _edges(self, sql: str, table: str) -> list[Edge]:
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY ts DESC", (_norm(table),)).fetchall()
+        edges = []
+        for other, kind, ident, name, extra, ts in rows:
+            entity = (
+                Entity(kind, ident, name, json.loads(extra) if extra else None) if kind else None
+            )
+            edges.append(Edge(other, entity, ts))
+        return edges
+
+    def _columns(self, sql: str, table: str, column: str) -> list[ColumnEdge]:
+        with self._lock:
+            rows = self._db.execute(sql, (_norm(table), _norm(column))).fetchall()
+        return [ColumnEdge(t, c, ts) for t, c, ts in rows]
+
+
+def lineage_store(state: Any) -> LineageStore:
+    """The workspace's lineage store (``state.services["lineage"]``), opened on first use."""
+    store: LineageStore = state.service("lineage", lambda: LineageStore(state.config.data_dir))
+    return store
