@@ -25,6 +25,7 @@ from server.errors import describe_error, describe_validation_error
 from server.registry import ToolSpec, all_specs
 from server.runtime import Runtime, set_current
 from server.settings import TOOLSETS, Settings
+from server.skills import register_knowledge
 
 SERVER_NAME = "dbx-devkit"
 
@@ -187,6 +188,8 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> DevkitSe
             drop_titles(tool.parameters)
             if tool.output_schema is not None:
                 drop_titles(tool.output_schema)
+    # Skills and guides are knowledge, not actions: read-only mode and toolsets keep them.
+    register_knowledge(server)
     return server
 
 

@@ -128,6 +128,11 @@ def cmd_tools(args: argparse.Namespace) -> int:
     if args.markdown:
         print(tools_markdown(specs))
         return 0
+    if args.reference:
+        from server.reference import tools_reference
+
+        print(tools_reference(), end="")
+        return 0
     width = max((len(s.name) for s in specs), default=4)
     print(f"{'TOOLSET':<13} {'TOOL':<{width}} {'ANNOTATIONS':<28} DESCRIPTION")
     for s in specs:
@@ -207,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(tools)
     tools.add_argument("--json", action="store_true", help="print JSON")
     tools.add_argument("--markdown", action="store_true", help="print a markdown table")
+    tools.add_argument(
+        "--reference", action="store_true", help="print the full reference (docs/tools.md)"
+    )
     tools.set_defaults(func=cmd_tools)
 
     call = sub.add_parser("call", help="run one tool and print its result")
@@ -222,6 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=int, default=15, help="seconds to keep retrying the workspace (15)"
     )
     doctor.set_defaults(func=cmd_doctor)
+
+    from server.skills_cli import add_skills_parser
+
+    add_skills_parser(sub)
     return parser
 
 
