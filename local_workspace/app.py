@@ -12,7 +12,17 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from local_workspace.api import jobs, mlflow, scim, serving, sql, uc, vector_search, workspace
+from local_workspace.api import (
+    jobs,
+    mlflow,
+    pipelines,
+    scim,
+    serving,
+    sql,
+    uc,
+    vector_search,
+    workspace,
+)
 from local_workspace.config import LocalConfig
 from local_workspace.errors import ApiError
 from local_workspace.http import json_response
@@ -109,7 +119,7 @@ def create_app(config: LocalConfig) -> Starlette:
     state = build_state(config)
     # Order matters: sql opens the catalog engine that uc reads; jobs use workspace and sql.
     routes: list[BaseRoute] = [*_discovery_routes(state)]
-    for module in (scim, workspace, sql, uc, jobs, mlflow, vector_search, serving):
+    for module in (scim, workspace, sql, uc, jobs, mlflow, vector_search, serving, pipelines):
         routes.extend(module.routes(state))
     app = Starlette(
         routes=routes,

@@ -1,0 +1,1 @@
+"""Lakeflow Declarative Pipelines (DLT) of the local workspace: store, SQL runner, service."""

@@ -1,0 +1,508 @@
+"""One pipeline update, run in a background thread: read sources, order datasets, run flows.
+
+Events are written as the update goes (``create_update``, ``update_progress``,
+``flow_definition``, ``flow_progress`` with ``metrics`` and ``data_quality``), as Databricks
+writes them. Python sources fail the update: they need Spark (a Databricks cluster).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import graphlib
+import importlib
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+
+from local_workspace import notebook_format
+from local_workspace.pipelines.flows import FlowFailed, FlowResult, Flows, parse_query
+from local_workspace.pipelines.sqlfile import (
+    STREAMING_TABLE,
+    VIEW,
+    Dataset,
+    PipelineSqlError,
+    Statement,
+    parse_dataset,
+    split_statements,
+)
+
+if TYPE_CHECKING:
+    from local_workspace.catalog import Catalog
+    from local_workspace.workspace_store import WorkspaceStore
+
+log = logging.getLogger("local_workspace.pipelines")
+
+PYTHON_MARKERS = re.compile(
+    r"^\s*(import\s+dlt\b|from\s+pyspark\s+import\s+pipelines\b|import\s+pyspark\.pipelines\b|"
+    r"from\s+pyspark\.pipelines\b|from\s+dlt\b)",
+    re.MULTILINE,
+)
+_CDC = re.compile(r"^\s*(APPLY\s+CHANGES|CREATE\s+(?:OR\s+\w+\s+)?FLOW\b|AUTO\s+CDC)", re.I)
+_SET = re.compile(r"^\s*(SET|USE|RESET)\b", re.I)
+
+
+class UpdateFailed(Exception):
+    """The update fails with this message (and an ERROR event)."""
+
+    def __init__(self, message: str, class_name: str = "PipelineError") -> None:
+        super().__init__(message)
+        self.class_name = class_name
+
+
+def python_error(path: str) -> UpdateFailed:
+    """The refusal of a Python pipeline source."""
+    return UpdateFailed(
+        f"'{path}' is a Python pipeline source (dlt / pyspark.pipelines): Python pipelines "
+        "need a Databricks cluster (Spark), which the local workspace does not have. Run "
+        "this pipeline on a Databricks workspace, or write its datasets in SQL "
+        "(CREATE OR REFRESH MATERIALIZED VIEW / STREAMING TABLE).",
+        "PythonPipelineNotSupported",
+    )
+
+
+@dataclass
+class UpdateContext:
+    """What one update needs from the service."""
+
+    pipeline_id: str
+    pipeline_name: str
+    update_id: str
+    spec: dict[str, Any]
+    options: dict[str, Any]
+    catalog: Catalog
+    workspace: WorkspaceStore
+    emit: Callable[..., None]
+    set_state: Callable[[str], None]
+    record_lineage: Callable[[list[str], list[str]], None]
+    owns: Callable[[str], str | None]  # full table name -> owning pipeline id or None
+    claim: Callable[[str, str], None]  # (full table name, kind)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    cursor: duckdb.DuckDBPyConnection | None = None
+
+
+# -- sources ------------------------------------------------------------------------------
+
+
+def library_sources(spec: dict[str, Any], workspace: WorkspaceStore) -> list[tuple[str, str]]:
+    """(path, SQL text) of each library source, in order; Python sources fail the update."""
+    out: list[tuple[str, str]] = []
+    for library in spec.get("libraries") or []:
+        if "notebook" in library:
+            path = str((library["notebook"] or {}).get("path") or "")
+            out.append((path, _read(path, workspace, "Notebook")))
+        elif "file" in library:
+            path = str((library["file"] or {}).get("path") or "")
+            out.append((path, _read(path, workspace, "File")))
+        elif "glob" in library:
+            pattern = str((library["glob"] or {}).get("include") or "")
+            root = pattern.split("*", 1)[0].rstrip("/") or "/"
+            found = [
+                o
+                for o in workspace.descendants(root)
+                if o.object_type in ("FILE", "NOTEBOOK") and _glob(pattern, o.path)
+            ]
+            if not found:
+                raise UpdateFailed(f"The glob '{pattern}' matches no workspace file.")
+            out.extend((o.path, _read(o.path, workspace, "File")) for o in found)
+        else:
+            kind = next(iter(library), "?")
+            raise UpdateFailed(
+                f"A '{kind}' library cannot run in the local workspace: use notebook, file or "
+                "glob libraries holding SQL.",
+                "UnsupportedLibrary",
+            )
+    if not out:
+        raise UpdateFailed("The pipeline has no libraries: add a SQL notebook or file.")
+    return out
+
+
+def _glob(pattern: str, path: str) -> bool:
+    if pattern.endswith("/**"):
+        return path.startswith(pattern[:-3] + "/")
+    return fnmatch.fnmatchcase(path, pattern)
+
+
+def _read(path: str, workspace: WorkspaceStore, what: str) -> str:
+    obj = workspace.get(path.rstrip("/")) if path else None
+    if obj is None or obj.object_type not in ("FILE", "NOTEBOOK"):
+        raise UpdateFailed(
+            f"{what} '{path}' does not exist in the workspace: upload it "
+            "(workspace_import) or fix the library path.",
+            "NotebookNotFound" if what == "Notebook" else "FileNotFound",
+        )
+    text = workspace.read(obj).decode("utf-8", errors="replace")
+    if obj.object_type == "NOTEBOOK":
+        language = obj.language or "PYTHON"
+        if language != "SQL":
+            if language == "PYTHON":
+                raise python_error(path)
+            raise UpdateFailed(f"Notebook '{path}' is {language}: pipelines run SQL or Python.")
+        cells = notebook_format.cells(text, "SQL")
+        for cell in cells:
+            if re.match(r"^\s*--\s*MAGIC\s+%python", cell):
+                raise python_error(path)
+        return "\n".join(cells)
+    lower = path.lower()
+    if lower.endswith(".py") or (PYTHON_MARKERS.search(text) and not lower.endswith(".sql")):
+        raise python_error(path)
+    if not lower.endswith(".sql"):
+        raise UpdateFailed(f"File '{path}' is not a .sql or .py pipeline source.")
+    return text
+
+
+@dataclass
+class Plan:
+    """The datasets of the pipeline and the CDC flows writing some of them."""
+
+    datasets: dict[str, Dataset]
+    cdc: dict[str, tuple[Any, Statement]] = field(default_factory=dict)  # target -> (spec, stmt)
+
+
+def build_plan(sources: list[tuple[str, str]]) -> Plan:
+    """Parse every statement of every source into datasets (and CDC flows)."""
+    plan = Plan(datasets={})
+    for path, text in sources:
+        for statement in split_statements(text, path):
+            if _SET.match(statement.text):
+                continue
+            if _CDC.match(statement.text):
+                _cdc_statement(statement, plan)
+                continue
+            dataset = parse_dataset(statement)
+            if dataset is None:
+                first = " ".join(statement.text.split()[:4])
+                raise PipelineSqlError(
+                    f"{statement.where}: '{first} ...' is not a pipeline statement: write "
+                    "CREATE OR REFRESH MATERIALIZED VIEW / STREAMING TABLE name AS <query>."
+                )
+            key = dataset.name.lower()
+            if key in plan.datasets:
+                raise PipelineSqlError(
+                    f"{statement.where}: dataset '{dataset.name}' is defined twice "
+                    f"(first at {plan.datasets[key].statement.where})."
+                )
+            if dataset.query is not None:
+                parse_query(dataset)  # syntax errors fail before anything runs
+            plan.datasets[key] = dataset
+    for target, (_, statement) in plan.cdc.items():
+        found = plan.datasets.get(target)
+        if found is None or found.kind != STREAMING_TABLE or found.query is not None:
+            raise PipelineSqlError(
+                f"{statement.where}: the target '{target}' of APPLY CHANGES must be declared "
+                f"with CREATE OR REFRESH STREAMING TABLE {target}; (no AS query)."
+            )
+    for key, dataset in plan.datasets.items():
+        if dataset.query is None and key not in plan.cdc:
+            raise PipelineSqlError(
+                f"{dataset.statement.where}: streaming table '{dataset.name}' has no query and "
+                "no APPLY CHANGES INTO flow writes it."
+            )
+    return plan
+
+
+def _cdc_module() -> Any:
+    """``local_workspace.pipelines.cdc`` (the CDC engine), or None while it is missing."""
+    try:
+        return importlib.import_module("local_workspace.pipelines.cdc")
+    except ModuleNotFoundError:
+        return None
+
+
+def _cdc_statement(statement: Statement, plan: Plan) -> None:
+    # ---- CDC HOOK (parse): the CDC helper's parse_apply_changes turns the statement into an
+    # ApplyChanges spec; the runner keeps it by target and runs it in _run_cdc below.
+    cdc = _cdc_module()
+    if cdc is None:
+        raise PipelineSqlError(f"{statement.where}: APPLY CHANGES / AUTO CDC is not available.")
+    try:
+        spec = cdc.parse_apply_changes(statement.text)
+    except ValueError as exc:
+        raise PipelineSqlError(f"{statement.where}: {exc}") from exc
+    if spec is None:
+        raise PipelineSqlError(f"{statement.where}: CREATE FLOW supports only AUTO CDC INTO.")
+    target = str(spec.target).replace("`", "").split(".")[-1].lower()
+    if target in plan.cdc:
+        raise PipelineSqlError(f"{statement.where}: a second CDC flow into '{target}'.")
+    plan.cdc[target] = (spec, statement)
+
+
+def dependencies(plan: Plan, flows: Flows) -> dict[str, list[str]]:
+    """Dataset -> the datasets it reads (missing tables and cycles fail the update)."""
+    graph: dict[str, list[str]] = {}
+    for key, dataset in plan.datasets.items():
+        if dataset.query is not None:
+            graph[key] = flows.resolve(dataset).datasets
+        else:
+            spec, _ = plan.cdc[key]
+            source = str(spec.source).replace("`", "").lower()
+            name = source.split(".")[-1]
+            graph[key] = [name] if name in plan.datasets and source.count(".") < 2 else []
+    return graph
+
+
+def ordered(graph: dict[str, list[str]]) -> list[str]:
+    """Datasets in dependency order (bronze -> silver -> gold)."""
+    sorter = graphlib.TopologicalSorter(graph)
+    try:
+        return list(sorter.static_order())
+    except graphlib.CycleError as exc:
+        cycle = " -> ".join(exc.args[1]) if len(exc.args) > 1 else "?"
+        raise UpdateFailed(
+            f"The datasets form a cycle: {cycle}. A dataset cannot read itself through others.",
+            "CycleError",
+        ) from exc
+
+
+# -- the update ------------------------------------------------------------------------------
+
+
+def run_update(ctx: UpdateContext) -> str:
+    """Run one update to its end; the final state (COMPLETED, FAILED, CANCELED)."""
+    try:
+        _run(ctx)
+    except duckdb.InterruptException:
+        return _finish(ctx, "CANCELED")
+    except (UpdateFailed, FlowFailed) as exc:
+        return _fail(ctx, str(exc), exc.class_name)
+    except PipelineSqlError as exc:
+        return _fail(ctx, str(exc), "ParseException")
+    except Exception as exc:  # thread boundary: the update must end FAILED, never hang
+        log.exception("pipeline update %s failed unexpectedly", ctx.update_id)
+        return _fail(ctx, f"{type(exc).__name__}: {exc}", type(exc).__name__)
+    finally:
+        if ctx.cursor is not None:
+            ctx.cursor.close()
+    if ctx.cancel.is_set():
+        return _finish(ctx, "CANCELED")
+    return _finish(ctx, "COMPLETED")
+
+
+def _fail(ctx: UpdateContext, message: str, class_name: str) -> str:
+    if ctx.cancel.is_set():
+        return _finish(ctx, "CANCELED")
+    message = ctx.catalog.public_text(message)
+    ctx.emit(
+        "update_progress",
+        "ERROR",
+        f"Update {ctx.update_id[:6]} is FAILED: {message}",
+        {"update_progress": {"state": "FAILED"}},
+        error=_error(message, class_name),
+    )
+    ctx.set_state("FAILED")
+    return "FAILED"
+
+
+def _finish(ctx: UpdateContext, state: str) -> str:
+    ctx.emit(
+        "update_progress",
+        "INFO",
+        f"Update {ctx.update_id[:6]} is {state}.",
+        {"update_progress": {"state": state}},
+    )
+    ctx.set_state(state)
+    return state
+
+
+def _error(message: str, class_name: str) -> dict[str, Any]:
+    return {"exceptions": [{"class_name": class_name, "message": message}], "fatal": True}
+
+
+def _state(ctx: UpdateContext, state: str) -> None:
+    ctx.set_state(state)
+    ctx.emit(
+        "update_progress",
+        "INFO",
+        f"Update {ctx.update_id[:6]} is {state}.",
+        {"update_progress": {"state": state}},
+    )
+
+
+def _run(ctx: UpdateContext) -> None:
+    _state(ctx, "INITIALIZING")
+    plan = build_plan(library_sources(ctx.spec, ctx.workspace))
+    catalog_name = str(ctx.spec.get("catalog") or "")
+    schema_name = str(ctx.spec.get("schema") or ctx.spec.get("target") or "")
+    ctx.cursor = ctx.catalog.cursor()
+    ctx.cursor.execute("SET TimeZone='UTC'")
+    flows = Flows(
+        ctx.catalog, ctx.cursor, ctx.pipeline_id, catalog_name, schema_name, plan.datasets
+    )
+    if not ctx.catalog.has_catalog(catalog_name):
+        raise UpdateFailed(f"Catalog '{catalog_name}' does not exist: create it or fix the spec.")
+    order = ordered(dependencies(plan, flows))
+    for key in order:
+        dataset = plan.datasets[key]
+        if dataset.kind == VIEW:
+            continue
+        full = flows.public_name(key)
+        owner = ctx.owns(full)
+        if owner not in (None, ctx.pipeline_id) or (
+            owner is None and ctx.catalog.has_table(catalog_name, schema_name, key)
+        ):
+            raise UpdateFailed(
+                f"Table '{full}' already exists and is not managed by this pipeline: rename "
+                "the dataset or drop the table.",
+                "TableAlreadyExists",
+            )
+    selected = _selection(ctx, plan, order)
+    for key in order:
+        dataset = plan.datasets[key]
+        ctx.emit(
+            "flow_definition",
+            "INFO",
+            f"Flow '{flows.public_name(key)}' is defined as "
+            f"{'CHANGE' if key in plan.cdc else _flow_type(dataset)}.",
+            {"flow_definition": {"output_dataset": flows.public_name(key)}},
+            dataset=key,
+        )
+    if ctx.options.get("validate_only"):
+        return
+    _state(ctx, "SETTING_UP_TABLES")
+    if not ctx.catalog.has_schema(catalog_name, schema_name):
+        ctx.catalog.create_schema(catalog_name, schema_name)
+    _state(ctx, "RUNNING")
+    full_all = bool(ctx.options.get("full_refresh"))
+    full_some = {s.lower() for s in ctx.options.get("full_refresh_selection") or []}
+    if full_all and not ctx.options.get("refresh_selection"):
+        flows.forget()
+    view_sources: dict[str, list[str]] = {}
+    for key in order:
+        if ctx.cancel.is_set():
+            return
+        dataset = plan.datasets[key]
+        # Views are recomputed whenever something selected may read them.
+        if key not in selected and dataset.kind != VIEW:
+            continue
+        _flow(ctx, plan, flows, dataset, full_all or key in full_some, view_sources)
+
+
+def _selection(ctx: UpdateContext, plan: Plan, order: list[str]) -> set[str]:
+    chosen = [
+        s.lower()
+        for s in (ctx.options.get("refresh_selection") or [])
+        + (ctx.options.get("full_refresh_selection") or [])
+    ]
+    for name in chosen:
+        if name.split(".")[-1] not in plan.datasets:
+            raise UpdateFailed(
+                f"The selection names '{name}', which is not a dataset of this pipeline "
+                f"(datasets: {', '.join(order)})."
+            )
+    return {n.split(".")[-1] for n in chosen} if chosen else set(order)
+
+
+def _flow_type(dataset: Dataset) -> str:
+    return "APPEND" if dataset.kind == STREAMING_TABLE else "COMPLETE"
+
+
+def _flow(
+    ctx: UpdateContext,
+    plan: Plan,
+    flows: Flows,
+    dataset: Dataset,
+    full_refresh: bool,
+    view_sources: dict[str, list[str]],
+) -> None:
+    full = flows.public_name(dataset.name)
+    kind = "view" if dataset.kind == VIEW else "table"
+
+    def progress(status: str, level: str = "INFO", **extra: Any) -> None:
+        details = {"flow_progress": {"status": status, **extra}}
+        ctx.emit(
+            "flow_progress",
+            level,
+            f"Flow '{full}' is {status}.",
+            details,
+            dataset=dataset.name.lower(),
+        )
+
+    progress("STARTING")
+    progress("RUNNING")
+    try:
+        if dataset.query is not None:
+            streaming = dataset.kind == STREAMING_TABLE
+            result = flows.run_query_flow(dataset, streaming, full_refresh)
+        else:
+            result = _run_cdc(ctx, plan, flows, dataset, full_refresh)
+    except (FlowFailed, PipelineSqlError) as exc:
+        message = ctx.catalog.public_text(str(exc))
+        name = exc.class_name if isinstance(exc, FlowFailed) else "ParseException"
+        details = {"flow_progress": {"status": "FAILED"}}
+        ctx.emit(
+            "flow_progress",
+            "ERROR",
+            f"Flow '{full}' has FAILED: {message}",
+            details,
+            dataset=dataset.name.lower(),
+            error=_error(message, name),
+        )
+        raise UpdateFailed(f"Flow '{full}' failed: {message}", name) from exc
+    if dataset.kind == VIEW:
+        view_sources[full] = _expand(result.sources, view_sources)
+    else:
+        ctx.claim(
+            full, "STREAMING_TABLE" if dataset.kind == STREAMING_TABLE else "MATERIALIZED_VIEW"
+        )
+        ctx.catalog.note_created(kind, full, dataset.comment)
+        ctx.record_lineage(_expand(result.sources, view_sources), [full])
+    metrics = {"num_output_rows": result.output_rows, **result.metrics}
+    quality: dict[str, Any] = {"dropped_records": result.dropped}
+    if result.expectations:
+        quality["expectations"] = result.expectations
+    progress("COMPLETED", metrics=metrics, data_quality=quality)
+
+
+def _expand(sources: list[str], views: dict[str, list[str]]) -> list[str]:
+    out: list[str] = []
+    for source in sources:
+        for name in views.get(source, [source]):
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def _run_cdc(
+    ctx: UpdateContext, plan: Plan, flows: Flows, dataset: Dataset, full_refresh: bool
+) -> FlowResult:
+    # ---- CDC HOOK (run): only the unseen change rows of the source go to apply_changes, in
+    # one transaction with the target write; the consumed identities are recorded after.
+    cdc = _cdc_module()
+    spec, statement = plan.cdc[dataset.name.lower()]
+    source_name = str(spec.source).replace("`", "")
+    probe = Dataset(
+        name=dataset.name,
+        kind=STREAMING_TABLE,
+        query=f"SELECT * FROM {source_name}",
+        statement=statement,
+    )
+    resolved = flows.resolve(probe)
+    table, public = resolved.bound[0]
+    flow = str(spec.flow_name or dataset.name).lower()
+    source_sql = table.copy()
+    source_sql.set("alias", None)
+    new, identities = flows.new_rows(flow, source_sql.sql(dialect="duckdb"), public, full_refresh)
+    target = flows.internal_name(dataset)
+    cursor = flows.cursor
+    cursor.execute("BEGIN")
+    try:
+        if full_refresh:
+            cursor.execute(f"DROP TABLE IF EXISTS {target}")
+        stats = cdc.apply_changes(cursor, spec, target, f"temp.main.{new}")
+        cursor.execute("COMMIT")
+    except duckdb.InterruptException:
+        cursor.execute("ROLLBACK")
+        raise
+    except (duckdb.Error, ValueError) as exc:
+        cursor.execute("ROLLBACK")
+        raise FlowFailed(ctx.catalog.public_text(str(exc)), type(exc).__name__) from exc
+    flows.remember(flow, [(public, identities)], full_refresh)
+    return FlowResult(
+        output_rows=int(stats.output_rows),
+        metrics={"num_upserted_rows": int(stats.upserted), "num_deleted_rows": int(stats.deleted)},
+        sources=[public],
+    )
