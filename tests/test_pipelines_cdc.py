@@ -312,3 +312,83 @@ def test_a_key_the_source_lacks_is_a_clear_error(db):
     assert spec is not None
     with pytest.raises(ValueError, match="KEYS names nope, not a column of the source"):
         apply_changes(db, spec, '"target"', feed(db, "s", "id INT, seq INT", [(1, 1)]))
+
+
+# -- end to end: a pipeline with CDC flows through the Pipelines API ----------------------
+
+CDC_PIPELINE = """
+CREATE OR REFRESH STREAMING TABLE users_history;
+
+APPLY CHANGES INTO LIVE.users_history
+FROM STREAM({feed})
+KEYS (userId)
+APPLY AS DELETE WHEN operation = "DELETE"
+SEQUENCE BY sequenceNum
+COLUMNS * EXCEPT (operation, sequenceNum)
+STORED AS SCD TYPE 2;
+
+CREATE OR REFRESH STREAMING TABLE users_current;
+
+CREATE FLOW users_current_flow AS AUTO CDC INTO users_current
+FROM stream({feed})
+KEYS (userId)
+APPLY AS DELETE WHEN operation = 'DELETE'
+SEQUENCE BY sequenceNum
+COLUMNS * EXCEPT (operation)
+STORED AS SCD TYPE 1;
+"""
+
+
+def test_a_pipeline_applies_cdc_flows_incrementally_through_the_pipelines_api(ws):
+    from tests.test_pipelines_local_api import finish, fresh_schema, make_pipeline, sql
+
+    schema = fresh_schema(ws, "cdc")
+    feed_table = f"main.{schema}.users_cdc"
+    sql(ws, f"CREATE TABLE {feed_table} ({USERS.replace('VARCHAR', 'STRING')})")
+
+    def insert(changes: list[tuple[Any, ...]]) -> None:
+        values = ", ".join(
+            "(" + ", ".join("NULL" if v is None else repr(v) for v in change) + ")"
+            for change in changes
+        )
+        sql(ws, f"INSERT INTO {feed_table} VALUES {values}")
+
+    insert(USERS_FEED)
+    pipeline_id = make_pipeline(ws, schema, CDC_PIPELINE.format(feed=feed_table))
+    first = ws.pipelines.start_update(pipeline_id).update_id
+    assert finish(ws, pipeline_id, first).state.value == "COMPLETED"
+    history = f"SELECT * FROM main.{schema}.users_history ORDER BY ALL"
+    assert sql(ws, history) == [
+        ["123", "Isabel", "Chihuahua", "5", "6"],
+        ["123", "Isabel", "Monterrey", "1", "5"],
+        ["124", "Raul", "Oaxaca", "1", None],
+        ["125", "Mercedes", "Guadalajara", "6", None],
+        ["125", "Mercedes", "Mexicali", "5", "6"],
+        ["125", "Mercedes", "Tijuana", "2", "5"],
+        ["126", "Lily", "Cancun", "2", None],
+    ]
+
+    # The next update sees only the new changes: Raul moves, Lily leaves, Isabel returns.
+    insert(
+        [
+            (124, "Raul", "Puebla", "UPDATE", 7),
+            (126, None, None, "DELETE", 8),
+            (123, "Isabel", "Merida", "INSERT", 9),
+        ]
+    )
+    second = ws.pipelines.start_update(pipeline_id).update_id
+    assert finish(ws, pipeline_id, second).state.value == "COMPLETED"
+    current = sql(
+        ws, f"SELECT * FROM main.{schema}.users_history WHERE __END_AT IS NULL ORDER BY ALL"
+    )
+    assert current == [
+        ["123", "Isabel", "Merida", "9", None],
+        ["124", "Raul", "Puebla", "7", None],
+        ["125", "Mercedes", "Guadalajara", "6", None],
+    ]
+    assert sql(ws, f"SELECT count(*) FROM main.{schema}.users_history") == [["9"]]
+    assert sql(ws, f"SELECT * FROM main.{schema}.users_current ORDER BY ALL") == [
+        ["123", "Isabel", "Merida", "9"],
+        ["124", "Raul", "Puebla", "7"],
+        ["125", "Mercedes", "Guadalajara", "6"],
+    ]
