@@ -214,7 +214,7 @@ def test_unknown_pipelines_and_continuous_mode_are_refused(ws: Any) -> None:
 
     with pytest.raises(ResourceDoesNotExist):
         ws.pipelines.get("00000000-0000-0000-0000-000000000000")
-    with pytest.raises(InvalidParameterValue, match="[Cc]ontinuous"):
+    with pytest.raises(InvalidParameterValue, match=r"[Cc]ontinuous"):
         ws.pipelines.create(name="cont", catalog="main", schema="default", continuous=True)
 
 

@@ -5,6 +5,7 @@ from server.tools import (  # noqa: F401
     context,
     jobs,
     mlflow,
+    pipelines,
     registry,
     serving,
     sql,
