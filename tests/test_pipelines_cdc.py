@@ -392,3 +392,19 @@ def test_a_pipeline_applies_cdc_flows_incrementally_through_the_pipelines_api(ws
         ["124", "Raul", "Puebla", "7"],
         ["125", "Mercedes", "Guadalajara", "6"],
     ]
+
+
+def test_a_malformed_cdc_flow_fails_the_update_saying_what_is_expected(ws):
+    from tests.test_pipelines_local_api import events, finish, fresh_schema, make_pipeline, sql
+
+    schema = fresh_schema(ws, "cdcbad")
+    sql(ws, f"CREATE TABLE main.{schema}.feed (id INT, seq INT)")
+    source = (
+        "CREATE OR REFRESH STREAMING TABLE t;\n"
+        f"APPLY CHANGES INTO LIVE.t FROM STREAM(main.{schema}.feed) SEQUENCE BY seq;"
+    )
+    pipeline_id = make_pipeline(ws, schema, source)
+    update_id = ws.pipelines.start_update(pipeline_id).update_id
+    assert finish(ws, pipeline_id, update_id).state.value == "FAILED"
+    messages = [e["message"] for e in events(ws, pipeline_id, update_id) if e["level"] == "ERROR"]
+    assert any("expected KEYS (<column>, ...)" in m for m in messages), messages
