@@ -19,24 +19,24 @@ from mcp.types import (
     TextContent,
     ToolAnnotations,
 )
+from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 
+from server import tool_catalog
 from server.errors import describe_error, describe_validation_error
 from server.registry import ToolSpec, all_specs
 from server.runtime import Runtime, set_current
 from server.settings import TOOLSETS, Settings
 from server.skills import register_knowledge
+from server.tool_catalog import ToolRow
 
 SERVER_NAME = "dbx-devkit"
 
 
 def selected_specs(settings: Settings) -> list[ToolSpec]:
     """The specs enabled by the toolset filter and the read-only flag (read-only wins)."""
-    enabled = set(settings.toolsets or TOOLSETS)
     return [
-        spec
-        for spec in all_specs().values()
-        if spec.toolset in enabled and (spec.read_only or not settings.read_only)
+        spec for spec in all_specs().values() if _enabled(settings, spec.toolset, spec.read_only)
     ]
 
 
@@ -107,11 +107,57 @@ def guarded(fn: Callable[..., Any], structured: bool) -> Callable[..., Any]:
 
 
 class DevkitServer(MCPServer):
-    """MCPServer whose argument errors also start with an error code and say what to fix."""
+    """MCPServer whose argument errors also start with an error code and say what to fix.
+
+    Tools listed from the cached catalog (:mod:`server.tool_catalog`) are built only when
+    first called; until then tools/list answers from their cached listing.
+    """
+
+    def __init__(self, *args: Any, structured: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._structured = structured
+        self._order: list[str] = []
+        self._unbuilt: dict[str, MCPTool] = {}
+
+    def add_spec(self, spec: ToolSpec) -> None:
+        """Build and register one tool behind the error boundary."""
+        self.add_tool(
+            guarded(spec.fn, self._structured),
+            name=spec.name,
+            annotations=tool_annotations(spec),
+            structured_output=self._structured,
+        )
+        tool = self._tool_manager.get_tool(spec.name)
+        if tool is not None:
+            # Pydantic titles repeat the parameter names: pure cost in every agent's context.
+            drop_titles(tool.parameters)
+            if tool.output_schema is not None:
+                drop_titles(tool.output_schema)
+        self._unbuilt.pop(spec.name, None)
+        if spec.name not in self._order:
+            self._order.append(spec.name)
+
+    def add_listed(self, row: ToolRow) -> None:
+        """Register a tool by its cached listing; it is built on its first call."""
+        self._unbuilt[row.name] = MCPTool.model_validate(row.listing)
+        self._order.append(row.name)
+
+    def _build(self, name: str) -> None:
+        if name in self._unbuilt:
+            self.add_spec(all_specs()[name])
+
+    async def list_tools(self) -> list[MCPTool]:
+        built = {tool.name: tool for tool in await super().list_tools()}
+        return [self._unbuilt.get(name) or built[name] for name in self._order]
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        self._build(name)
+        return super()._tool_input_schema(name)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Any = None
     ) -> CallToolResult | InputRequiredResult:
+        self._build(name)
         unknown = self._unknown_arguments(name, arguments)
         if unknown:
             return error_result(unknown)
@@ -147,7 +193,7 @@ class DevkitServer(MCPServer):
         )
 
 
-def instructions(runtime: Runtime, specs: list[ToolSpec]) -> str:
+def instructions(runtime: Runtime) -> str:
     """What the agent reads first: which backend, which toolsets, which mode."""
     settings = runtime.settings
     toolsets = runtime.toolsets
@@ -170,27 +216,66 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> DevkitSe
     """An MCPServer with the selected tools; ``runtime`` defaults to one built from settings."""
     runtime = runtime or Runtime(settings)
     set_current(runtime)
-    specs = selected_specs(settings)
-    runtime.toolsets = sorted({spec.toolset for spec in specs})
+    rows = None if settings.output_schemas else _cached_rows()
+    if rows is None:
+        specs = selected_specs(settings)
+        runtime.toolsets = sorted({spec.toolset for spec in specs})
+    else:
+        rows = [row for row in rows if _enabled(settings, row.toolset, row.read_only)]
+        runtime.toolsets = sorted({row.toolset for row in rows})
     server = DevkitServer(
-        name=SERVER_NAME, instructions=instructions(runtime, specs), version=_version()
+        name=SERVER_NAME,
+        instructions=instructions(runtime),
+        version=_version(),
+        structured=settings.output_schemas,
     )
-    for spec in specs:
-        server.add_tool(
-            guarded(spec.fn, settings.output_schemas),
-            name=spec.name,
-            annotations=tool_annotations(spec),
-            structured_output=settings.output_schemas,
-        )
-        tool = server._tool_manager.get_tool(spec.name)
-        if tool is not None:
-            # Pydantic titles repeat the parameter names: pure cost in every agent's context.
-            drop_titles(tool.parameters)
-            if tool.output_schema is not None:
-                drop_titles(tool.output_schema)
-    # Skills and guides are knowledge, not actions: read-only mode and toolsets keep them.
+    if rows is None:
+        for spec in specs:
+            server.add_spec(spec)
+    else:
+        for row in rows:
+            server.add_listed(row)
     register_knowledge(server)
     return server
+
+
+def _enabled(settings: Settings, toolset: str, read_only: bool) -> bool:
+    """The toolset filter and the read-only flag; read-only wins."""
+    return toolset in (settings.toolsets or TOOLSETS) and (read_only or not settings.read_only)
+
+
+def _cached_rows() -> list[ToolRow]:
+    """Every tool's listing from the cache; on a miss, build them all and store them."""
+    key = tool_catalog.fingerprint()
+    rows = tool_catalog.load(key)
+    if rows is not None:
+        return rows
+    everything = DevkitServer(name=SERVER_NAME)
+    specs = list(all_specs().values())
+    for spec in specs:
+        everything.add_spec(spec)
+    listed = everything._tool_manager.list_tools()
+    rows = [
+        ToolRow(
+            name=spec.name,
+            toolset=spec.toolset,
+            read_only=spec.read_only,
+            listing=_listing(tool),
+        )
+        for spec, tool in zip(specs, listed, strict=True)
+    ]
+    tool_catalog.store(key, rows)
+    return rows
+
+
+def _listing(tool: Any) -> dict[str, Any]:
+    return MCPTool(
+        name=tool.name,
+        title=tool.title,
+        description=tool.description,
+        input_schema=tool.parameters,
+        annotations=tool.annotations,
+    ).model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 def drop_titles(schema: Any) -> None:
