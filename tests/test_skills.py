@@ -34,24 +34,12 @@ TOOL_NAME = re.compile(
 # issue 7 (pipelines, lineage, features, compute, warehouses) and the project tools land:
 # delete each name as its tool is registered (the test below fails on a stale entry).
 PLANNED = {
-    "pipelines_list",
-    "pipelines_get",
-    "pipelines_create",
-    "pipelines_update",
-    "pipelines_delete",
-    "pipelines_start_update",
-    "pipelines_get_update",
-    "pipelines_list_events",
-    "pipelines_stop",
-    "uc_get_lineage",
     "features_list_tables",
     "features_preview_lookup",
     "compute_list_clusters",
     "compute_get_cluster",
     "sql_start_warehouse",
     "sql_stop_warehouse",
-    "project_init",
-    "project_check",
 }
 FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.MULTILINE | re.DOTALL)
 INLINE_CODE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
