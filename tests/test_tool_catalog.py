@@ -19,7 +19,7 @@ from server import tool_catalog
 from server.app import build_server
 from server.runtime import Runtime
 from server.settings import Settings
-from tests.conftest import fails, ok, subprocess_env, text_of
+from tests.conftest import fails, mcp_session, ok, subprocess_env, text_of
 from tools_core.backend import Backend
 
 pytestmark = pytest.mark.anyio
@@ -63,8 +63,7 @@ async def test_tools_listed_from_the_cache_run_and_validate_their_arguments(
     backend: Backend,
 ) -> None:
     await listing(backend)  # fill the cache
-    config = Settings()
-    async with Client(build_server(config, Runtime(config, backend))) as client:
+    async with mcp_session(backend) as client:
         result = await ok(client, "sql_query", statement="SELECT 40 + 2 AS answer")
         assert "42" in text_of(result)
         wrong_type = await fails(client, "sql_query", statement="SELECT 1", limit="x")
