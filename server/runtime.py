@@ -106,6 +106,9 @@ class Runtime:
         self._warm_up_timer.start()
 
     def _warm_up(self) -> None:
+        from server.registry import all_specs
+
+        all_specs()  # tools listed from the cache are built on first call: import them now
         if self.settings.remote_configured():
             # Only import: connecting may start an interactive OAuth login, which must wait
             # for a tool call the user asked for.
