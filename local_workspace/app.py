@@ -14,8 +14,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local_workspace.api import (
     jobs,
+    lineage,
     mlflow,
-    pipelines,
     scim,
     serving,
     sql,
@@ -119,7 +119,7 @@ def create_app(config: LocalConfig) -> Starlette:
     state = build_state(config)
     # Order matters: sql opens the catalog engine that uc reads; jobs use workspace and sql.
     routes: list[BaseRoute] = [*_discovery_routes(state)]
-    for module in (scim, workspace, sql, uc, jobs, mlflow, vector_search, serving, pipelines):
+    for module in (scim, workspace, sql, uc, jobs, mlflow, vector_search, serving, lineage):
         routes.extend(module.routes(state))
     app = Starlette(
         routes=routes,

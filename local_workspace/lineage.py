@@ -209,3 +209,69 @@ def lineage_store(state: Any) -> LineageStore:
     """The workspace's lineage store (``state.services["lineage"]``), opened on first use."""
     store: LineageStore = state.service("lineage", lambda: LineageStore(state.config.data_dir))
     return store
+
+
+# -- who ran a statement -----------------------------------------------------------------
+
+# The query tag a job task's ``spark.sql`` puts on its Statement Execution requests. It names
+# only the task run; everything else (job, run, notebook) is read from the workspace's own
+# jobs store, and only while that task is running, so a client cannot label its statements
+# with a job it is not: at worst it borrows a running task's name, and a label is all it is.
+TASK_RUN_TAG = "dbx_devkit.task_run_id"
+_ACTIVE = frozenset({"QUEUED", "PENDING", "RUNNING", "TERMINATING", "WAITING_FOR_RETRY", "BLOCKED"})
+
+
+def job_entity(
+    job_id: int | None,
+    job_name: str,
+    run_id: int,
+    task_key: str,
+    task_run_id: int,
+    notebook_path: str | None = None,
+) -> Entity:
+    """The entity of a job task: the JOB (with run and task), or the NOTEBOOK of a one-time run."""
+    extra: dict[str, Any] = {
+        "job_run_id": run_id,
+        "task_key": task_key,
+        "task_run_id": task_run_id,
+    }
+    if notebook_path:
+        extra["notebook_path"] = notebook_path
+    if job_id is None and notebook_path:
+        return Entity("NOTEBOOK", notebook_path, None, extra)
+    return Entity("JOB", str(job_id or ""), job_name or None, extra)
+
+
+def entity_from_tags(state: Any, tags: Any) -> Entity | None:
+    """The job task entity named by a Statement Execution request's ``query_tags``, if any.
+
+    None (the statement stays a QUERY) unless the tag names a task run that is running now.
+    """
+    if not isinstance(tags, list):
+        return None
+    raw = next(
+        (t.get("value") for t in tags if isinstance(t, dict) and t.get("key") == TASK_RUN_TAG),
+        None,
+    )
+    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 18:
+        return None
+    jobs = state.services.get("jobs")
+    if jobs is None:
+        return None
+    parent = jobs.store.parent_of_task_run(int(raw))
+    doc = jobs.store.get_run(parent[0]) if parent else None
+    if parent is None or doc is None:
+        return None
+    task = next((t for t in doc.get("tasks") or [] if t.get("task_key") == parent[1]), None)
+    life = ((task or {}).get("state") or {}).get("life_cycle_state")
+    if task is None or life not in _ACTIVE:
+        return None
+    notebook = (task.get("spec") or {}).get("notebook_task") or {}
+    return job_entity(
+        doc.get("job_id"),
+        str(doc.get("run_name") or ""),
+        int(doc["run_id"]),
+        parent[1],
+        int(raw),
+        notebook.get("notebook_path"),
+    )

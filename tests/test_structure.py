@@ -34,7 +34,8 @@ UPDATE_SNAPSHOT = os.environ.get("DBX_DEVKIT_UPDATE_SNAPSHOT") == "1"
 # Compact JSON characters of tools/list, without output schemas: the walking skeleton's
 # toolsets within 8,000, and every tool on average within AVERAGE_TOOL_BUDGET.
 SKELETON_TOOLSETS = ("workspace", "uc", "sql")
-SKELETON_BUDGET = 8_000
+# 8000 for the skeleton; issue 7 adds uc_get_lineage and sql_start/stop_warehouse to them.
+SKELETON_BUDGET = 9_500
 AVERAGE_TOOL_BUDGET = 500
 NAME = re.compile(r"^[a-z0-9_]+$")
 
@@ -207,7 +208,7 @@ def biggest(tools: list[Tool]) -> str:
     return ", ".join(f"{t.name}={len(compact_json([t]))}" for t in top)
 
 
-async def test_the_skeleton_tools_list_stays_within_8000_characters() -> None:
+async def test_the_skeleton_tools_list_stays_within_its_budget() -> None:
     tools = await list_tools(toolsets=SKELETON_TOOLSETS)
     size = len(compact_json(tools))
     assert size <= SKELETON_BUDGET, f"{size} chars (budget {SKELETON_BUDGET}): {biggest(tools)}"

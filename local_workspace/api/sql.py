@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from local_workspace.errors import invalid, not_available
 from local_workspace.http import json_body, json_response, require
+from local_workspace.lineage import entity_from_tags, lineage_store
 from local_workspace.sql.engine import Request as SqlRequest
 from local_workspace.sql.statements import Statements
 from local_workspace.sql.translate import Param, Scope
@@ -44,6 +45,7 @@ def _services(state: WorkspaceState) -> tuple[Warehouses, Statements]:
         state.services["sql_warehouses"] = Warehouses(state.config.data_dir, state.user)
     if "sql_statements" not in state.services:
         state.services["sql_statements"] = Statements(_catalog(state))
+        state.services["sql_statements"].engine.lineage = lineage_store(state)
     return state.services["sql_warehouses"], state.services["sql_statements"]
 
 
@@ -121,6 +123,8 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         body = await json_body(request)
         warehouse_id = str(require(body, "warehouse_id"))
         sql_request = _sql_request(body)
+        # A job task's spark.sql tags its statements with its task run: lineage names the job.
+        sql_request.entity = entity_from_tags(state, body.get("query_tags"))
         wait_s = _wait_seconds(body.get("wait_timeout"))
         on_timeout = str(body.get("on_wait_timeout") or "CONTINUE").upper()
         if on_timeout not in ("CONTINUE", "CANCEL"):

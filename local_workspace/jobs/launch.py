@@ -302,6 +302,7 @@ def run_sql(
     cancel: threading.Event,
 ) -> TaskOutcome:
     """Run a sql task's statements one by one on the local warehouse, in-process."""
+    from local_workspace.lineage import job_entity
     from local_workspace.sql.engine import Request as SqlRequest
     from local_workspace.sql.translate import Param, Scope
 
@@ -320,8 +321,11 @@ def run_sql(
     deadline = time.monotonic() + timeout if timeout else None
     statements = services["sql_statements"]
     logs: list[str] = [f"-- {label} on warehouse {warehouse_id}"]
+    entity = job_entity(ctx.job_id, ctx.job_name, ctx.run_id, ctx.task_key, ctx.task_run_id)
     for index, text in enumerate(split_sql(script), start=1):
-        statement = statements.submit(SqlRequest(statement=text, scope=Scope(), params=params))
+        statement = statements.submit(
+            SqlRequest(statement=text, scope=Scope(), params=params, entity=entity)
+        )
         while not statement.done.done():
             if cancel.is_set() or (deadline is not None and time.monotonic() > deadline):
                 statements.cancel(statement)

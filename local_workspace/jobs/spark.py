@@ -218,6 +218,9 @@ class SparkShim:
             "format": "JSON_ARRAY",
             "parameters": [_parameter(k, v) for k, v in args.items()],
         }
+        task_run_id = os.environ.get("DBX_DEVKIT_TASK_RUN_ID")
+        if task_run_id:  # lineage attributes the statement to this job task (a label only)
+            body["query_tags"] = [{"key": "dbx_devkit.task_run_id", "value": task_run_id}]
         if self._catalog:
             body["catalog"] = self._catalog
         if self._schema:

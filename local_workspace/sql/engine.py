@@ -8,19 +8,24 @@ in DuckDB on a cursor of the Catalog's shared instance, then DDL is reported to 
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 from sqlglot import exp
 
+from local_workspace.lineage import Entity, LineageStore
 from local_workspace.sql import errors
 from local_workspace.sql.commands import IGNORED, Commands, Output
+from local_workspace.sql.lineage import Flow, flow_of
 from local_workspace.sql.translate import Param, Scope, Translated, parse, translate
 from local_workspace.sql.types import column_info, format_value
 
 if TYPE_CHECKING:
     from local_workspace.catalog import Catalog
+
+log = logging.getLogger("local_workspace.sql")
 
 # Databricks caps INLINE results at 25 MiB.
 INLINE_MAX_BYTES = 25 * 1024 * 1024
@@ -44,6 +49,8 @@ class Request:
     params: list[Param] = field(default_factory=list)
     row_limit: int | None = None
     byte_limit: int | None = None
+    # Who runs it, for lineage: a QUERY by default, a JOB for job tasks (a label only).
+    entity: Entity | None = None
 
 
 @dataclass
@@ -67,6 +74,7 @@ class Engine:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.commands = Commands(catalog)
+        self.lineage: LineageStore | None = None  # set by the SQL API; None: not recorded
 
     def execute(self, request: Request, cursor: duckdb.DuckDBPyConnection) -> ResultSet:
         """Run ``request`` on ``cursor`` (interruptible by ``cursor.interrupt()``)."""
@@ -74,12 +82,36 @@ class Engine:
         output = self._native(tree, request)
         if output is not None:
             return self._small(output, request)
+        flow = self._flow(tree, request)  # before translation rewrites the names
         _fix_merge(tree)
         translated = translate(tree, request.scope, self.catalog, request.params)
         before = self._existing(translated)
         self._run(cursor, translated, request)
         self._follow_ddl(translated, before)
+        if flow is not None and self.lineage is not None:
+            self.lineage.record(flow.sources, flow.targets, request.entity, flow.columns)
         return self._collect(cursor, translated, request)
+
+    def _flow(self, tree: exp.Expression, request: Request) -> Flow | None:
+        """The statement's lineage; never fails the statement (lineage is a side channel)."""
+        if self.lineage is None:
+            return None
+        try:
+            return flow_of(tree, request.scope, self._columns_of)
+        except Exception:  # boundary: a lineage bug must not fail the user's statement
+            log.exception("could not read lineage of %.200s", request.statement)
+            return None
+
+    def _columns_of(self, full_name: str) -> list[str] | None:
+        """Column names of a table (to expand ``*``), None when it does not exist."""
+        parts = full_name.split(".")
+        if len(parts) != 3:
+            return None
+        catalog, schema, table = parts
+        if not self.catalog.has_table(catalog, schema, table):
+            return None
+        info = self.catalog.get_table(full_name)
+        return [str(c["name"]).lower() for c in info.get("columns") or []]
 
     # -- statements answered by the workspace -------------------------------------------
 

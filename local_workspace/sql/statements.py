@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from local_workspace.errors import invalid, not_found
+from local_workspace.lineage import Entity
 from local_workspace.sql.engine import Engine, Request, ResultSet, prepare_cursor
 from local_workspace.sql.errors import SqlError
 
@@ -93,6 +94,8 @@ class Statements:
     def submit(self, request: Request) -> Statement:
         """Start ``request`` in a worker thread and return its handle at once."""
         statement = Statement(statement_id=str(uuid.uuid4()), request=request)
+        if request.entity is None:
+            request.entity = Entity("QUERY", statement.statement_id)
         with self._lock:
             self._items[statement.statement_id] = statement
             self._evict()

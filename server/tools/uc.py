@@ -8,6 +8,7 @@ from pydantic import Field
 
 from server.registry import reader, writer
 from server.runtime import backend
+from tools_core import lineage
 from tools_core import uc as core
 
 Catalog = Annotated[str, Field(description="Catalog")]
@@ -80,3 +81,14 @@ def uc_update_grants(
     return core.update_grants(
         backend(), securable_type, full_name, principal, add=add, remove=remove, confirm=confirm
     )
+
+
+@reader("uc")
+def uc_get_lineage(
+    table: Annotated[str, Field(description="catalog.schema.table")],
+    direction: Annotated[Literal["up", "down", "both"], Field(description="Which way")] = "both",
+    depth: Annotated[int, Field(ge=1, le=3, description="Levels to walk")] = 2,
+    column: Annotated[str, Field(description="Also this column")] = "",
+) -> lineage.TableLineage:
+    """Upstream/downstream tables and the jobs/notebooks/pipelines writing them."""
+    return lineage.get_lineage(backend(), table, direction, depth, column or None)
