@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from local_workspace.config import LocalConfig
+from local_workspace.pipelines.store import PipelinesStore
+from local_workspace.runner import LocalWorkspace
 
 WAREHOUSE = "dbxlocal00000001"
 FINAL = ("COMPLETED", "FAILED", "CANCELED")
@@ -239,3 +244,43 @@ def test_pipelines_are_listed_edited_and_deleted_with_their_tables(ws: Any) -> N
     ws.pipelines.delete(pipeline_id)
     names = [t.name for t in ws.tables.list("main", schema)]
     assert "one" not in names
+
+
+def test_pipelines_updates_events_and_streaming_progress_survive_a_restart(
+    tmp_path: Path,
+) -> None:
+    from databricks.sdk import WorkspaceClient
+
+    source = "CREATE OR REFRESH STREAMING TABLE copy AS SELECT * FROM STREAM(main.default.feed);"
+    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False)) as first:
+        ws = WorkspaceClient(host=first.url, token=first.token)
+        sql(ws, "CREATE CATALOG main")
+        sql(ws, "CREATE TABLE main.default.feed (id INT)")
+        sql(ws, "INSERT INTO main.default.feed VALUES (1), (2)")
+        pipeline_id = make_pipeline(ws, "default", source, name="restart")
+        update_id = ws.pipelines.start_update(pipeline_id).update_id
+        assert finish(ws, pipeline_id, update_id).state.value == "COMPLETED"
+    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False)) as second:
+        ws = WorkspaceClient(host=second.url, token=second.token)
+        assert ws.pipelines.get(pipeline_id).latest_updates[0].update_id == update_id
+        assert events(ws, pipeline_id, update_id)
+        sql(ws, "INSERT INTO main.default.feed VALUES (3)")
+        again = ws.pipelines.start_update(pipeline_id).update_id
+        assert finish(ws, pipeline_id, again).state.value == "COMPLETED"
+        assert sql(ws, "SELECT id FROM main.default.copy ORDER BY id") == [["1"], ["2"], ["3"]]
+
+
+def test_an_update_left_running_by_a_dead_workspace_ends_failed(tmp_path: Path) -> None:
+    from databricks.sdk import WorkspaceClient
+
+    store = PipelinesStore(tmp_path / "pipelines")
+    store.insert("p1", {"name": "dead", "catalog": "main", "schema": "default"}, "me")
+    doc = {"update_id": "u1", "pipeline_id": "p1", "state": "RUNNING", "creation_time": 1}
+    store.save_update(doc, active=True)
+    store.close()
+    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False)) as restarted:
+        ws = WorkspaceClient(host=restarted.url, token=restarted.token)
+        update = ws.pipelines.get_update("p1", "u1").update
+        assert update.state.value == "FAILED"
+        errors = list(ws.pipelines.list_pipeline_events("p1", filter="level='ERROR'"))
+        assert "restarted" in (errors[0].message or "")
