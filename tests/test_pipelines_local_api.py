@@ -253,7 +253,7 @@ def test_pipelines_updates_events_and_streaming_progress_survive_a_restart(
 
     source = "CREATE OR REFRESH STREAMING TABLE copy AS SELECT * FROM STREAM(main.default.feed);"
     with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False)) as first:
-        ws = WorkspaceClient(host=first.url, token=first.token)
+        ws: Any = WorkspaceClient(host=first.url, token=first.token)
         sql(ws, "CREATE CATALOG main")
         sql(ws, "CREATE TABLE main.default.feed (id INT)")
         sql(ws, "INSERT INTO main.default.feed VALUES (1), (2)")
@@ -279,7 +279,7 @@ def test_an_update_left_running_by_a_dead_workspace_ends_failed(tmp_path: Path) 
     store.save_update(doc, active=True)
     store.close()
     with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False)) as restarted:
-        ws = WorkspaceClient(host=restarted.url, token=restarted.token)
+        ws: Any = WorkspaceClient(host=restarted.url, token=restarted.token)
         update = ws.pipelines.get_update("p1", "u1").update
         assert update.state.value == "FAILED"
         errors = list(ws.pipelines.list_pipeline_events("p1", filter="level='ERROR'"))
