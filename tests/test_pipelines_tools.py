@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import Any
 
-import anyio
 import pytest
 
 from tests.conftest import call, fails, ok, text_of
@@ -17,15 +15,12 @@ pytestmark = pytest.mark.anyio
 
 async def finished(mcp: Any, pipeline_id: str, update_id: str) -> dict[str, Any]:
     """The structured pipelines_get_update result once the update is over."""
-    deadline = time.monotonic() + 60
-    while True:
-        result = await ok(mcp, "pipelines_get_update", pipeline_id=pipeline_id, update_id=update_id)
-        content = result.structured_content
-        assert content is not None
-        if content["done"]:
-            return content
-        assert time.monotonic() < deadline, text_of(result)
-        await anyio.sleep(0.05)
+    result = await ok(
+        mcp, "pipelines_get_update", pipeline_id=pipeline_id, update_id=update_id, timeout_s=60
+    )
+    content = result.structured_content
+    assert content is not None and content["done"], text_of(result)
+    return content
 
 
 async def start(mcp: Any, pipeline_id: str, **options: Any) -> dict[str, Any]:

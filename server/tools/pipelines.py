@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+import anyio
+import anyio.from_thread
+import anyio.to_thread
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from server.registry import reader, writer
@@ -86,12 +90,28 @@ def pipelines_start_update(
 
 
 @reader("pipelines")
-def pipelines_get_update(
+async def pipelines_get_update(
     pipeline_id: PipelineId,
+    ctx: Context,
     update_id: Annotated[str, Field(description="Update id; default latest")] = "",
+    timeout_s: Annotated[int, Field(ge=0, le=600, description="Wait up to s for the end")] = 0,
 ) -> core.UpdateSummary:
     """Update state, rows written per dataset, expectations, errors."""
-    return core.get_update(backend(), pipeline_id, update_id)
+
+    def progress(done: float, total: float, message: str) -> None:
+        anyio.from_thread.run(ctx.report_progress, done, total, message)
+
+    def wait() -> core.UpdateSummary:
+        return core.wait_update(
+            backend(),
+            pipeline_id,
+            update_id,
+            timeout_s,
+            progress,
+            anyio.from_thread.check_cancelled,
+        )
+
+    return await anyio.to_thread.run_sync(wait)
 
 
 @reader("pipelines")

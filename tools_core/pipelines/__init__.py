@@ -23,6 +23,7 @@ from tools_core.pipelines.ops import (
     start_update,
     stop_pipeline,
     update_pipeline,
+    wait_update,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "start_update",
     "stop_pipeline",
     "update_pipeline",
+    "wait_update",
 ]

@@ -7,7 +7,8 @@ client (same path, same auth) to keep ``flow_progress`` metrics and data-quality
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,6 +32,7 @@ PIPELINE_HINT = "List pipelines with pipelines_list to find the pipeline_id."
 FINAL_STATES = ("COMPLETED", "FAILED", "CANCELED")
 MAX_PIPELINES = 500
 MAX_EVENTS = 500
+MAX_WAIT_S = 600
 EVENTS_FETCH = 1000
 
 
@@ -361,7 +363,7 @@ def get_update(backend: Backend, pipeline_id: str, update_id: str = "") -> Updat
     hint = (
         ""
         if done
-        else (f"still {state}: call pipelines_get_update again with update_id={update_id}")
+        else (f"still {state}: pipelines_get_update update_id={update_id} timeout_s=60 waits")
     )
     if state == "FAILED" and not hint:
         hint = "fix the source and start a new update (pipelines_start_update)"
@@ -376,6 +378,41 @@ def get_update(backend: Backend, pipeline_id: str, update_id: str = "") -> Updat
         errors=errors[:5],
         hint=hint,
     )
+
+
+def wait_update(
+    backend: Backend,
+    pipeline_id: str,
+    update_id: str = "",
+    timeout_s: float = 60,
+    on_progress: Callable[[float, float, str], None] | None = None,
+    check: Callable[[], None] | None = None,
+) -> UpdateSummary:
+    """Poll an update until it ends or ``timeout_s`` passes (then the result says so).
+
+    ``on_progress(done_flows, known_flows, state)`` when the picture changes; ``check()``
+    before every poll (it raises to stop waiting).
+    """
+    if not 0 <= timeout_s <= MAX_WAIT_S:
+        raise InvalidInput(f"timeout_s must be between 0 and {MAX_WAIT_S}, got {timeout_s}.")
+    deadline = time.monotonic() + timeout_s
+    interval = 0.2
+    last: tuple[float, float, str] | None = None
+    while True:
+        if check is not None:
+            check()
+        summary = get_update(backend, pipeline_id, update_id)
+        update_id = summary.update_id
+        done = sum(1 for f in summary.flows if f.status in ("COMPLETED", "FAILED"))
+        picture = (float(done), float(max(len(summary.flows), 1)), summary.state)
+        if on_progress is not None and picture != last:
+            on_progress(*picture)
+            last = picture
+        remaining = deadline - time.monotonic()
+        if summary.done or remaining <= 0:
+            return summary
+        time.sleep(min(interval, remaining))
+        interval = min(interval * 1.5, 2.0)
 
 
 def list_events(
