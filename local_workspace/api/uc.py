@@ -279,7 +279,40 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             .as_dict()
         )
 
+    # -- table constraints (informational primary/foreign keys) --
+
+    async def create_constraint(request: Request) -> Response:
+        body = await json_body(request)
+        full_name = str(require(body, "full_name_arg"))
+        constraint = body.get("constraint")
+        if not isinstance(constraint, dict):
+            raise invalid("Missing required field: constraint")
+
+        def add() -> dict[str, Any]:
+            from local_workspace.catalog.constraints import column_nullability
+
+            info = cat.get_table(full_name)
+            if info["table_type"] == "VIEW":
+                raise invalid(f"{info['full_name']} is a view: constraints go on tables.")
+            return cat.constraints.add(info["full_name"], constraint, column_nullability(info))
+
+        created = await _run(state, add)
+        return json_response(_sdk().TableConstraint.from_dict(created).as_dict())
+
+    async def delete_constraint(request: Request) -> Response:
+        full_name = request.path_params["full_name"]
+        name = _required_query(request, "constraint_name")
+
+        def drop() -> None:
+            info = cat.get_table(full_name)
+            cat.constraints.drop(info["full_name"], name, cascade=query_bool(request, "cascade"))
+
+        await _run(state, drop)
+        return json_response({})
+
     return [
+        Route(f"{PREFIX}/constraints", create_constraint, methods=["POST"]),
+        Route(f"{PREFIX}/constraints/{{full_name}}", delete_constraint, methods=["DELETE"]),
         Route(f"{PREFIX}/catalogs", catalogs, methods=["GET", "POST"]),
         Route(f"{PREFIX}/catalogs/{{name}}", catalog, methods=["GET", "PATCH", "DELETE"]),
         Route(f"{PREFIX}/schemas", schemas, methods=["GET", "POST"]),

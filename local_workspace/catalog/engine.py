@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from local_workspace.catalog import grants
+from local_workspace.catalog.constraints import Constraints
 from local_workspace.catalog.meta import MetaStore, dumps, loads, now_ms
 from local_workspace.catalog.objects import ObjectReader, check_name, quote, split_name
 from local_workspace.catalog.securables import SecurablesMixin
@@ -48,6 +49,7 @@ class Catalog(SecurablesMixin):
         self.meta = MetaStore(self.data_dir / "uc.sqlite")
         self.metastore_id = self._metastore_id()
         self.objects = ObjectReader(self)
+        self.constraints = Constraints(self.meta)
         for row in self.meta.rows("SELECT name FROM catalogs ORDER BY name"):
             self._attach(row["name"])
         if seed and self.meta.setting("seeded") is None:
@@ -226,6 +228,7 @@ class Catalog(SecurablesMixin):
                 db.execute(_UNDER, (len(name) + 1, name + "."))
                 db.execute("DELETE FROM volumes WHERE catalog_name = ?", (name,))
             grants.forget(self.meta, name, ("catalog",), children=True)
+            self.constraints.forget(name, children=True)
 
     # -- schemas -------------------------------------------------------------------------
 
@@ -478,6 +481,7 @@ class Catalog(SecurablesMixin):
             if kind == "schema":
                 db.execute(_UNDER, (len(name) + 1, name + "."))
         grants.forget(self.meta, name, (kind,), children=kind == "schema")
+        self.constraints.forget(name, children=kind == "schema")
 
     def close(self) -> None:
         """Detach every catalog (flushing it to disk) and close DuckDB and SQLite."""

@@ -223,6 +223,9 @@ class ObjectReader:
                 "properties": extra.get("properties"),
                 "storage_location": extra.get("storage_location"),
             }
+            constraints = self.cat.constraints.of(full_name)
+            if constraints:
+                info["table_constraints"] = constraints
             if table_type == "VIEW":
                 info["view_definition"] = _view_body(self.cat.public_text(view_sql or ""))
             else:

@@ -16,7 +16,7 @@ import duckdb
 from sqlglot import exp
 
 from local_workspace.lineage import Entity, LineageStore
-from local_workspace.sql import errors
+from local_workspace.sql import constraints, errors
 from local_workspace.sql.commands import IGNORED, Commands, Output
 from local_workspace.sql.lineage import Flow, flow_of
 from local_workspace.sql.translate import Param, Scope, Translated, parse, translate
@@ -84,10 +84,14 @@ class Engine:
             return self._small(output, request)
         flow = self._flow(tree, request)  # before translation rewrites the names
         _fix_merge(tree)
+        # PRIMARY/FOREIGN KEY go to Unity Catalog: informational, never enforced by DuckDB.
+        declared = constraints.take(tree, request.scope, self.catalog)
         translated = translate(tree, request.scope, self.catalog, request.params)
         before = self._existing(translated)
         self._run(cursor, translated, request)
         self._follow_ddl(translated, before)
+        if declared is not None:
+            declared.store()
         if flow is not None and self.lineage is not None:
             self.lineage.record(flow.sources, flow.targets, request.entity, flow.columns)
         return self._collect(cursor, translated, request)
@@ -117,6 +121,8 @@ class Engine:
 
     def _native(self, tree: exp.Expression, request: Request) -> Output | None:
         scope = request.scope
+        if (keys := constraints.alter(tree, scope, self.catalog)) is not None:
+            return keys
         if isinstance(tree, exp.Command):
             word = str(tree.this).upper()
             rest = tree.expression
