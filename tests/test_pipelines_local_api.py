@@ -238,9 +238,15 @@ def test_pipelines_are_listed_edited_and_deleted_with_their_tables(ws: Any) -> N
         libraries=spec.libraries,
     )
     assert ws.pipelines.get(pipeline_id).name == f"renamed-{schema}"
-    update_id = ws.pipelines.start_update(pipeline_id).update_id
+    checked = ws.pipelines.start_update(pipeline_id, validate_only=True).update_id
+    assert finish(ws, pipeline_id, checked).state.value == "COMPLETED"
+    assert "one" not in [t.name for t in ws.tables.list("main", schema)]
+    update_id = ws.pipelines.start_update(pipeline_id, refresh_selection=["one"]).update_id
     assert finish(ws, pipeline_id, update_id).state.value == "COMPLETED"
     assert sql(ws, f"SELECT x FROM main.{schema}.one") == [["1"]]
+    wrong = ws.pipelines.start_update(pipeline_id, refresh_selection=["nope"]).update_id
+    assert finish(ws, pipeline_id, wrong).state.value == "FAILED"
+    assert any("'nope'" in e["message"] for e in events(ws, pipeline_id, wrong))
     ws.pipelines.delete(pipeline_id)
     names = [t.name for t in ws.tables.list("main", schema)]
     assert "one" not in names
