@@ -290,3 +290,22 @@ def test_an_update_left_running_by_a_dead_workspace_ends_failed(tmp_path: Path) 
         assert update.state.value == "FAILED"
         errors = list(ws.pipelines.list_pipeline_events("p1", filter="level='ERROR'"))
         assert "restarted" in (errors[0].message or "")
+
+
+def test_stop_cancels_a_running_update_and_the_pipeline_goes_idle(ws: Any) -> None:
+    schema = fresh_schema(ws, "stop")
+    slow = (
+        "CREATE OR REFRESH MATERIALIZED VIEW slow AS\n"
+        "SELECT sum(a.range * b.range) AS s FROM range(1000000) a, range(1000000) b;"
+    )
+    pipeline_id = make_pipeline(ws, schema, slow)
+    update_id = ws.pipelines.start_update(pipeline_id).update_id
+    deadline = time.monotonic() + 30
+    while (state := ws.pipelines.get_update(pipeline_id, update_id).update.state.value) != (
+        "RUNNING"
+    ):
+        assert state not in FINAL and time.monotonic() < deadline, state
+        time.sleep(0.05)
+    ws.pipelines.stop_and_wait(pipeline_id)
+    assert finish(ws, pipeline_id, update_id).state.value == "CANCELED"
+    assert ws.pipelines.get(pipeline_id).state.value == "IDLE"

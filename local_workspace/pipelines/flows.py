@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from local_workspace.catalog import Catalog
 
 PROGRESS_DB = "__dlt_progress"
+# Table functions that read cloud storage or message buses: refused (no cloud locally).
+CLOUD_READERS = frozenset(
+    {"read_files", "cloud_files", "read_kafka", "read_kinesis", "read_pubsub", "read_pulsar"}
+)
 _PROGRESS_SCHEMA = (
     f"CREATE TABLE IF NOT EXISTS {PROGRESS_DB}.main.seen ("
     "pipeline_id VARCHAR, flow VARCHAR, source VARCHAR, h UBIGINT, n BIGINT)"
@@ -151,8 +155,8 @@ class Flows:
         out = Resolved(tree=tree)
         for table in list(tree.find_all(exp.Table)):
             if not isinstance(table.this, exp.Identifier):
-                if isinstance(table.this, exp.Anonymous | exp.Func):
-                    name = table.this.sql(dialect="databricks").split("(")[0]
+                name = table.this.sql(dialect="databricks").split("(")[0].strip().lower()
+                if name in CLOUD_READERS:
                     raise FlowFailed(
                         f"{dataset.statement.where}: {name}(...) reads cloud storage, which the "
                         "local workspace does not have: load the rows into a table first "
