@@ -1,0 +1,33 @@
+"""project tools: write the guide's project structure; run its deployment checklist."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from server.registry import reader, writer
+from server.runtime import backend
+from tools_core import project as core
+
+Root = Annotated[str, Field(description="Project root dir")]
+
+
+@writer("project", destructive=False, idempotent=False)
+def project_init(
+    path: Root,
+    name: Annotated[str, Field(description="Project name, e.g. fraud-model")] = "",
+    template: Annotated[Literal["ml", "minimal"], Field(description="Project template")] = "ml",
+) -> core.InitResult:
+    """Write bundle, pyproject, src/tests/docs, CLAUDE.md, .mcp.json. Never overwrites."""
+    return core.init_project(path, name, template)
+
+
+@reader("project")
+def project_check(
+    path: Root,
+    target: Annotated[str, Field(description="Bundle target")] = "",
+    run_tests: Annotated[bool, Field(description="Run pytest")] = True,
+) -> core.CheckResult:
+    """Deployment checklist: pass/fail/unknown per item with evidence and next step."""
+    return core.check_project(backend(), path, target, run_tests)

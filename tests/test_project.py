@@ -1,0 +1,216 @@
+"""project_init writes the guide's project (valid bundle, passing tests, never overwriting);
+project_check runs the deployment checklist and sees a model registered and promoted with
+the registry tools."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from local_workspace.runner import LocalWorkspace
+from server.cli import main
+from tests.conftest import fails, ok, text_of
+from tools_core import bundles
+from tools_core.errors import InvalidInput, ToolsCoreError
+from tools_core.project import check_project, init_project
+
+GUIDE_LAYOUT = (
+    "CLAUDE.md",
+    "databricks.yml",
+    "pyproject.toml",
+    ".mcp.json",
+    ".gitignore",
+    "docs/README.md",
+    "src/pipelines/__init__.py",
+    "src/features/transforms.py",
+    "src/models/train.py",
+    "src/serving/payload.py",
+    "notebooks/exploration.py",
+    "tests/unit/test_transforms.py",
+    "tests/integration/test_feature_pipeline.py",
+    "tests/model/test_model_quality.py",
+)
+
+
+def unique(prefix: str = "tproj") -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def statuses(result: Any) -> dict[str, str]:
+    items = result["items"] if isinstance(result, dict) else [i.model_dump() for i in result.items]
+    return {item["item"]: item["status"] for item in items}
+
+
+def test_init_writes_the_guides_project_structure(tmp_path: Path) -> None:
+    name = unique()
+    result = init_project(tmp_path / "proj", name, "ml")
+    root = Path(result.path)
+    for rel in GUIDE_LAYOUT:
+        assert (root / rel).is_file(), rel
+    assert result.package == name
+    bundle = (root / "databricks.yml").read_text()
+    assert f"name: {name}-training-daily" in bundle
+    assert "{{" not in bundle and "{{" not in (root / "src/models/train.py").read_text()
+    server = json.loads((root / ".mcp.json").read_text())["mcpServers"]["dbx-devkit"]
+    assert server["type"] == "stdio" and "serve" in server["args"]
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == name
+    assert "pytest" in pyproject["tool"] and "ruff" in pyproject["tool"]
+
+
+def test_a_hyphenated_name_gives_a_snake_case_package_and_bundle(tmp_path: Path) -> None:
+    result = init_project(tmp_path / "p", "fraud-model", "minimal")
+    assert result.package == "fraud_model"
+    assert "name: fraud_model-features-daily" in (tmp_path / "p/databricks.yml").read_text()
+    assert not (tmp_path / "p/src/models").exists()  # minimal: no model code
+
+
+def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "existing"
+    (root / "docs").mkdir(parents=True)
+    (root / "databricks.yml").write_text("bundle: {name: mine}\n")
+    (root / "docs/README.md").write_text("mine\n")
+    with pytest.raises(ToolsCoreError) as caught:
+        init_project(root, "mine", "ml")
+    assert caught.value.error_code == "RESOURCE_ALREADY_EXISTS"
+    assert "databricks.yml" in caught.value.message and "docs/README.md" in caught.value.message
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
+        "databricks.yml",
+        "docs/README.md",
+    ]
+    assert (root / "databricks.yml").read_text() == "bundle: {name: mine}\n"
+
+
+def test_unknown_templates_and_bad_names_are_refused_with_what_is_valid(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="ml, minimal"):
+        init_project(tmp_path / "a", "good-name", "webapp")
+    with pytest.raises(InvalidInput, match="lowercase"):
+        init_project(tmp_path / "b", "Bad Name", "ml")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("template", ["ml", "minimal"])
+def test_the_generated_bundle_validates_in_every_target_without_warnings(
+    tmp_path: Path, template: str
+) -> None:
+    init_project(tmp_path / "p", unique(), template)
+    report = bundles.validate(tmp_path / "p")
+    assert report.errors == 0 and report.warnings == 0, report.to_text()
+    assert report.targets == ["dev", "prod"]
+
+
+@pytest.mark.parametrize("template", ["ml", "minimal"])
+def test_the_generated_tests_pass_and_the_offline_checklist_has_no_failure(
+    tmp_path: Path, template: str
+) -> None:
+    # The project's own pytest runs as a subprocess (the checklist's tests_passing item).
+    init_project(tmp_path / "p", unique(), template)
+    result = check_project(None, tmp_path / "p", "dev", run_tests=True)
+    found = statuses(result)
+    assert found["tests_passing"] == "passed", result.to_text()
+    assert result.failed == 0, result.to_text()
+    assert found["code_reviewed"] == "unknown"
+    assert "cannot be verified by a tool" in result.to_text()
+
+
+def test_a_project_that_breaks_the_checklist_fails_each_item_with_a_next_step(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "p"
+    init_project(root, unique(), "ml")
+    bundle = (root / "databricks.yml").read_text()
+    bundle = bundle.replace(
+        "      email_notifications:\n        on_failure:\n", "      tags:\n        alert:\n"
+    )
+    bundle = bundle.replace("-training-daily", "_Training")
+    (root / "databricks.yml").write_text(bundle)
+    (root / "docs/README.md").unlink()
+    (root / "tests/unit/test_transforms.py").write_text("def test_broken():\n    assert 1 == 2\n")
+    for slow in ("tests/model/test_model_quality.py", "tests/integration/test_feature_pipeline.py"):
+        (root / slow).unlink()  # they import scikit-learn/pyspark: seconds, not the point here
+    result = check_project(None, root, "dev", run_tests=True)
+    found = statuses(result)
+    for item in ("tests_passing", "failure_alerts", "docs_present", "naming_conventions"):
+        assert found[item] == "failed", result.to_text()
+    assert all(i.next_step for i in result.items if i.status == "failed")
+    assert "test_broken" in result.to_text()
+
+
+def test_an_unreachable_workspace_makes_workspace_items_unknown(tmp_path: Path) -> None:
+    from tools_core.backend import Backend, MlflowTarget, workspace_client
+
+    init_project(tmp_path / "p", unique(), "ml")
+    url = "http://127.0.0.1:9"  # nothing listens on the discard port
+    client = workspace_client(host=url, token="dapi-none", retry_timeout_seconds=1)
+    dead = Backend(client, "local", url, None, MlflowTarget.local(url, "dapi-none"))
+    result = check_project(dead, tmp_path / "p", "dev", run_tests=False)
+    found = statuses(result)
+    assert found["model_registered"] == found["champion_alias"] == "unknown"
+    assert "unreachable" in result.to_text()
+
+
+# --- through MCP and the CLI on the local workspace ----------------------------------------
+
+
+def log_small_model(mlflow: Any) -> str:
+    """A logged (not registered) scikit-learn model: its model URI."""
+    from sklearn.linear_model import LogisticRegression
+
+    mlflow.set_experiment(f"/Shared/{unique('t_project')}")
+    with mlflow.start_run() as run:
+        model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+        mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
+    return f"runs:/{run.info.run_id}/model"
+
+
+@pytest.mark.anyio
+async def test_check_reports_the_missing_model_and_alias_until_the_tools_register_them(
+    mcp: Client, mlflow_env: Any, tmp_path: Path
+) -> None:
+    name = unique()
+    path = str(tmp_path / name)
+    created = await ok(mcp, "project_init", path=path, name=name, template="ml")
+    assert "databricks.yml" in text_of(created)
+    assert "RESOURCE_ALREADY_EXISTS" in await fails(mcp, "project_init", path=path, name=name)
+
+    before = await ok(mcp, "project_check", path=path, target="dev", run_tests=False)
+    found = statuses(before.structured_content)
+    assert found["model_registered"] == "failed", text_of(before)
+    assert found["champion_alias"] == "failed", text_of(before)
+    assert found["bundle_valid"] == "passed" and found["inference_tables"] == "passed"
+    assert "registry_register_version" in text_of(before)
+
+    model = f"main.{name}.{name}_model"  # the bundle's catalog.schema.model_name in dev
+    uri = log_small_model(mlflow_env)
+    await ok(mcp, "registry_register_version", name=model, model_uri=uri)
+    await ok(mcp, "registry_set_alias", name=model, alias="champion", version=1)
+
+    after = await ok(mcp, "project_check", path=path, target="dev", run_tests=False)
+    found = statuses(after.structured_content)
+    assert found["model_registered"] == "passed", text_of(after)
+    assert found["champion_alias"] == "passed", text_of(after)
+    assert f"{model}@champion -> v1" in text_of(after)
+    assert after.structured_content["failed"] == 0
+
+
+def test_the_check_command_exits_1_on_a_failed_item_and_0_otherwise(
+    tmp_path: Path, local_ws: LocalWorkspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace = ["--local", "--data-dir", str(local_ws.config.data_dir)]
+    ml, minimal = tmp_path / "ml", tmp_path / "minimal"
+    assert main(["init", str(ml), "--name", unique()]) == 0
+    assert main(["init", str(minimal), "--name", unique(), "--template", "minimal"]) == 0
+    assert main(["init", str(minimal)]) == 1  # never overwrites
+    capsys.readouterr()
+    # No model registered yet: a failed item.
+    assert main(["check", str(ml), "--no-tests", *workspace]) == 1
+    assert "FAIL model_registered" in capsys.readouterr().out
+    # A minimal project has no model: nothing fails.
+    assert main(["check", str(minimal), "--target", "dev", "--no-tests", *workspace]) == 0
+    assert "passed, 0 failed" in capsys.readouterr().out

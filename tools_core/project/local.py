@@ -1,0 +1,211 @@
+"""Checklist items that need only the project's files: tests, bundle, alerts, docs, naming."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tools_core.bundles import BundleValidation
+from tools_core.project.results import CheckItem, short
+
+TEST_LEVELS = ("unit", "integration", "model")
+TEST_TIMEOUT_S = 300
+# Warnings of the bundle validator that are about naming conventions (its own wording).
+NAMING_MARKERS = ("domain-action-frequency", "noun_noun", "snake_case", "three-level", "/Users/")
+
+
+def _test_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return [
+        p for p in folder.rglob("*.py") if p.name.startswith("test_") or p.stem.endswith("_test")
+    ]
+
+
+def tests_present(root: Path) -> CheckItem:
+    """tests/unit (at least) holds test files; the other levels are counted."""
+    counts = {level: len(_test_files(root / "tests" / level)) for level in TEST_LEVELS}
+    others = len(_test_files(root / "tests")) - sum(counts.values())
+    evidence = ", ".join(f"{level} {n}" for level, n in counts.items()) + f", other {others}"
+    if counts["unit"]:
+        return CheckItem(item="tests_present", status="passed", evidence=f"test files: {evidence}")
+    return CheckItem(
+        item="tests_present",
+        status="failed",
+        evidence=f"no unit tests (test files: {evidence})",
+        next_step="Add tests/unit/test_*.py for the pure functions in src/.",
+    )
+
+
+def _python(root: Path) -> str:
+    """The project's own interpreter when it has a virtualenv (its dependencies), else ours."""
+    for candidate in (root / ".venv" / "bin" / "python", root / ".venv" / "Scripts" / "python.exe"):
+        if candidate.is_file():
+            return str(candidate)
+    return sys.executable
+
+
+def tests_passing(root: Path, run: bool, timeout_s: int = TEST_TIMEOUT_S) -> CheckItem:
+    """``python -m pytest -q -x`` in the project, bounded by ``timeout_s``."""
+    name = "tests_passing"
+    if not run:
+        return CheckItem(item=name, status="unknown", evidence="not run (run_tests=false)")
+    if not _test_files(root / "tests"):
+        return CheckItem(
+            item=name, status="unknown", evidence="no test files to run", next_step="Add tests."
+        )
+    python = _python(root)
+    # No cache folder in the project; no inherited pytest options from a calling pytest.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    command = [python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return CheckItem(
+            item=name,
+            status="failed",
+            evidence=f"pytest did not finish in {timeout_s} s",
+            next_step="Keep unit tests fast; move slow ones to tests/integration.",
+        )
+    output = (done.stdout + done.stderr).strip()
+    if "No module named pytest" in output:
+        return CheckItem(
+            item=name,
+            status="unknown",
+            evidence=f"pytest is not installed for {python}",
+            next_step="`uv sync` in the project (creates .venv with pytest), then check again.",
+        )
+    lines = output.splitlines()
+    # pytest's summary line, and on failure the first failing test it names.
+    tail = lines[-1] if lines else f"exit {done.returncode}"
+    first = next((ln for ln in lines if ln.startswith(("FAILED", "ERROR"))), "")
+    if done.returncode == 0:
+        return CheckItem(item=name, status="passed", evidence=short(tail))
+    return CheckItem(
+        item=name,
+        status="failed",
+        evidence=short(f"pytest exit {done.returncode}: {first} {tail}"),
+        next_step="Run `uv run pytest -x` in the project and fix the first failure.",
+    )
+
+
+def bundle_item(report: BundleValidation | None, problem: str) -> CheckItem:
+    """The bundle validates: no errors (warnings do not block a deploy)."""
+    name = "bundle_valid"
+    if report is None:
+        return CheckItem(
+            item=name,
+            status="failed",
+            evidence=short(problem),
+            next_step="Fix databricks.yml (bundle_validate lists every problem).",
+        )
+    counts = f"{report.errors} errors, {report.warnings} warnings"
+    if report.ok:
+        return CheckItem(item=name, status="passed", evidence=f"bundle {report.bundle}: {counts}")
+    first = next(f for f in report.findings if f.severity == "error")
+    return CheckItem(
+        item=name,
+        status="failed",
+        evidence=short(f"{counts}; first: {first.to_text()}"),
+        next_step="Run bundle_validate and fix each error at its file:line.",
+    )
+
+
+def failure_alerts(config: dict[str, Any] | None) -> CheckItem:
+    """Every job notifies someone on failure (email or webhook)."""
+    name = "failure_alerts"
+    jobs = _resources(config, "jobs")
+    if config is None:
+        return CheckItem(item=name, status="unknown", evidence="bundle not readable")
+    if not jobs:
+        return CheckItem(item=name, status="unknown", evidence="the bundle declares no jobs")
+    silent = [key for key, job in jobs.items() if not _alerts(job)]
+    if not silent:
+        return CheckItem(
+            item=name, status="passed", evidence=f"on_failure set on all {len(jobs)} jobs"
+        )
+    return CheckItem(
+        item=name,
+        status="failed",
+        evidence=short(f"no on_failure notification on: {', '.join(sorted(silent))}"),
+        next_step="Add email_notifications.on_failure (or webhook_notifications) to those jobs.",
+    )
+
+
+def _alerts(job: Any) -> bool:
+    if not isinstance(job, dict):
+        return False
+    for kind in ("email_notifications", "webhook_notifications"):
+        spec = job.get(kind)
+        if isinstance(spec, dict) and spec.get("on_failure"):
+            return True
+    return False
+
+
+def _resources(config: dict[str, Any] | None, kind: str) -> dict[str, Any]:
+    resources = (config or {}).get("resources")
+    group = resources.get(kind) if isinstance(resources, dict) else None
+    return group if isinstance(group, dict) else {}
+
+
+def docs_present(root: Path) -> CheckItem:
+    """A README at the root or markdown under docs/."""
+    found = [p for p in (root / "README.md", root / "docs" / "README.md") if p.is_file()]
+    docs = root / "docs"
+    if docs.is_dir():
+        found += [p for p in sorted(docs.rglob("*.md")) if p not in found]
+    found = [p for p in found if p.stat().st_size > 0]
+    if found:
+        shown = ", ".join(p.relative_to(root).as_posix() for p in found[:5])
+        return CheckItem(item="docs_present", status="passed", evidence=short(shown))
+    return CheckItem(
+        item="docs_present",
+        status="failed",
+        evidence="no README.md and no docs/*.md",
+        next_step="Write docs/README.md: what the project does, how to run and deploy it.",
+    )
+
+
+def naming(report: BundleValidation | None) -> CheckItem:
+    """The bundle validator's naming warnings (jobs, models, tables, schemas, experiments)."""
+    name = "naming_conventions"
+    if report is None:
+        return CheckItem(item=name, status="unknown", evidence="bundle not readable")
+    broken = [
+        f
+        for f in report.findings
+        if f.severity == "warning" and any(m in f.message for m in NAMING_MARKERS)
+    ]
+    if not broken:
+        return CheckItem(
+            item=name,
+            status="passed",
+            evidence="jobs domain-action-frequency, models/tables catalog.schema.noun_noun",
+        )
+    return CheckItem(
+        item=name,
+        status="failed",
+        evidence=short(f"{len(broken)} names off convention; first: {broken[0].to_text()}"),
+        next_step="Rename as bundle_validate suggests (e.g. fraud-training-daily).",
+    )
+
+
+def code_review() -> CheckItem:
+    """Never checked: a person approves code."""
+    return CheckItem(
+        item="code_reviewed",
+        status="unknown",
+        evidence="cannot be verified by a tool",
+        next_step="Get the change reviewed and approved before deploying to prod.",
+    )
