@@ -234,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     from server.skills_cli import add_skills_parser
 
     add_skills_parser(sub)
+
+    from server.project_cli import add_project_parsers
+
+    add_project_parsers(sub)
     return parser
 
 

@@ -6,6 +6,7 @@ from server.tools import (  # noqa: F401
     jobs,
     mlflow,
     pipelines,
+    project,
     registry,
     serving,
     sql,
