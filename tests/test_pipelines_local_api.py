@@ -309,3 +309,30 @@ def test_stop_cancels_a_running_update_and_the_pipeline_goes_idle(ws: Any) -> No
     ws.pipelines.stop_and_wait(pipeline_id)
     assert finish(ws, pipeline_id, update_id).state.value == "CANCELED"
     assert ws.pipelines.get(pipeline_id).state.value == "IDLE"
+
+
+def test_sql_notebooks_run_and_python_notebooks_need_a_cluster(ws: Any) -> None:
+    from databricks.sdk.service.pipelines import NotebookLibrary, PipelineLibrary
+
+    schema = fresh_schema(ws, "nb")
+    folder = f"/Users/{ws.current_user.me().user_name}/pipelines/{schema}"
+    upload(
+        ws,
+        f"{folder}/sql_nb.sql",
+        "-- Databricks notebook source\nCREATE OR REFRESH MATERIALIZED VIEW a AS SELECT 1 AS x\n"
+        "\n-- COMMAND ----------\n\n"
+        "CREATE OR REFRESH MATERIALIZED VIEW b AS SELECT x + 1 AS y FROM a",
+    )
+    upload(ws, f"{folder}/py_nb.py", "# Databricks notebook source\nimport dlt\n")
+    outcomes = {}
+    for name in ("sql_nb", "py_nb"):
+        pipeline_id = ws.pipelines.create(
+            name=f"{name}-{schema}",
+            catalog="main",
+            schema=schema,
+            libraries=[PipelineLibrary(notebook=NotebookLibrary(path=f"{folder}/{name}"))],
+        ).pipeline_id
+        update_id = ws.pipelines.start_update(pipeline_id).update_id
+        outcomes[name] = finish(ws, pipeline_id, update_id).state.value
+    assert outcomes == {"sql_nb": "COMPLETED", "py_nb": "FAILED"}
+    assert sql(ws, f"SELECT y FROM main.{schema}.b") == [["2"]]

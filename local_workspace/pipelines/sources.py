@@ -80,6 +80,23 @@ def _glob(pattern: str, path: str) -> bool:
     return fnmatch.fnmatchcase(path, pattern)
 
 
+def _notebook_sql(text: str, path: str) -> str:
+    """A SQL notebook's source with cell breaks as ``;`` (line numbers kept as exported)."""
+    separator = notebook_format.separator("SQL")
+    lines = []
+    for number, line in enumerate(text.split("\n")):
+        stripped = line.strip()
+        if re.match(r"^--\s*MAGIC\s+%python", stripped):
+            raise python_error(path)
+        if number == 0 and stripped == notebook_format.header("SQL"):
+            lines.append("")
+        elif stripped == separator:
+            lines.append(";")  # a cell ends its last statement
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def _read(path: str, workspace: WorkspaceStore, what: str) -> str:
     obj = workspace.get(path.rstrip("/")) if path else None
     if obj is None or obj.object_type not in ("FILE", "NOTEBOOK"):
@@ -95,11 +112,7 @@ def _read(path: str, workspace: WorkspaceStore, what: str) -> str:
             if language == "PYTHON":
                 raise python_error(path)
             raise UpdateFailed(f"Notebook '{path}' is {language}: pipelines run SQL or Python.")
-        cells = notebook_format.cells(text, "SQL")
-        for cell in cells:
-            if re.match(r"^\s*--\s*MAGIC\s+%python", cell):
-                raise python_error(path)
-        return "\n".join(cells)
+        return _notebook_sql(text, path)
     lower = path.lower()
     if lower.endswith(".py") or (PYTHON_MARKERS.search(text) and not lower.endswith(".sql")):
         raise python_error(path)
