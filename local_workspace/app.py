@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local_workspace.api import (
+    compute,
     jobs,
     lineage,
     mlflow,
@@ -119,7 +120,18 @@ def create_app(config: LocalConfig) -> Starlette:
     state = build_state(config)
     # Order matters: sql opens the catalog engine that uc reads; jobs use workspace and sql.
     routes: list[BaseRoute] = [*_discovery_routes(state)]
-    for module in (scim, workspace, sql, uc, jobs, mlflow, vector_search, serving, lineage):
+    for module in (
+        scim,
+        workspace,
+        sql,
+        uc,
+        jobs,
+        mlflow,
+        vector_search,
+        serving,
+        lineage,
+        compute,
+    ):
         routes.extend(module.routes(state))
     app = Starlette(
         routes=routes,

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import fails, ok, text_of
 from tools_core import sql
 
 pytestmark = pytest.mark.anyio
@@ -163,3 +164,99 @@ def test_dropping_a_table_drops_its_constraints(feature_schema: str, backend: An
     run(backend, f"DROP TABLE {name}")
     run(backend, f"CREATE TABLE {name} (id BIGINT NOT NULL)")
     assert not ws.tables.get(name).table_constraints
+
+
+async def test_features_list_tables_shows_keys_features_and_naming_warnings(
+    feature_schema: str, mcp: Any
+) -> None:
+    result = await ok(mcp, "features_list_tables", catalog="main", schema="t_feat_pit")
+    tables = {t["name"]: t for t in result.structured_content["tables"]}
+    cf = tables[f"{feature_schema}.customer_features"]
+    assert (cf["keys"], cf["timestamp_key"]) == (["customer_id"], "ts")
+    assert cf["features"] == ["customer_spend_30d", "visits"]
+    assert len(cf["warnings"]) == 1 and cf["warnings"][0].startswith("visits:")
+    assert tables[f"{feature_schema}.customer_profile"]["timestamp_key"] is None
+    text = text_of(result)
+    assert "naming warnings" in text and "no_keys" in text
+
+
+def _rows(result: Any) -> dict[tuple[str, str], dict[str, Any]]:
+    content = result.structured_content
+    names = [c["name"] for c in content["columns"]]
+    rows = [dict(zip(names, row, strict=True)) for row in content["rows"]]
+    return {(r["customer_id"], r["ts"][:10]): r for r in rows}
+
+
+async def test_preview_lookup_is_point_in_time_correct_and_never_leaks_future_values(
+    feature_schema: str, mcp: Any
+) -> None:
+    result = await ok(
+        mcp,
+        "features_preview_lookup",
+        labels_table=f"{feature_schema}.labels",
+        feature_tables=[f"{feature_schema}.customer_features"],
+        timestamp_column="ts",
+    )
+    rows = _rows(result)
+    assert len(rows) == 4
+    # Label at 01-15: the value of 01-10 (20.0), not the later 999.0.
+    assert rows[("1", "2024-01-15")]["customer_spend_30d"] == "20.0"
+    # Label before any feature row: nothing known yet.
+    assert rows[("1", "2023-12-31")]["customer_spend_30d"] is None
+    assert rows[("2", "2024-01-06")]["customer_spend_30d"] == "50.0"
+    assert rows[("3", "2024-01-06")]["customer_spend_30d"] is None
+    assert "999" not in text_of(result)
+    assert "<=" in result.structured_content["sql"]
+
+
+async def test_preview_lookup_joins_several_feature_tables_and_renames_clashes(
+    feature_schema: str, mcp: Any
+) -> None:
+    result = await ok(
+        mcp,
+        "features_preview_lookup",
+        labels_table=f"{feature_schema}.labels",
+        feature_tables=[
+            f"{feature_schema}.customer_features",
+            f"{feature_schema}.customer_profile",
+        ],
+        timestamp_column="ts",
+    )
+    rows = _rows(result)
+    first = rows[("1", "2024-01-15")]
+    assert first["customer_features_visits"] == "2.0"
+    assert first["customer_profile_visits"] == "7.0"
+    assert first["customer_age_years_1y"] == "40"
+    assert rows[("3", "2024-01-06")]["customer_age_years_1y"] is None
+    assert "renamed" in text_of(result)
+
+
+async def test_the_lookup_sql_runs_again_as_returned(
+    feature_schema: str, mcp: Any, backend: Any
+) -> None:
+    result = await ok(
+        mcp,
+        "features_preview_lookup",
+        labels_table=f"{feature_schema}.labels",
+        feature_tables=[f"{feature_schema}.customer_features"],
+        timestamp_column="ts",
+        limit=2,
+    )
+    assert result.structured_content["truncated"] is True
+    assert len(result.structured_content["rows"]) == 2
+    again = sql.query(backend, result.structured_content["sql"])
+    assert len(again.rows) == 4
+
+
+async def test_a_lookup_on_a_table_without_keys_says_the_code_and_how_to_add_one(
+    feature_schema: str, mcp: Any
+) -> None:
+    text = await fails(
+        mcp,
+        "features_preview_lookup",
+        labels_table=f"{feature_schema}.labels",
+        feature_tables=[f"{feature_schema}.no_keys"],
+    )
+    assert "INVALID_PARAMETER_VALUE" in text
+    assert "has no primary key" in text
+    assert "ADD CONSTRAINT" in text

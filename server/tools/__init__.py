@@ -2,7 +2,9 @@
 
 from server.tools import (  # noqa: F401
     bundles,
+    compute,
     context,
+    features,
     jobs,
     mlflow,
     pipelines,

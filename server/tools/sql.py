@@ -77,3 +77,22 @@ def sql_get_result(
 def sql_list_warehouses() -> core.WarehouseList:
     """SQL warehouses (first 50) with state; default marked."""
     return core.list_warehouses(backend())
+
+
+Wait = Annotated[int, Field(ge=0, le=600, description="Wait seconds for the state")]
+
+
+@writer("sql", destructive=False, idempotent=True)
+def sql_start_warehouse(warehouse_id: WarehouseId, timeout_s: Wait = 0) -> core.WarehouseChange:
+    """Start a warehouse; no-op if running."""
+    return core.start_warehouse(backend(), warehouse_id, timeout_s)
+
+
+@writer("sql", destructive=True, idempotent=True)
+def sql_stop_warehouse(
+    warehouse_id: WarehouseId,
+    confirm: Annotated[bool, Field(description="Really stop")] = False,
+    timeout_s: Wait = 0,
+) -> core.WarehouseChange:
+    """Stop a warehouse (interrupts queries); preview unless confirm=true."""
+    return core.stop_warehouse(backend(), warehouse_id, confirm, timeout_s)

@@ -25,7 +25,13 @@ from tools_core.sql.run import (
     submit,
 )
 from tools_core.sql.save import save_result
-from tools_core.sql.warehouses import default_warehouse_id, list_warehouses
+from tools_core.sql.warehouses import (
+    WarehouseChange,
+    default_warehouse_id,
+    list_warehouses,
+    start_warehouse,
+    stop_warehouse,
+)
 
 DEFAULT_ROWS = 50
 MAX_ROWS = 1000
@@ -35,6 +41,7 @@ __all__ = [
     "SqlColumn",
     "SqlResult",
     "Warehouse",
+    "WarehouseChange",
     "WarehouseList",
     "check_read_only",
     "default_warehouse_id",
@@ -42,6 +49,8 @@ __all__ = [
     "get_result",
     "list_warehouses",
     "query",
+    "start_warehouse",
+    "stop_warehouse",
 ]
 
 
