@@ -84,6 +84,21 @@ async def test_a_medallion_pipeline_through_the_tools(mcp: Any, ws: Any) -> None
 
     got = await ok(mcp, "pipelines_get", pipeline_id=pipeline_id)
     assert "IDLE" in text_of(got)
+
+    # Lineage: gold's upstream is silver, then bronze, produced by this pipeline; a CTAS from
+    # gold then shows downstream.
+    lineage = await ok(mcp, "uc_get_lineage", table=f"main.{schema}.gold", direction="up")
+    upstream = text_of(lineage)
+    for table in ("silver", "bronze"):
+        assert f"main.{schema}.{table}" in upstream
+    assert f"medallion-{schema}" in upstream
+    await ok(
+        mcp,
+        "sql_execute",
+        statement=f"CREATE TABLE main.{schema}.gold_copy AS SELECT * FROM main.{schema}.gold",
+    )
+    lineage = await ok(mcp, "uc_get_lineage", table=f"main.{schema}.gold", direction="down")
+    assert f"main.{schema}.gold_copy" in text_of(lineage)
     preview = await ok(mcp, "pipelines_delete", pipeline_id=pipeline_id)
     assert "nothing changed" in text_of(preview)
     await ok(mcp, "pipelines_delete", pipeline_id=pipeline_id, confirm=True)
