@@ -17,6 +17,7 @@ from local_workspace.api import (
     jobs,
     lineage,
     mlflow,
+    pipelines,
     scim,
     serving,
     sql,
@@ -130,6 +131,7 @@ def create_app(config: LocalConfig) -> Starlette:
         vector_search,
         serving,
         lineage,
+        pipelines,
         compute,
     ):
         routes.extend(module.routes(state))
