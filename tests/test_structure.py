@@ -20,6 +20,7 @@ import pytest
 from mcp import Client
 from mcp.types import Tool
 
+from bench import tools_list_size as bench_sizes
 from server.app import build_server
 from server.registry import all_specs
 from server.runtime import Runtime
@@ -35,28 +36,8 @@ UPDATE_SNAPSHOT = os.environ.get("DBX_DEVKIT_UPDATE_SNAPSHOT") == "1"
 # toolsets within 8,000, and every tool on average within AVERAGE_TOOL_BUDGET.
 # The walking skeleton's 17 tools (issue 2) keep their budget; later tools in the same
 # toolsets count against the average budget instead.
-SKELETON_TOOLS = frozenset(
-    {
-        "workspace_context",
-        "workspace_list",
-        "workspace_read",
-        "workspace_write",
-        "workspace_mkdirs",
-        "workspace_delete",
-        "uc_list_catalogs",
-        "uc_list_schemas",
-        "uc_list_tables",
-        "uc_get_table",
-        "uc_list_volumes",
-        "uc_get_grants",
-        "uc_update_grants",
-        "sql_query",
-        "sql_execute",
-        "sql_get_result",
-        "sql_list_warehouses",
-    }
-)
-SKELETON_BUDGET = 8_000
+SKELETON_TOOLS = bench_sizes.SKELETON_TOOLS
+SKELETON_BUDGET = bench_sizes.BUDGET
 AVERAGE_TOOL_BUDGET = 500
 NAME = re.compile(r"^[a-z0-9_]+$")
 
