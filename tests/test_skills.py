@@ -168,6 +168,12 @@ def test_install_project_writes_every_skill_and_keeps_a_local_edit_unless_forced
         # Claude Code's format: the installed front matter is the skill's name and description.
         data = yaml.safe_load(installed.read_text().split("---\n", 2)[1])
         assert data == {"name": skill.name, "description": data["description"]}
+        # Claude Code's limits: lowercase letters, digits and hyphens up to 64 characters,
+        # equal to the folder; a description up to 1,024 characters without XML tags.
+        assert (
+            re.fullmatch(r"[a-z0-9-]{1,64}", data["name"]) and installed.parent.name == data["name"]
+        )
+        assert len(data["description"]) <= 1024 and not re.search(r"<[^>]+>", data["description"])
 
     edited = root / skills[0].name / "SKILL.md"
     edited.write_text(edited.read_text() + "\nMy team's own rule.\n")
