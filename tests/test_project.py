@@ -14,6 +14,8 @@ from mcp import Client
 
 from local_workspace.runner import LocalWorkspace
 from server.cli import main
+from server.launch import ROOT as REPO
+from server.launch import serve_command
 from tests.conftest import fails, ok, text_of
 from tools_core import bundles
 from tools_core.errors import InvalidInput, ToolsCoreError
@@ -178,6 +180,10 @@ async def test_check_reports_the_missing_model_and_alias_until_the_tools_registe
     created = await ok(mcp, "project_init", path=path, name=name, template="ml")
     assert "databricks.yml" in text_of(created)
     assert "RESOURCE_ALREADY_EXISTS" in await fails(mcp, "project_init", path=path, name=name)
+    # Its .mcp.json starts this installation, not whatever PyPI calls dbx-devkit.
+    launcher = json.loads((Path(path) / ".mcp.json").read_text())["mcpServers"]["dbx-devkit"]
+    assert [launcher["command"], *launcher["args"]] == serve_command()
+    assert str(REPO) in launcher["args"]
 
     before = await ok(mcp, "project_check", path=path, target="dev", run_tests=False)
     found = statuses(before.structured_content)

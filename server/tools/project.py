@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from server.launch import serve_command
 from server.registry import reader, writer
 from server.runtime import backend
 from tools_core import project as core
@@ -20,7 +21,7 @@ def project_init(
     template: Annotated[Literal["ml", "minimal"], Field(description="Project template")] = "ml",
 ) -> core.InitResult:
     """Write bundle, pyproject, src/tests/docs, CLAUDE.md, .mcp.json. Never overwrites."""
-    return core.init_project(path, name, template)
+    return core.init_project(path, name, template, serve_command())
 
 
 @reader("project")

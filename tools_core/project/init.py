@@ -8,7 +8,9 @@ Placeholders: ``{{name}}`` (the project name) and ``{{package}}`` (its snake_cas
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import Field
@@ -57,7 +59,13 @@ def check_name(name: str) -> str:
     return package_name(name)
 
 
-def render(name: str, template: str) -> dict[str, str]:
+# How the generated .mcp.json starts dbx-devkit when the caller does not say.
+DEFAULT_SERVE_COMMAND = ("uvx", "dbx-devkit", "serve")
+
+
+def render(
+    name: str, template: str, serve_command: Sequence[str] = DEFAULT_SERVE_COMMAND
+) -> dict[str, str]:
     """The files of ``template`` for project ``name``: {relative path: content}."""
     if template not in TEMPLATES:
         raise InvalidInput(
@@ -71,19 +79,27 @@ def render(name: str, template: str) -> dict[str, str]:
             relative = source.relative_to(root).as_posix()[: -len(SUFFIX)]
             relative = re.sub(r"(^|/)dot\.", r"\1.", relative)
             text = source.read_text(encoding="utf-8")
+            text = text.replace("{{command}}", json.dumps(serve_command[0]))
+            text = text.replace("{{args}}", json.dumps(list(serve_command[1:])))
             files[relative] = text.replace("{{name}}", name).replace("{{package}}", package)
     return files
 
 
-def init_project(path: str | Path, name: str = "", template: str = "ml") -> InitResult:
+def init_project(
+    path: str | Path,
+    name: str = "",
+    template: str = "ml",
+    serve_command: Sequence[str] = DEFAULT_SERVE_COMMAND,
+) -> InitResult:
     """Write the project ``template`` into ``path`` (created if missing).
 
     Refuses to overwrite: every target file is checked first and nothing is written when any
-    exists. ``name`` defaults to the directory's name.
+    exists. ``name`` defaults to the directory's name; ``serve_command`` is how the project's
+    ``.mcp.json`` starts dbx-devkit.
     """
     root = Path(path).expanduser().resolve()
     name = name or root.name
-    files = render(name, template)
+    files = render(name, template, serve_command)
     if root.exists() and not root.is_dir():
         raise InvalidInput(f"{root} exists and is not a directory.", "Pass a directory path.")
     conflicts = sorted(rel for rel in files if (root / rel).exists())
