@@ -137,8 +137,14 @@ def test_a_medallion_pipeline_reports_expectations_and_appends_only_new_rows(ws:
     third = ws.pipelines.start_update(pipeline_id, full_refresh=True).update_id
     assert finish(ws, pipeline_id, third).state.value == "COMPLETED"
     assert sql(ws, f"SELECT count(*) FROM main.{schema}.bronze") == [["8"]]
-    table = ws.tables.get(f"main.{schema}.gold")
-    assert table.name == "gold"
+    # Unity Catalog shows what the pipeline made of each dataset.
+    kinds = {t.name: t.table_type.value for t in ws.tables.list("main", schema)}
+    assert kinds == {
+        "raw_orders": "MANAGED",
+        "bronze": "STREAMING_TABLE",
+        "silver": "STREAMING_TABLE",
+        "gold": "MATERIALIZED_VIEW",
+    }
     got = ws.pipelines.get(pipeline_id)
     assert got.state.value == "IDLE"
     assert got.latest_updates[0].update_id == third

@@ -454,8 +454,15 @@ class Catalog(SecurablesMixin):
                 (now_ms(), self.owner, kind, full_name),
             )
 
-    def note_created(self, kind: str, full_name: str, comment: str | None = None) -> None:
-        """Record metadata of a schema/table/view created by SQL DDL (names are public)."""
+    def note_created(
+        self,
+        kind: str,
+        full_name: str,
+        comment: str | None = None,
+        table_type: str | None = None,
+    ) -> None:
+        """Record metadata of a schema/table/view created by SQL DDL (names are public);
+        ``table_type`` overrides MANAGED (pipelines: MATERIALIZED_VIEW, STREAMING_TABLE)."""
         kind = "table" if kind == "view" else kind
         name = ".".join(p.lower() for p in full_name.split("."))
         if kind == "table" and comment:
@@ -470,7 +477,7 @@ class Catalog(SecurablesMixin):
             finally:
                 cur.close()
             comment = None
-        self._record(kind, name, comment)
+        self._record(kind, name, comment, {"table_type": table_type} if table_type else None)
 
     def note_dropped(self, kind: str, full_name: str) -> None:
         """Forget metadata and grants of a dropped schema/table/view."""

@@ -350,10 +350,9 @@ def _flow(
     if dataset.kind == VIEW:
         view_sources[full] = _expand(result.sources, view_sources)
     else:
-        ctx.claim(
-            full, "STREAMING_TABLE" if dataset.kind == STREAMING_TABLE else "MATERIALIZED_VIEW"
-        )
-        ctx.catalog.note_created(kind, full, dataset.comment)
+        table_type = "STREAMING_TABLE" if dataset.kind == STREAMING_TABLE else "MATERIALIZED_VIEW"
+        ctx.claim(full, table_type)
+        ctx.catalog.note_created(kind, full, dataset.comment, table_type)
         ctx.record_lineage(_expand(result.sources, view_sources), [full])
     metrics = {"num_output_rows": result.output_rows, **result.metrics}
     quality: dict[str, Any] = {"dropped_records": result.dropped}
