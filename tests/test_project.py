@@ -16,8 +16,9 @@ from local_workspace.runner import LocalWorkspace
 from server.cli import main
 from server.launch import ROOT as REPO
 from server.launch import serve_command
-from tests.conftest import fails, ok, text_of
+from tests.conftest import fails, mcp_session, ok, text_of
 from tools_core import bundles
+from tools_core.backend import Backend
 from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.project import check_project, init_project
 
@@ -220,3 +221,15 @@ def test_the_check_command_exits_1_on_a_failed_item_and_0_otherwise(
     # A minimal project has no model: nothing fails.
     assert main(["check", str(minimal), "--target", "dev", "--no-tests", *workspace]) == 0
     assert "passed, 0 failed" in capsys.readouterr().out
+
+
+@pytest.mark.anyio
+async def test_a_read_only_server_checks_without_running_project_code(
+    backend: Backend, tmp_path: Path
+) -> None:
+    result = init_project(tmp_path / "p", unique(), "minimal")
+    async with mcp_session(backend, read_only=True) as client:
+        checked = await ok(client, "project_check", path=result.path, target="dev")
+    text = text_of(checked)
+    assert "not run (read-only server: tests execute project code)" in text
+    assert "passed" in text  # the other items are still checked

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from server.launch import serve_command
 from server.registry import reader, writer
-from server.runtime import backend
+from server.runtime import backend, current
 from tools_core import project as core
 
 Root = Annotated[str, Field(description="Project root dir")]
@@ -31,4 +31,7 @@ def project_check(
     run_tests: Annotated[bool, Field(description="Run pytest")] = True,
 ) -> core.CheckResult:
     """Deployment checklist: pass/fail/unknown per item with evidence and next step."""
-    return core.check_project(backend(), path, target, run_tests)
+    # Running the tests executes project code: a read-only server never does.
+    read_only = current().settings.read_only
+    skip = "read-only server: tests execute project code" if read_only else ""
+    return core.check_project(backend(), path, target, run_tests, tests_skipped_because=skip)

@@ -54,10 +54,12 @@ def check_project(
     run_tests: bool = True,
     timeout_s: int = local.TEST_TIMEOUT_S,
     unavailable: str = "",
+    tests_skipped_because: str = "",
 ) -> CheckResult:
     """Run the deployment checklist on the project at ``path`` for ``target`` (default: the
     bundle's default target). Without a backend (``unavailable`` says why) or when it does
-    not answer, workspace items are unknown."""
+    not answer, workspace items are unknown. The project's tests run unless ``run_tests`` is
+    false or ``tests_skipped_because`` gives a reason."""
     root = Path(path).expanduser().resolve()
     if not root.is_dir():
         raise InvalidInput(f"{root} is not a directory.", "Pass the project's root directory.")
@@ -73,7 +75,9 @@ def check_project(
     why = short(unavailable, 160) if unavailable else workspace.reachable(backend)
     items: list[CheckItem] = [
         local.tests_present(root),
-        local.tests_passing(root, run_tests, timeout_s),
+        local.tests_passing(
+            root, tests_skipped_because or ("" if run_tests else "run_tests=false"), timeout_s
+        ),
         local.bundle_item(report, problem),
         local.code_review(),
         *workspace.model_items(backend, config, why),
