@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import posixpath
 import re
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 
@@ -25,6 +24,7 @@ from tools_core.jobs.models import (
     TaskOutput,
     latest_tasks,
 )
+from tools_core.polling import poll_until_done
 
 MAX_TIMEOUT_S = 600
 MAX_RUNS = 200
@@ -179,29 +179,22 @@ def wait_run(
     """
     if not 0 <= timeout_s <= MAX_TIMEOUT_S:
         raise InvalidInput(f"timeout_s must be between 0 and {MAX_TIMEOUT_S}, got {timeout_s}.")
-    deadline = time.monotonic() + timeout_s
-    interval = 0.5
-    last: tuple[float, float, str] | None = None
-    while True:
-        if check is not None:
-            check()
-        summary = get_run(backend, run_id)
-        progress = summary.progress()
-        if on_progress is not None and progress != last:
-            on_progress(*progress)
-            last = progress
-        remaining = deadline - time.monotonic()
-        if summary.done:
-            return summary
-        if remaining <= 0:
-            summary.timed_out = True
-            summary.hint = (
-                f"still running after {timeout_s:g} s; poll with jobs_get_run run_id={run_id} "
-                "(or jobs_wait_run again). Nothing was restarted."
-            )
-            return summary
-        time.sleep(min(interval, remaining))
-        interval = min(interval * 1.5, 2.0)
+    summary, done = poll_until_done(
+        lambda: get_run(backend, run_id),
+        lambda run: run.done,
+        lambda run: run.progress(),
+        timeout_s,
+        on_progress,
+        check,
+        first_interval_s=0.5,
+    )
+    if not done:
+        summary.timed_out = True
+        summary.hint = (
+            f"still running after {timeout_s:g} s; poll with jobs_get_run run_id={run_id} "
+            "(or jobs_wait_run again). Nothing was restarted."
+        )
+    return summary
 
 
 def list_runs(

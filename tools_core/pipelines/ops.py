@@ -7,7 +7,6 @@ client (same path, same auth) to keep ``flow_progress`` metrics and data-quality
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -27,6 +26,7 @@ from tools_core.pipelines.models import (
     UpdateStarted,
     UpdateSummary,
 )
+from tools_core.polling import poll_until_done
 
 PIPELINE_HINT = "List pipelines with pipelines_list to find the pipeline_id."
 FINAL_STATES = ("COMPLETED", "FAILED", "CANCELED")
@@ -395,24 +395,19 @@ def wait_update(
     """
     if not 0 <= timeout_s <= MAX_WAIT_S:
         raise InvalidInput(f"timeout_s must be between 0 and {MAX_WAIT_S}, got {timeout_s}.")
-    deadline = time.monotonic() + timeout_s
-    interval = 0.2
-    last: tuple[float, float, str] | None = None
-    while True:
-        if check is not None:
-            check()
+
+    def fetch() -> UpdateSummary:
+        nonlocal update_id
         summary = get_update(backend, pipeline_id, update_id)
-        update_id = summary.update_id
+        update_id = summary.update_id  # the latest update, pinned at the first poll
+        return summary
+
+    def progress(summary: UpdateSummary) -> tuple[float, float, str]:
         done = sum(1 for f in summary.flows if f.status in ("COMPLETED", "FAILED"))
-        picture = (float(done), float(max(len(summary.flows), 1)), summary.state)
-        if on_progress is not None and picture != last:
-            on_progress(*picture)
-            last = picture
-        remaining = deadline - time.monotonic()
-        if summary.done or remaining <= 0:
-            return summary
-        time.sleep(min(interval, remaining))
-        interval = min(interval * 1.5, 2.0)
+        return float(done), float(max(len(summary.flows), 1)), summary.state
+
+    summary, _ = poll_until_done(fetch, lambda s: s.done, progress, timeout_s, on_progress, check)
+    return summary
 
 
 def list_events(
