@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput, ToolsCoreError
+from tools_core.polling import poll_until_done
 from tools_core.results import Result, markdown_table, more_hint
 
 if TYPE_CHECKING:
@@ -152,14 +152,13 @@ def _entity(backend: Backend, model: str, workload_size: str) -> Any:
 
 def _wait(backend: Backend, name: str, timeout_s: int) -> EndpointDetail:
     """Poll until the config update ends or ``timeout_s`` passes."""
-    deadline = time.monotonic() + timeout_s
-    delay = 0.2
-    while True:
-        detail = _detail(backend.client.serving_endpoints.get(name))
-        if detail.config_update != "IN_PROGRESS" or time.monotonic() >= deadline:
-            return detail
-        time.sleep(delay)
-        delay = min(delay * 1.5, 3.0)
+    detail, _ = poll_until_done(
+        lambda: _detail(backend.client.serving_endpoints.get(name)),
+        lambda found: found.config_update != "IN_PROGRESS",
+        lambda found: (0.0, 1.0, found.config_update or ""),
+        timeout_s,
+    )
+    return detail
 
 
 def create_endpoint(
