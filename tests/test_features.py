@@ -229,6 +229,9 @@ async def test_preview_lookup_joins_several_feature_tables_and_renames_clashes(
     assert first["customer_age_years_1y"] == "40"
     assert rows[("3", "2024-01-06")]["customer_age_years_1y"] is None
     assert "renamed" in text_of(result)
+    # `visits` has no window: the guide's noun_metric_window naming is a warning, not a failure.
+    assert [w.split(":")[0] for w in result.structured_content["warnings"]] == ["visits", "visits"]
+    assert "naming warnings: visits" in text_of(result)
 
 
 async def test_the_lookup_sql_runs_again_as_returned(

@@ -92,6 +92,7 @@ class FeatureLookup(Result):
     rows: list[list[str | None]] = Field(default_factory=list)
     truncated: bool = False
     renamed: dict[str, str] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
 
     def to_text(self) -> str:
         headers = [f"{c.name} ({c.type})" for c in self.columns]
@@ -103,6 +104,8 @@ class FeatureLookup(Result):
         if self.renamed:
             pairs = ", ".join(f"{new} <- {old}" for new, old in self.renamed.items())
             lines.append(f"renamed (name clash): {pairs}")
+        if self.warnings:
+            lines.append("naming warnings: " + "; ".join(self.warnings))
         lines.append(f"SQL (Databricks SQL; feature ts <= label ts):\n{self.sql}")
         return "\n".join(lines)
 
@@ -302,4 +305,5 @@ def preview_lookup(
         rows=result.rows[:limit],
         truncated=len(result.rows) > limit or result.truncated,
         renamed=renamed,
+        warnings=[w for t in tables for w in t.warnings],
     )
