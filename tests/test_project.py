@@ -204,6 +204,18 @@ async def test_check_reports_the_missing_model_and_alias_until_the_tools_registe
     assert found["champion_alias"] == "passed", text_of(after)
     assert f"{model}@champion -> v1" in text_of(after)
     assert after.structured_content["failed"] == 0
+    assert found["feature_naming"] == "unknown"  # no feature tables yet
+
+    # A feature table in the project's schema with a feature named off convention.
+    for statement in (
+        f"CREATE SCHEMA IF NOT EXISTS main.{name}",
+        f"CREATE TABLE main.{name}.customer_features (customer_id BIGINT NOT NULL, visits INT, "
+        "customer_spend_30d DOUBLE, CONSTRAINT customer_pk PRIMARY KEY (customer_id))",
+    ):
+        await ok(mcp, "sql_execute", statement=statement)
+    named = await ok(mcp, "project_check", path=path, target="dev", run_tests=False)
+    assert statuses(named.structured_content)["feature_naming"] == "failed", text_of(named)
+    assert "customer_features.visits" in text_of(named)
 
 
 def test_the_check_command_exits_1_on_a_failed_item_and_0_otherwise(

@@ -85,5 +85,6 @@ def check_project(
         local.failure_alerts(config),
         local.docs_present(root),
         local.naming(report),
+        workspace.feature_naming(backend, config, why),
     ]
     return CheckResult.build(str(root), target or "(none)", items)

@@ -218,3 +218,40 @@ def inference_tables(backend: Backend | None, config: dict[str, Any] | None, why
     return CheckItem(
         item=name, status="passed", evidence=short(f"bundle: {declared}; {'; '.join(notes)}")
     )
+
+
+def feature_naming(backend: Backend | None, config: dict[str, Any] | None, why: str) -> CheckItem:
+    """Feature columns of the feature tables in the project's schemas follow
+    ``noun_metric_window`` (e.g. ``customer_spend_30d``)."""
+    from tools_core.features import list_tables
+
+    name = "feature_naming"
+    schemas = sorted({model.rsplit(".", 1)[0] for model in model_names(config)})
+    if why or backend is None:
+        return CheckItem(item=name, status="unknown", evidence=why or "no workspace")
+    if not schemas:
+        return CheckItem(item=name, status="unknown", evidence="no catalog.schema in the bundle")
+    warnings: list[str] = []
+    tables = 0
+    try:
+        for schema in schemas:
+            catalog, schema_name = schema.split(".")
+            found = list_tables(backend, catalog, schema_name)
+            tables += len(found.tables)
+            warnings += [f"{t.name}.{w}" for t in found.tables for w in t.warnings]
+    except _failures() as exc:
+        return CheckItem(item=name, status="unknown", evidence=short(f"{schema}: {exc}", 160))
+    if not tables:
+        return CheckItem(
+            item=name, status="unknown", evidence=f"no feature tables in {', '.join(schemas)}"
+        )
+    if not warnings:
+        return CheckItem(
+            item=name, status="passed", evidence=f"{tables} feature table(s), noun_metric_window"
+        )
+    return CheckItem(
+        item=name,
+        status="failed",
+        evidence=short(f"{len(warnings)} feature name(s) off convention; first: {warnings[0]}"),
+        next_step="Rename features as noun_metric_window, e.g. customer_spend_30d.",
+    )
