@@ -27,7 +27,7 @@ class PipelineList(Result):
     truncated: bool = False
 
     def to_text(self) -> str:
-        rows = [(p.pipeline_id, p.name, p.state, p.last_update) for p in self.pipelines]
+        rows = [(p.pipeline_id, p.name, p.state, p.last_update or "-") for p in self.pipelines]
         text = markdown_table(["pipeline_id", "name", "state", "last update"], rows)
         if self.truncated:
             text += "\n(more pipelines: raise limit or filter by name)"
