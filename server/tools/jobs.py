@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import anyio
-import anyio.from_thread
-import anyio.to_thread
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from server.progress import wait_with_progress
 from server.registry import reader, writer
 from server.runtime import backend
 from tools_core import jobs as core
@@ -112,17 +110,9 @@ async def jobs_wait_run(
     timeout_s: Annotated[int, Field(ge=1, le=600, description="Max wait seconds")] = 120,
 ) -> core.RunSummary:
     """Wait for a run to end, with progress; on timeout poll with jobs_get_run."""
-
-    def progress(done: float, total: float, message: str) -> None:
-        anyio.from_thread.run(ctx.report_progress, done, total, message)
-
-    def wait() -> core.RunSummary:
-        # check_cancelled: a client that cancels the call also stops the polling thread.
-        return core.wait_run(
-            backend(), run_id, timeout_s, progress, anyio.from_thread.check_cancelled
-        )
-
-    return await anyio.to_thread.run_sync(wait)
+    return await wait_with_progress(
+        ctx, lambda progress, check: core.wait_run(backend(), run_id, timeout_s, progress, check)
+    )
 
 
 @reader("jobs")

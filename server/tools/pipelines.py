@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-import anyio
-import anyio.from_thread
-import anyio.to_thread
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from server.progress import wait_with_progress
 from server.registry import reader, writer
 from server.runtime import backend
 from tools_core import pipelines as core
@@ -97,21 +95,12 @@ async def pipelines_get_update(
     timeout_s: Annotated[int, Field(ge=0, le=600, description="Wait up to s for the end")] = 0,
 ) -> core.UpdateSummary:
     """Update state, rows written per dataset, expectations, errors."""
-
-    def progress(done: float, total: float, message: str) -> None:
-        anyio.from_thread.run(ctx.report_progress, done, total, message)
-
-    def wait() -> core.UpdateSummary:
-        return core.wait_update(
-            backend(),
-            pipeline_id,
-            update_id,
-            timeout_s,
-            progress,
-            anyio.from_thread.check_cancelled,
-        )
-
-    return await anyio.to_thread.run_sync(wait)
+    return await wait_with_progress(
+        ctx,
+        lambda progress, check: core.wait_update(
+            backend(), pipeline_id, update_id, timeout_s, progress, check
+        ),
+    )
 
 
 @reader("pipelines")
