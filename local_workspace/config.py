@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local_workspace.faults import FaultConfig
+
 DEFAULT_USER = "dev@dbx-devkit.local"
 WORKSPACE_ID = "1000000000000001"
 
@@ -27,6 +29,8 @@ class LocalConfig:
     user: str = DEFAULT_USER
     token: str | None = None
     seed: bool = True
+    # Fault injection for tests (local_workspace/faults.py): off unless set.
+    faults: FaultConfig | None = None
 
     def resolved_token(self) -> str:
         """The access token: given, or persisted in the data directory so clients can reattach."""

@@ -21,6 +21,7 @@ import uvicorn
 
 from local_workspace.app import create_app
 from local_workspace.config import LocalConfig
+from local_workspace.faults import with_faults
 
 log = logging.getLogger("local_workspace")
 
@@ -47,7 +48,7 @@ class LocalWorkspace:
         self.token = app.state.workspace.token
         self._services = app.state.workspace.services
         uv_config = uvicorn.Config(
-            app,
+            with_faults(app, self.config.faults),
             host=self.config.host,
             port=self.config.port,
             log_level="warning",
@@ -135,7 +136,13 @@ def serve_forever(config: LocalConfig) -> None:
     """Serve in the foreground until interrupted (``dbx-devkit local``)."""
     app = create_app(config)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=config.host, port=config.port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            with_faults(app, config.faults),
+            host=config.host,
+            port=config.port,
+            log_level="warning",
+            lifespan="off",
+        )
     )
     original_startup = server.startup
 

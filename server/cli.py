@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,9 +66,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_local(args: argparse.Namespace) -> int:
     """Run the local workspace alone and print how to point an SDK or CLI at it."""
     from local_workspace.config import LocalConfig, default_data_dir
+    from local_workspace.faults import parse_faults
     from local_workspace.runner import find_running, serve_forever
 
-    config = LocalConfig(data_dir=args.data_dir or default_data_dir(), port=args.port)
+    spec = args.faults or os.environ.get("DBX_DEVKIT_LOCAL_FAULTS")
+    try:
+        faults = parse_faults(spec) if spec else None
+    except ValueError as exc:
+        print(f"dbx-devkit local: --faults: {exc}", file=sys.stderr)
+        return 2
+    config = LocalConfig(
+        data_dir=args.data_dir or default_data_dir(), port=args.port, faults=faults
+    )
     running = find_running(config.data_dir)
     if running:
         # Two workspaces must not open the same DuckDB files: point at the running one.
@@ -206,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     local = sub.add_parser("local", help="run the local workspace alone")
     local.add_argument("--data-dir", type=Path, help="data directory")
     local.add_argument("--port", type=int, default=8080, help="port (0 = any free port)")
+    local.add_argument(
+        "--faults",
+        help="inject faults for tests, e.g. latency=0.2,status=503:3,drop=1,paths=/api/2.1 "
+        "(or DBX_DEVKIT_LOCAL_FAULTS)",
+    )
     local.set_defaults(func=cmd_local)
 
     tools = sub.add_parser("tools", help="list the tools")

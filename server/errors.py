@@ -28,7 +28,8 @@ HINTS: dict[str, str] = {
     "INVALID_PARAMETER_VALUE": "Fix the argument as the message says.",
     "BAD_REQUEST": "Fix the request as the message says.",
     "PARSE_SYNTAX_ERROR": "Fix the SQL syntax and run it again.",
-    "TEMPORARILY_UNAVAILABLE": "Retry in a few seconds.",
+    "TEMPORARILY_UNAVAILABLE": "The service is temporarily unavailable: retry later.",
+    "TOO_MANY_REQUESTS": "Rate limited: retry later, with fewer calls at once.",
     "NOT_IMPLEMENTED": "This needs a real Databricks workspace.",
     "FEATURE_DISABLED": "This needs a real Databricks workspace.",
 }
@@ -40,15 +41,26 @@ def describe_error(exc: BaseException) -> str:
         if exc.hint:
             return str(exc)
         return _with_hint(exc.error_code, exc.message)
-    code, message = _sdk_error(exc)
+    if isinstance(exc, TimeoutError) and isinstance(exc.__cause__, Exception):
+        # The SDK's retries ran out ("Timed out after ..."): its last failure says what failed.
+        code, message = _transient_or_sdk_error(exc.__cause__)
+        if code is not None:
+            return _with_hint(code, f"{message.rstrip('.')}; still failing after retries ({exc}).")
+    code, message = _transient_or_sdk_error(exc)
     if code is not None:
         return _with_hint(code, message)
-    if isinstance(exc, ConnectionError | TimeoutError | OSError):
-        return _with_hint(
+    return f"INTERNAL_ERROR: {type(exc).__name__}: {exc}"
+
+
+def _transient_or_sdk_error(exc: BaseException) -> tuple[str | None, str]:
+    """(error code, message) of an SDK error or of a failure to reach the workspace."""
+    code, message = _sdk_error(exc)
+    if code is None and isinstance(exc, ConnectionError | TimeoutError | OSError):
+        return (
             "TEMPORARILY_UNAVAILABLE",
             f"Cannot reach the workspace ({type(exc).__name__}: {exc}).",
         )
-    return f"INTERNAL_ERROR: {type(exc).__name__}: {exc}"
+    return code, message
 
 
 def _sdk_error(exc: BaseException) -> tuple[str | None, str]:

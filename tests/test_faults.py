@@ -1,0 +1,168 @@
+"""Fault injection: the real SDK and the MCP server against a local workspace that answers
+429/503 bursts, drops connections and adds latency (a workspace of its own, not the session's)."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from local_workspace.config import LocalConfig
+from local_workspace.faults import FaultConfig, FaultCounters, FaultInjector, parse_faults
+from local_workspace.runner import LocalWorkspace
+from server.cli import build_parser
+from server.errors import describe_error
+from tests.conftest import fails, mcp_session, ok
+from tools_core.backend import local_backend, workspace_client
+
+pytestmark = pytest.mark.anyio
+
+UC = "/api/2.1/unity-catalog"
+
+
+@pytest.fixture(scope="module")
+def faulty_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorkspace]:
+    """A small local workspace (no samples) whose faults each test arms for itself."""
+    config = LocalConfig(
+        data_dir=tmp_path_factory.mktemp("faulty-workspace"), seed=False, faults=FaultConfig()
+    )
+    with LocalWorkspace(config) as workspace:
+        yield workspace
+
+
+def arm(workspace: LocalWorkspace, spec: str) -> FaultCounters:
+    """Replace the running workspace's faults by ``spec``, with fresh counters."""
+    faults = workspace.config.faults
+    assert faults is not None
+    armed = parse_faults(spec)
+    for item in dataclasses.fields(FaultConfig):
+        setattr(faults, item.name, getattr(armed, item.name))
+    return faults.counters
+
+
+@asynccontextmanager
+async def session(workspace: LocalWorkspace, retry_timeout_s: int = 15) -> AsyncIterator[Client]:
+    """An MCP client over a backend whose SDK gives up retrying after ``retry_timeout_s``."""
+    backend = local_backend(workspace.url, workspace.token)
+    backend.client = workspace_client(
+        host=workspace.url, token=workspace.token, retry_timeout_seconds=retry_timeout_s
+    )
+    async with mcp_session(backend) as client:
+        yield client
+
+
+def test_faults_are_off_unless_configured(tmp_path: Path) -> None:
+    assert LocalConfig(data_dir=tmp_path).faults is None
+    assert build_parser().parse_args(["local"]).faults is None
+    workspace = LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False))
+    with workspace:
+        assert not isinstance(workspace._server.config.app, FaultInjector)  # type: ignore[union-attr]
+
+
+def test_a_fault_spec_reads_as_counts_and_names_what_it_does_not_know() -> None:
+    faults = parse_faults(f"latency=0.2,status=503:3,drop=1,retry_after=0,paths={UC}|/api/2.0/sql")
+    assert (faults.latency_s, faults.status, faults.status_count, faults.drop) == (0.2, 503, 3, 1)
+    assert faults.retry_after_s == 0
+    assert faults.paths == (UC, "/api/2.0/sql")
+    with pytest.raises(ValueError, match="Unknown fault 'jitter'"):
+        parse_faults("jitter=1")
+    with pytest.raises(ValueError, match="429 or 503"):
+        parse_faults("status=500:1")
+
+
+async def test_a_burst_of_503s_is_retried_by_the_sdk_and_the_call_succeeds(
+    faulty_ws: LocalWorkspace,
+) -> None:
+    async with session(faulty_ws) as client:
+        counters = arm(faulty_ws, f"status=503:2,retry_after=0,paths={UC}")
+        await ok(client, "uc_list_catalogs")
+    # Three attempts: two answered 503, the third reached the workspace.
+    assert (counters.matched, counters.status, counters.passed) == (3, 2, 1)
+
+
+async def test_a_429_with_retry_after_is_waited_out_and_the_call_succeeds(
+    faulty_ws: LocalWorkspace,
+) -> None:
+    async with session(faulty_ws) as client:
+        counters = arm(faulty_ws, f"status=429:1,paths={UC}")
+        start = time.monotonic()
+        await ok(client, "uc_list_catalogs")
+    assert (counters.status, counters.passed) == (1, 1)
+    assert time.monotonic() - start >= 1.0  # the SDK honoured Retry-After: 1
+
+
+async def test_a_persistent_503_ends_in_an_error_that_says_to_retry_later(
+    faulty_ws: LocalWorkspace,
+) -> None:
+    async with session(faulty_ws, retry_timeout_s=1) as client:
+        counters = arm(faulty_ws, f"status=503,retry_after=0,paths={UC}")
+        error = await fails(client, "uc_list_catalogs")
+    assert error.startswith("TEMPORARILY_UNAVAILABLE: ")
+    assert "still failing after retries" in error
+    assert error.endswith("temporarily unavailable: retry later.")
+    assert counters.status >= 2 and counters.passed == 0
+
+
+async def test_persistent_429s_end_in_a_rate_limit_error(faulty_ws: LocalWorkspace) -> None:
+    async with session(faulty_ws, retry_timeout_s=1) as client:
+        arm(faulty_ws, f"status=429,retry_after=0,paths={UC}")
+        error = await fails(client, "uc_list_catalogs")
+    assert error.startswith("TOO_MANY_REQUESTS: ")
+    assert "retry later" in error
+
+
+async def test_a_dropped_connection_is_retried_by_the_sdk(faulty_ws: LocalWorkspace) -> None:
+    async with session(faulty_ws) as client:
+        counters = arm(faulty_ws, f"drop=1,paths={UC}")
+        await ok(client, "uc_list_catalogs")
+    assert (counters.dropped, counters.passed) == (1, 1)
+
+
+async def test_connections_dropped_until_the_retry_timeout_say_the_workspace_is_unreachable(
+    faulty_ws: LocalWorkspace,
+) -> None:
+    async with session(faulty_ws, retry_timeout_s=1) as client:
+        arm(faulty_ws, f"drop=1000,paths={UC}")
+        error = await fails(client, "uc_list_catalogs")
+    assert error.startswith("TEMPORARILY_UNAVAILABLE: Cannot reach the workspace (ConnectionError")
+    assert error.endswith("retry later.")
+
+
+async def test_latency_slows_matching_calls_only(faulty_ws: LocalWorkspace) -> None:
+    async with session(faulty_ws) as client:
+        counters = arm(faulty_ws, f"latency=0.3,paths={UC}")
+        start = time.monotonic()
+        await ok(client, "uc_list_catalogs")
+        assert time.monotonic() - start >= 0.3
+        await ok(client, "workspace_list", path="/")
+    assert (counters.matched, counters.delayed, counters.passed) == (1, 1, 1)
+
+
+def test_every_kth_request_fails_and_health_is_never_faulted(faulty_ws: LocalWorkspace) -> None:
+    client = workspace_client(host=faulty_ws.url, token=faulty_ws.token, retry_timeout_seconds=15)
+    counters = arm(faulty_ws, "status=503,every=2,retry_after=0")
+    for _ in range(3):
+        list(client.catalogs.list())
+    # Three lists: requests 2 and 4 answer 503 and are retried (3 and 5); 1, 3 and 5 pass.
+    assert counters.status == 2 and counters.passed == 3
+    with urllib.request.urlopen(f"{faulty_ws.url}/health", timeout=5) as response:
+        assert response.status == 200
+    assert counters.matched == 5
+
+
+def test_a_persistent_503_without_retries_is_described_as_temporary() -> None:
+    from databricks.sdk.errors import TemporarilyUnavailable
+
+    message = describe_error(
+        TemporarilyUnavailable("Workspace is busy.", error_code="TEMPORARILY_UNAVAILABLE")
+    )
+    assert message == (
+        "TEMPORARILY_UNAVAILABLE: Workspace is busy. "
+        "The service is temporarily unavailable: retry later."
+    )
