@@ -16,7 +16,7 @@ from mcp import Client
 from local_workspace.config import LocalConfig
 from local_workspace.faults import FaultConfig, FaultCounters, FaultInjector, parse_faults
 from local_workspace.runner import LocalWorkspace
-from server.cli import build_parser
+from server.cli import build_parser, main
 from server.errors import describe_error
 from tests.conftest import fails, mcp_session, ok
 from tools_core.backend import local_backend, workspace_client
@@ -74,6 +74,16 @@ def test_a_fault_spec_reads_as_counts_and_names_what_it_does_not_know() -> None:
         parse_faults("jitter=1")
     with pytest.raises(ValueError, match="429 or 503"):
         parse_faults("status=500:1")
+
+
+def test_dbx_devkit_local_refuses_a_fault_spec_it_cannot_read(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["local", "--data-dir", str(tmp_path), "--faults", "status=500:1"]) == 2
+    assert "--faults: Fault status must be 429 or 503" in capsys.readouterr().err
+    monkeypatch.setenv("DBX_DEVKIT_LOCAL_FAULTS", "jitter=1")
+    assert main(["local", "--data-dir", str(tmp_path)]) == 2
+    assert "Unknown fault 'jitter'" in capsys.readouterr().err
 
 
 async def test_a_burst_of_503s_is_retried_by_the_sdk_and_the_call_succeeds(
