@@ -3,6 +3,7 @@ without losing local edits, and served over MCP as prompts and resources."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -87,6 +88,44 @@ def test_every_tool_named_in_skills_and_docs_exists() -> None:
             if TOOL_NAME.match(name) and name not in registered and name not in PLANNED:
                 unknown.setdefault(name, []).append(str(path.relative_to(REPO)))
     assert unknown == {}, f"tools that do not exist (names are exact): {unknown}"
+
+
+# A tool call written out in a skill or guide: `tool_name {"arg": ...}` on its own line.
+TOOL_CALL = re.compile(r"^\s*([a-z]+_[a-z0-9_]+)[ \t]+(\{.*\})\s*(?:#.*)?$", re.MULTILINE)
+
+
+@pytest.mark.anyio
+async def test_every_tool_call_written_in_skills_and_docs_has_valid_arguments() -> None:
+    from jsonschema import Draft202012Validator
+    from mcp import Client
+
+    from server.app import build_server
+    from server.runtime import Runtime
+    from server.settings import Settings
+
+    config = Settings()
+    async with Client(build_server(config, Runtime(config))) as client:
+        schemas = {t.name: t.input_schema for t in (await client.list_tools()).tools}
+    problems, calls = [], 0
+    for path in knowledge_files():
+        for name, arguments in TOOL_CALL.findall(path.read_text()):
+            if not TOOL_NAME.match(name):
+                continue
+            calls += 1
+            where = f"{path.relative_to(REPO)}: {name}"
+            if name not in schemas:
+                problems.append(f"{where}: no such tool")
+                continue
+            try:
+                given = json.loads(arguments)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{where}: arguments are not JSON ({exc})")
+                continue
+            schema = {**schemas[name], "additionalProperties": False}
+            errors = Draft202012Validator(schema).iter_errors(given)
+            problems += [f"{where}: {error.message}" for error in errors]
+    assert calls >= 20, f"only {calls} tool calls found: did the pattern break?"
+    assert problems == [], "\n".join(problems)
 
 
 def test_planned_tools_are_removed_from_the_list_once_registered() -> None:
