@@ -23,7 +23,6 @@ from typing import Any
 import anyio
 from mcp import Client
 
-from local_workspace import runner
 from local_workspace.config import LocalConfig
 from local_workspace.runner import LocalWorkspace
 from server.app import build_server
@@ -33,16 +32,6 @@ from tools_core import uc
 from tools_core.backend import Backend, local_backend
 
 TOOL = "uc_list_catalogs"
-
-
-def without_mlflow() -> None:
-    """Skip the workspace's background MLflow start: nothing here calls MLflow, and its
-    seconds of imports would compete with the measured calls for the interpreter."""
-
-    def no_start(services: dict[str, Any]) -> None:
-        return None
-
-    runner._start_mlflow = no_start
 
 
 async def measure(backend: Backend, n: int) -> tuple[list[float], list[float]]:
@@ -70,10 +59,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=50, help="calls each way (default 50)")
     args = parser.parse_args()
-    without_mlflow()
     with (
         tempfile.TemporaryDirectory() as tmp,
-        LocalWorkspace(LocalConfig(data_dir=Path(tmp) / "ws", seed=False)) as workspace,
+        LocalWorkspace(
+            LocalConfig(data_dir=Path(tmp) / "ws", seed=False, warm_mlflow=False)
+        ) as workspace,
     ):
         backend = local_backend(workspace.url, workspace.token)
         direct, over_mcp = anyio.run(measure, backend, args.n)

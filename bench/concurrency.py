@@ -22,7 +22,6 @@ from typing import Any
 import anyio
 from mcp import Client
 
-from local_workspace import runner
 from local_workspace.config import LocalConfig
 from local_workspace.faults import FaultConfig
 from local_workspace.runner import LocalWorkspace
@@ -33,16 +32,6 @@ from tools_core.backend import local_backend
 
 TOOL = "uc_list_catalogs"
 UC = "/api/2.1/unity-catalog"
-
-
-def without_mlflow() -> None:
-    """Skip the workspace's background MLflow start: nothing here calls MLflow, and its
-    seconds of imports would compete with the measured calls for the interpreter."""
-
-    def no_start(services: dict[str, Any]) -> None:
-        return None
-
-    runner._start_mlflow = no_start
 
 
 async def call(client: Client) -> None:
@@ -77,9 +66,10 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.1, help="injected seconds per request")
     args = parser.parse_args()
     faults = FaultConfig(latency_s=args.latency, paths=(UC,))
-    without_mlflow()
     with tempfile.TemporaryDirectory() as tmp:
-        config = LocalConfig(data_dir=Path(tmp) / "ws", seed=False, faults=faults)
+        config = LocalConfig(
+            data_dir=Path(tmp) / "ws", seed=False, faults=faults, warm_mlflow=False
+        )
         with LocalWorkspace(config) as workspace:
             sequential, concurrent = anyio.run(measure, workspace, args.n)
     print(f"concurrency.calls {args.n} x {TOOL}, {args.latency * 1000:.0f} ms injected latency")

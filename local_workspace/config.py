@@ -31,6 +31,9 @@ class LocalConfig:
     seed: bool = True
     # Fault injection for tests (local_workspace/faults.py): off unless set.
     faults: FaultConfig | None = None
+    # Import MLflow's server in the background at start (seconds of CPU); when off, it
+    # starts on the first MLflow request instead (benches that never call MLflow).
+    warm_mlflow: bool = True
 
     def resolved_token(self) -> str:
         """The access token: given, or persisted in the data directory so clients can reattach."""

@@ -70,7 +70,8 @@ class LocalWorkspace:
         port = self._server.servers[0].sockets[0].getsockname()[1]
         self.url = f"http://{self.config.host}:{port}"
         _write_server_file(self.config.data_dir, self.url)
-        _start_mlflow(self._services)
+        if self.config.warm_mlflow:
+            _start_mlflow(self._services)
         return self
 
     def stop(self) -> None:
@@ -151,7 +152,8 @@ def serve_forever(config: LocalConfig) -> None:
         port = server.servers[0].sockets[0].getsockname()[1]
         url = f"http://{config.host}:{port}"
         _write_server_file(config.data_dir, url)
-        _start_mlflow(app.state.workspace.services)
+        if config.warm_mlflow:
+            _start_mlflow(app.state.workspace.services)
         announce = getattr(config, "on_ready", None)
         if callable(announce):
             announce(url, app.state.workspace.token)
