@@ -208,7 +208,9 @@ def instructions(runtime: Runtime) -> str:
     return (
         f"dbx-devkit: Databricks tools. {where} {mode} Toolsets: {', '.join(toolsets)}. "
         "Call workspace_context first. Results are capped; follow the hints to page. "
-        "Destructive tools change nothing without confirm=true."
+        "Destructive tools change nothing without confirm=true. "
+        "Methodology: the dbx-* prompts (skills; start with dbx-local-dev-loop) and the "
+        "docs://databricks/ guides."
     )
 
 

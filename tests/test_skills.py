@@ -273,7 +273,10 @@ async def test_skills_are_prompts_and_their_files_resources_even_read_only(
 ) -> None:
     skills = discover_skills()
     async with mcp_session(backend, read_only=True, toolsets=("sql",)) as client:
+        # The first thing an agent reads points at the skills, by a name that exists.
+        assert "dbx-local-dev-loop" in (client.instructions or "")
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
+        assert "dbx-local-dev-loop" in prompts
         for skill in skills:
             assert prompts[skill.name].description == skill.description
 
