@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.sql import StatementState
-from databricks.sdk.service.workspace import ImportFormat, Language
+from databricks.sdk.service.workspace import ImportFormat
 
 from tests.conftest import fails, ok, text_of
+from tests.test_jobs_local_api import put_notebook
 
 WAREHOUSE = "dbxlocal00000001"
 
@@ -106,16 +106,6 @@ def test_a_statement_that_fails_records_nothing(ws: WorkspaceClient, schema: str
     assert table_lineage(ws, f"{schema}.raw")["downstreams"] == []
 
 
-def wait_run(ws: WorkspaceClient, run_id: int, timeout: float = 60) -> jobs.Run:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = ws.jobs.get_run(run_id)
-        if run.state and run.state.life_cycle_state == jobs.RunLifeCycleState.TERMINATED:
-            return run
-        assert time.monotonic() < deadline, run.state
-        time.sleep(0.2)
-
-
 def test_a_job_sql_task_and_a_notebook_spark_sql_are_attributed_to_the_job(
     ws: WorkspaceClient, schema: str
 ) -> None:
@@ -127,16 +117,10 @@ def test_a_job_sql_task_and_a_notebook_spark_sql_are_attributed_to_the_job(
         f"CREATE TABLE {schema}.from_sql AS SELECT id FROM {schema}.raw;".encode(),
         format=ImportFormat.RAW,
     )
-    notebook = f"{base}/nb"
-    source = (
-        "# Databricks notebook source\n"
-        f'spark.sql("CREATE TABLE {schema}.from_nb AS SELECT a FROM {schema}.raw")\n'
-    )
-    ws.workspace.import_(
-        notebook,
-        content=base64.b64encode(source.encode()).decode(),
-        format=ImportFormat.SOURCE,
-        language=Language.PYTHON,
+    notebook = put_notebook(
+        ws,
+        f"{base}/nb",
+        f'spark.sql("CREATE TABLE {schema}.from_nb AS SELECT a FROM {schema}.raw")',
     )
     job_id = ws.jobs.create(
         name="t_lin_job",
@@ -152,7 +136,7 @@ def test_a_job_sql_task_and_a_notebook_spark_sql_are_attributed_to_the_job(
         ],
     ).job_id
     assert job_id is not None
-    run = wait_run(ws, ws.jobs.run_now(job_id).run_id)
+    run = ws.jobs.run_now(job_id).result(timeout=timedelta(seconds=60))
     assert run.state and run.state.result_state == jobs.RunResultState.SUCCESS, run.state
 
     downstream = {
