@@ -7,6 +7,7 @@ workspace, so it happens on the first tool call, never before tools/list is answ
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
@@ -54,6 +55,13 @@ class Runtime:
         from local_workspace.config import default_data_dir
 
         return self.settings.data_dir or default_data_dir()
+
+    @property
+    def results_dir(self) -> Path:
+        """The one folder tools write result files into (``save_to``), local even against a
+        remote workspace. Outside the folders the local warehouse's SQL can reach."""
+        folder = self.settings.results_dir or self.data_dir / "results"
+        return Path(os.path.abspath(folder.expanduser()))
 
     def backend(self) -> Backend:
         """The backend, created on first call (thread-safe)."""

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     )
     local: bool = Field(False, description="Use the embedded local workspace even if configured.")
     data_dir: Path | None = Field(None, description="Local workspace data directory.")
+    results_dir: Path | None = Field(
+        None, description="Folder save_to writes into (default: <data dir>/results)."
+    )
     warehouse_id: str | None = Field(
         None,
         validation_alias=AliasChoices("DBX_DEVKIT_WAREHOUSE_ID", "DATABRICKS_WAREHOUSE_ID"),

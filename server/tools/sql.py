@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from server.registry import reader, writer
-from server.runtime import backend
+from server.runtime import backend, current
 from tools_core import sql as core
 
 # Terse on purpose: tools/list is context every agent pays on every turn.
@@ -16,7 +16,9 @@ Params = Annotated[dict[str, Any], Field(description=":name values")]
 WarehouseId = Annotated[str, Field(description="Warehouse id")]
 Rows = Annotated[int, Field(ge=1, le=1000, description="Max rows")]
 Timeout = Annotated[int, Field(ge=0, le=600, description="Wait seconds")]
-SaveTo = Annotated[str, Field(description="Save all rows: .csv/.json/.parquet")]
+SaveTo = Annotated[
+    str, Field(description="All rows to a new results-folder file: x.csv/.json/.parquet")
+]
 
 
 @reader("sql")
@@ -37,6 +39,7 @@ def sql_query(
         limit=limit,
         timeout_s=timeout_s,
         save_to=save_to or None,
+        results_dir=current().results_dir,
     )
 
 
@@ -48,8 +51,10 @@ def sql_execute(
     limit: Rows = 50,
     timeout_s: Timeout = 60,
     save_to: SaveTo = "",
+    confirm: Annotated[bool, Field(description="Run even if destructive")] = False,
 ) -> core.SqlResult:
-    """Run any one SQL statement (DDL/DML)."""
+    """Run one SQL statement (DDL/DML). DROP, TRUNCATE, DELETE/UPDATE without WHERE, CREATE OR
+    REPLACE, INSERT OVERWRITE, ALTER…DROP, REVOKE: preview of what is lost unless confirm=true."""
     return core.execute(
         backend(),
         statement,
@@ -58,6 +63,8 @@ def sql_execute(
         limit=limit,
         timeout_s=timeout_s,
         save_to=save_to or None,
+        confirm=confirm,
+        results_dir=current().results_dir,
     )
 
 
@@ -70,7 +77,9 @@ def sql_get_result(
     save_to: SaveTo = "",
 ) -> core.SqlResult:
     """Page a result or poll a statement."""
-    return core.get_result(backend(), statement_id, offset, limit, timeout_s, save_to or None)
+    return core.get_result(
+        backend(), statement_id, offset, limit, timeout_s, save_to or None, current().results_dir
+    )
 
 
 @reader("sql")

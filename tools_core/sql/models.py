@@ -14,8 +14,29 @@ class SqlColumn(Result):
     type: str
 
 
+class SqlLoss(Result):
+    """One thing a destructive statement would remove or replace (the preview's lines)."""
+
+    action: str
+    object: str
+    exists: bool | None = None  # None: not checked, or the check failed (see note)
+    rows: int | None = None  # rows removed or changed, where counted
+    note: str = ""
+
+    def to_text(self) -> str:
+        if self.exists is False:
+            detail = "does not exist (nothing to lose)"
+        elif self.rows is not None:
+            detail = f"{self.rows} row{'' if self.rows == 1 else 's'}"
+        else:
+            detail = ""
+        detail = "; ".join(d for d in (detail, self.note) if d)
+        return f"- {self.object} ({self.action})" + (f": {detail}" if detail else "")
+
+
 class SqlResult(Result):
-    """A page of a statement's result, or where a statement stands."""
+    """A page of a statement's result, where a statement stands, or (state PREVIEW) what a
+    destructive statement that was not run would lose."""
 
     statement_id: str
     state: str
@@ -26,16 +47,23 @@ class SqlResult(Result):
     truncated: bool = False
     saved_to: str | None = None
     saved_rows: int | None = None
+    saved_bytes: int | None = None
+    would_lose: list[SqlLoss] = Field(default_factory=list)
     hint: str = ""
 
     def to_text(self) -> str:
+        if self.state == "PREVIEW":
+            lines = ["Not run: destructive statement, nothing changed. It would:"]
+            lines += [loss.to_text() for loss in self.would_lose]
+            return "\n".join([*lines, self.hint])
         if self.state != "SUCCEEDED":
             return f"statement_id: {self.statement_id}\nstate: {self.state}\n{self.hint}".strip()
         if self.saved_to is not None:
-            return (
+            text = (
                 f"statement_id: {self.statement_id}\nsaved {self.saved_rows} rows "
-                f"({len(self.columns)} columns) to {self.saved_to}"
+                f"({len(self.columns)} columns, {self.saved_bytes} bytes) to {self.saved_to}"
             )
+            return f"{text}\n{self.hint}" if self.hint else text
         if not self.columns:
             return f"statement_id: {self.statement_id}\nOK (no result set)"
         headers = [f"{c.name} ({c.type})" for c in self.columns]
