@@ -74,7 +74,7 @@ def test_a_hyphenated_name_gives_a_snake_case_package_and_bundle(tmp_path: Path)
     assert not (tmp_path / "p/src/models").exists()  # minimal: no model code
 
 
-def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
+def test_init_refuses_a_folder_that_is_not_empty_and_writes_nothing(tmp_path: Path) -> None:
     root = tmp_path / "existing"
     (root / "docs").mkdir(parents=True)
     (root / "databricks.yml").write_text("bundle: {name: mine}\n")
@@ -82,7 +82,7 @@ def test_init_refuses_to_overwrite_and_writes_nothing(tmp_path: Path) -> None:
     with pytest.raises(ToolsCoreError) as caught:
         init_project(root, "mine", "ml")
     assert caught.value.error_code == "RESOURCE_ALREADY_EXISTS"
-    assert "databricks.yml" in caught.value.message and "docs/README.md" in caught.value.message
+    assert "not empty (databricks.yml, docs)" in caught.value.message
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == [
         "databricks.yml",
         "docs/README.md",

@@ -9,13 +9,16 @@ Placeholders: ``{{name}}`` (the project name) and ``{{package}}`` (its snake_cas
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 
 from pydantic import Field
 
 from tools_core.errors import InvalidInput, ToolsCoreError
+from tools_core.localfiles import create_file_at, open_subdir, open_target_folder, remove_folders
 from tools_core.results import Result
 
 TEMPLATES = ("ml", "minimal")
@@ -91,34 +94,25 @@ def init_project(
     template: str = "ml",
     serve_command: Sequence[str] = DEFAULT_SERVE_COMMAND,
 ) -> InitResult:
-    """Write the project ``template`` into ``path`` (created if missing).
+    """Write the project ``template`` into ``path``: a new folder, or an empty one.
 
-    Refuses to overwrite: every target file is checked first and nothing is written when any
-    exists. ``name`` defaults to the directory's name; ``serve_command`` is how the project's
-    ``.mcp.json`` starts dbx-devkit.
+    Never overwrites and never writes through a link: the folders are opened one by one
+    without following user-made links (see :mod:`tools_core.localfiles`), every file is
+    created exclusively, and a failure removes what this call wrote. ``name`` defaults to the
+    folder's name; ``serve_command`` is how the project's ``.mcp.json`` starts dbx-devkit.
     """
-    root = Path(path).expanduser().resolve()
-    name = name or root.name
+    given = Path(path).expanduser()
+    name = name or Path(os.path.abspath(given)).name
     files = render(name, template, serve_command)
-    if root.exists() and not root.is_dir():
-        raise InvalidInput(f"{root} exists and is not a directory.", "Pass a directory path.")
-    conflicts = sorted(rel for rel in files if (root / rel).exists())
-    if conflicts:
-        shown = ", ".join(conflicts[:10]) + (
-            f" (+{len(conflicts) - 10} more)" if len(conflicts) > 10 else ""
-        )
-        raise ToolsCoreError(
-            "RESOURCE_ALREADY_EXISTS",
-            f"{root} already has {len(conflicts)} of the project's files: {shown}. "
-            "Nothing written.",
-            "Pick an empty or new directory, or move those files away first.",
-        )
-    for rel, text in files.items():
-        target = root / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # "x": never replace a file that appeared since the check above.
-        with target.open("x", encoding="utf-8") as handle:
-            handle.write(text)
+    root_fd, root, created = open_target_folder(given)
+    try:
+        _require_empty(root_fd, root)
+        _write_all(root_fd, files)
+    except BaseException:
+        remove_folders(created)
+        raise
+    finally:
+        os.close(root_fd)
     return InitResult(
         path=str(root),
         name=name,
@@ -127,3 +121,51 @@ def init_project(
         files=sorted(files),
         next_step="cd there, `uv sync && uv run pytest`, then bundle_validate and project_check.",
     )
+
+
+def _require_empty(root_fd: int, root: Path) -> None:
+    entries = sorted(os.listdir(root_fd))
+    if entries:
+        shown = ", ".join(entries[:10]) + (
+            f" (+{len(entries) - 10} more)" if len(entries) > 10 else ""
+        )
+        raise ToolsCoreError(
+            "RESOURCE_ALREADY_EXISTS",
+            f"{root} is not empty ({shown}); project_init writes only into a new or empty "
+            "folder. Nothing written.",
+            "Pick a new folder path, or move those files away first.",
+        )
+
+
+def _write_all(root_fd: int, files: dict[str, str]) -> None:
+    """Create every file (and its folders) under ``root_fd``; on failure remove them all."""
+    made: list[tuple[int, str, bool]] = []  # (parent fd, name, is a folder), in creation order
+    folders: dict[str, int] = {"": root_fd}
+    try:
+        for rel, text in files.items():
+            parent = ""
+            for part in rel.split("/")[:-1]:
+                child = f"{parent}/{part}" if parent else part
+                if child not in folders:
+                    fd, new = open_subdir(folders[parent], part, create=True, shown=Path(child))
+                    folders[child] = fd
+                    if new:
+                        made.append((folders[parent], part, True))
+                parent = child
+            leaf = rel.rsplit("/", 1)[-1]
+            handle = create_file_at(folders[parent], leaf)
+            made.append((folders[parent], leaf, False))
+            with handle:
+                handle.write(text.encode("utf-8"))
+    except BaseException:
+        for parent_fd, entry, is_folder in reversed(made):
+            with suppress(OSError):
+                if is_folder:
+                    os.rmdir(entry, dir_fd=parent_fd)
+                else:
+                    os.unlink(entry, dir_fd=parent_fd)
+        raise
+    finally:
+        for key, fd in folders.items():
+            if key:
+                os.close(fd)
