@@ -231,12 +231,14 @@ def create_file_at(dir_fd: int, name: str, mode: int = 0o666) -> BinaryIO:
 def open_target_folder(path: Path) -> tuple[int, Path, list[Path]]:
     """Open (creating what is missing) the folder ``path`` walking from ``/``.
 
-    Links owned by root (system layout, e.g. macOS ``/tmp -> /private/tmp``) are followed;
-    any other link on the way is refused, since a user-made link can send the files
-    somewhere the path does not show. Returns the folder's fd, its real path and the folders
-    created (outermost first) so a failed write can remove them again.
+    Links owned by root when we are not root (system layout, e.g. macOS ``/tmp ->
+    /private/tmp``) are followed; any other link on the way is refused, since a link we could
+    have made can send the files somewhere the path does not show. Returns the folder's fd,
+    its real path and the folders created (outermost first) so a failed write can remove
+    them again.
     """
     absolute = Path(os.path.abspath(path))
+    system_links = os.geteuid() != 0  # as root, no link is known not to be ours
     created: list[Path] = []
     fd = os.open("/", _DIR)
     real = Path("/")
@@ -246,7 +248,12 @@ def open_target_folder(path: Path) -> tuple[int, Path, list[Path]]:
                 info = os.stat(part, dir_fd=fd, follow_symlinks=False)
             except FileNotFoundError:
                 info = None
-            if info is not None and stat.S_ISLNK(info.st_mode) and info.st_uid == 0:
+            if (
+                system_links
+                and info is not None
+                and stat.S_ISLNK(info.st_mode)
+                and info.st_uid == 0
+            ):
                 child = os.open(part, _DIR, dir_fd=fd)
                 real = Path(os.path.realpath(real / part))
             else:

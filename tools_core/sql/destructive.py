@@ -132,6 +132,7 @@ def _from_tree(tree: exp.Expr) -> list[Destruction]:
                 kind,
                 _names(tree.args.get("securable")),
                 probe="none",
+                note="privileges only, no data",
             )
         ]
     return []
@@ -153,8 +154,9 @@ def _drop(tree: exp.Drop) -> list[Destruction]:
     probe = probes.get(securable, "none")
     cascade = bool(tree.args.get("cascade"))
     action = f"DROP {kind}" + (" CASCADE" if cascade else "")
+    notes = {"VIEW": "its definition (a view stores no rows)", "FUNCTION": "its definition"}
     return [
-        Destruction(action, securable, _names(t), probe=probe, cascade=cascade)
+        Destruction(action, securable, _names(t), probe, cascade=cascade, note=notes.get(kind, ""))
         for t in tree.args.get("tables") or []
     ]
 
@@ -176,6 +178,7 @@ def _create(tree: exp.Create) -> list[Destruction]:
             _names(table),
             probe="rows" if kind == "TABLE" else "exists",
             only_if_exists=True,
+            note="" if kind == "TABLE" else "its current definition is replaced",
         )
     ]
 
@@ -230,7 +233,9 @@ def _alter(tree: exp.Alter) -> list[Destruction]:
             continue
         what = " ".join(what.split())
         probe: Probe = "none" if kind != "TABLE" else "rows" if data else "exists"
-        found.append(Destruction(f"ALTER {kind} {what}", kind, _names(tree.this), probe, where))
+        note = "" if data else "no rows change"
+        table = _names(tree.this)
+        found.append(Destruction(f"ALTER {kind} {what}", kind, table, probe, where, note=note))
     return found
 
 
@@ -318,7 +323,10 @@ def _from_tokens(statement: str) -> list[Destruction]:
             i += 2
         kind = " ".join(kind_words)
         what = _span(statement, tokens[drop:])
-        return [Destruction(f"ALTER {kind} {what}", kind, _name_at(tokens, i), probe="none")]
+        names = _name_at(tokens, i)
+        return [
+            Destruction(f"ALTER {kind} {what}", kind, names, probe="none", note="no rows change")
+        ]
     if words[0] == "REVOKE" and "ON" in words:
         on = words.index("ON")
         end = words.index("FROM") if "FROM" in words else len(words)
@@ -328,7 +336,7 @@ def _from_tokens(statement: str) -> list[Destruction]:
         principals = _span(statement, tokens[end + 1 :])
         kind = " ".join(kind_words)
         action = f"REVOKE {privileges} FROM {principals} ON {kind}"
-        return [Destruction(action, kind, names, probe="none")]
+        return [Destruction(action, kind, names, probe="none", note="privileges only, no data")]
     if words[0] == "TRUNCATE":
         names, _ = _name_at_end(tokens[1:])
         return [Destruction("TRUNCATE TABLE", "TABLE", names)]

@@ -11,11 +11,11 @@ most ``MAX_PROBES`` statements, within the caller's time budget.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from contextlib import suppress
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from itertools import islice
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tools_core.backend import Backend
 from tools_core.errors import ToolsCoreError
@@ -26,7 +26,10 @@ from tools_core.sql.run import TERMINAL, ParamValue, iter_rows, raise_if_failed,
 if TYPE_CHECKING:
     from sqlglot import exp
 
+T = TypeVar("T")
+
 MAX_PROBES = 20
+MAX_LISTED = 50  # schemas, and tables per schema, listed by a DROP SCHEMA/CATALOG preview
 MIN_BUDGET_S = 10.0
 MAX_ROWS_READ = 1000
 # Error classes meaning "no such object": then nothing would be lost.
@@ -191,50 +194,90 @@ def _select_none(parts: tuple[str, ...]) -> exp.Expr:
     return exp.select(exp.Star()).from_(_table(parts)).limit(0)
 
 
-def _quoted(parts: tuple[str, ...]) -> str:
-    from sqlglot import exp
-
-    return ".".join(exp.to_identifier(p, quoted=True).sql(dialect="databricks") for p in parts)
-
-
 def _read_volume(session: _Session, full: tuple[str, ...]) -> None:
+    with _not_found_as_error():
+        session.backend.client.volumes.read(".".join(full))
+
+
+@contextmanager
+def _not_found_as_error() -> Iterator[None]:
+    """The SDK's NotFound as the NOT_FOUND the preview reports as "does not exist"."""
     from databricks.sdk.errors import NotFound
 
     try:
-        session.backend.client.volumes.read(".".join(full))
+        yield
     except NotFound as exc:
         raise ToolsCoreError("NOT_FOUND", str(exc)) from exc
+
+
+def _listed(items: Iterable[T]) -> list[T]:
+    listed = list(islice(items, MAX_LISTED + 1))
+    if len(listed) > MAX_LISTED:
+        raise _Unknown(f"not listed (more than {MAX_LISTED} objects)")
+    return listed
 
 
 def _contents(
     session: _Session, destruction: Destruction, full: tuple[str, ...], loss: SqlLoss
 ) -> list[SqlLoss]:
-    """A schema or catalog and the tables in it, each with its row count."""
-    schemas: list[tuple[str, ...]] = [full]
+    """A schema or catalog and the tables in it (Unity Catalog listing), each table with its
+    row count; views are listed but not counted (they store no rows)."""
+    client = session.backend.client
+    with _not_found_as_error():
+        schemas: list[tuple[str, ...]] = [full]
+        if destruction.securable == "CATALOG":
+            client.catalogs.get(full[0])
+            listed = _listed(client.schemas.list(catalog_name=full[0]))
+            schemas = [(full[0], s.name or "") for s in listed if s.name != "information_schema"]
+        else:
+            client.schemas.get(".".join(full))
+        loss.exists = True
+        infos = [
+            info
+            for schema in schemas
+            for info in _listed(
+                client.tables.list(
+                    catalog_name=schema[0],
+                    schema_name=schema[-1],
+                    omit_columns=True,
+                    omit_properties=True,
+                )
+            )
+        ]
+    items = [_table_loss(session, info) for info in infos[:MAX_PROBES]]
+    tables = [i for i in items if i.note != VIEW_NOTE]
+    if all(t.rows is not None for t in tables) and len(infos) <= MAX_PROBES:
+        loss.rows = sum(t.rows or 0 for t in tables)
+    what = _plural(len(tables), "table") + ", " + _plural(len(items) - len(tables), "view")
     if destruction.securable == "CATALOG":
-        rows = session.rows(f"SHOW SCHEMAS IN {_quoted(full)}")
-        names = [r[0] for r in rows if r and r[0] and r[0] != "information_schema"]
-        schemas = [(*full, name) for name in names]
-    tables: list[SqlLoss] = []
-    for schema in schemas:
-        for row in session.rows(f"SHOW TABLES IN {_quoted(schema)}"):
-            if len(row) > 2 and row[2] == "true":
-                continue  # a temporary view of this session
-            name = (*schema, row[1] or "")
-            item = SqlLoss(action="dropped with it", object=".".join(name))
-            try:
-                item.rows = _count(session, name, None)
-            except (ToolsCoreError, _Unknown) as exc:
-                item.note = str(exc) if isinstance(exc, _Unknown) else "not counted"
-            tables.append(item)
-    loss.exists = True
-    counted = [t.rows for t in tables]
-    if counted and None not in counted:
-        loss.rows = sum(r or 0 for r in counted)
-    what = f"{len(tables)} table{'' if len(tables) == 1 else 's'}"
-    if destruction.securable == "CATALOG":
-        what = f"{len(schemas)} schema{'' if len(schemas) == 1 else 's'}, {what}"
-    if tables and not destruction.cascade:
+        what = _plural(len(schemas), "schema") + ", " + what
+    if len(infos) > len(items):
+        what += f" (+{len(infos) - len(items)} more not listed)"
+    if infos and not destruction.cascade:
         what += "; not empty: without CASCADE Databricks refuses to drop it"
-    loss.note = _join(loss.note, what)
-    return [loss, *tables]
+    loss.note = _join(what, loss.note)
+    return [loss, *items]
+
+
+VIEW_NOTE = "a view: stores no rows"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _table_loss(session: _Session, info: Any) -> SqlLoss:
+    """One table of a dropped schema or catalog, with its row count."""
+    kind = str(getattr(info.table_type, "value", "") or "TABLE")
+    item = SqlLoss(action="dropped with it", object=info.full_name or "")
+    if kind == "VIEW":
+        item.note = VIEW_NOTE
+        return item
+    try:
+        name = (info.catalog_name or "", info.schema_name or "", info.name or "")
+        item.rows = _count(session, name, None)
+    except ToolsCoreError as exc:
+        item.note = f"not counted: {exc.error_code}"
+    except _Unknown as exc:
+        item.note = str(exc)
+    return item
