@@ -70,29 +70,32 @@ async def test_a_result_over_the_row_cap_is_truncated_with_total_and_a_way_on(mc
     assert rows[0] == ["50"] and rows[-1] == ["119"] and len(rows) == 70
 
 
-async def test_save_to_writes_the_full_result_to_csv(mcp, tmp_path: Path) -> None:
-    target = tmp_path / "out" / "trips.csv"
+async def test_save_to_writes_the_full_result_to_csv(mcp) -> None:
     result = await ok(
         mcp,
         "sql_query",
         statement="SELECT * FROM range(25000) r(id)",
-        save_to=str(target),
+        save_to="out/trips.csv",
     )
     assert result.structured_content["saved_rows"] == 25000
-    assert str(target) in text_of(result)
+    # The default results folder: <data dir>/results (HOME is a temporary folder here).
+    target = Path.home() / ".dbx-devkit" / "local-workspace" / "results" / "out" / "trips.csv"
+    assert result.structured_content["saved_to"] == str(target.resolve())
+    assert str(target.resolve()) in text_of(result)
     with target.open() as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == ["id"] and len(rows) == 25001 and rows[-1] == ["24999"]
 
 
-async def test_save_to_json_and_parquet(mcp, tmp_path: Path) -> None:
+async def test_save_to_json_and_parquet(mcp) -> None:
     statement = "SELECT id, id * 1.5 AS half FROM range(5) r(id)"
-    await ok(mcp, "sql_query", statement=statement, save_to=str(tmp_path / "r.json"))
-    assert json.loads((tmp_path / "r.json").read_text())[1] == {"id": "1", "half": "1.5"}
-    await ok(mcp, "sql_query", statement=statement, save_to=str(tmp_path / "r.parquet"))
+    saved = await ok(mcp, "sql_query", statement=statement, save_to="r.json")
+    json_path = Path(saved.structured_content["saved_to"])
+    assert json.loads(json_path.read_text())[1] == {"id": "1", "half": "1.5"}
+    saved = await ok(mcp, "sql_query", statement=statement, save_to="r.parquet")
     import pyarrow.parquet as pq
 
-    table = pq.read_table(tmp_path / "r.parquet")
+    table = pq.read_table(saved.structured_content["saved_to"])
     assert table.num_rows == 5 and str(table.schema.field("id").type) == "int64"
 
 

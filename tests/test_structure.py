@@ -33,7 +33,7 @@ SNAPSHOT = REPO / "tests" / "snapshots" / "tools.json"
 # Read at import time: the autouse fixture clears DBX_DEVKIT_* before each test runs.
 UPDATE_SNAPSHOT = os.environ.get("DBX_DEVKIT_UPDATE_SNAPSHOT") == "1"
 # Compact JSON characters of tools/list, without output schemas: the walking skeleton's
-# toolsets within 8,000, and every tool on average within AVERAGE_TOOL_BUDGET.
+# toolsets within bench_sizes.BUDGET, and every tool on average within AVERAGE_TOOL_BUDGET.
 # The walking skeleton's 17 tools (issue 2) keep their budget; later tools in the same
 # toolsets count against the average budget instead.
 SKELETON_TOOLS = bench_sizes.SKELETON_TOOLS

@@ -20,7 +20,7 @@ def project_init(
     name: Annotated[str, Field(description="Project name, e.g. fraud-model")] = "",
     template: Annotated[Literal["ml", "minimal"], Field(description="Project template")] = "ml",
 ) -> core.InitResult:
-    """Write bundle, pyproject, src/tests/docs, CLAUDE.md, .mcp.json. Never overwrites."""
+    """Write bundle, pyproject, src/tests/docs, CLAUDE.md, .mcp.json into a new/empty dir."""
     return core.init_project(path, name, template, serve_command())
 
 

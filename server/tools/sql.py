@@ -16,9 +16,7 @@ Params = Annotated[dict[str, Any], Field(description=":name values")]
 WarehouseId = Annotated[str, Field(description="Warehouse id")]
 Rows = Annotated[int, Field(ge=1, le=1000, description="Max rows")]
 Timeout = Annotated[int, Field(ge=0, le=600, description="Wait seconds")]
-SaveTo = Annotated[
-    str, Field(description="All rows to a new results-folder file: x.csv/.json/.parquet")
-]
+SaveTo = Annotated[str, Field(description="Save all rows: name.csv/.json/.parquet")]
 
 
 @reader("sql")
@@ -51,10 +49,9 @@ def sql_execute(
     limit: Rows = 50,
     timeout_s: Timeout = 60,
     save_to: SaveTo = "",
-    confirm: Annotated[bool, Field(description="Run even if destructive")] = False,
+    confirm: Annotated[bool, Field(description="Run if destructive")] = False,
 ) -> core.SqlResult:
-    """Run one SQL statement (DDL/DML). DROP, TRUNCATE, DELETE/UPDATE without WHERE, CREATE OR
-    REPLACE, INSERT OVERWRITE, ALTER…DROP, REVOKE: preview of what is lost unless confirm=true."""
+    """Run one SQL statement; destructive ones (DROP, TRUNCATE...) preview unless confirm=true."""
     return core.execute(
         backend(),
         statement,
