@@ -79,6 +79,11 @@ async def test_delete_without_where_needs_confirm_and_with_where_runs_at_once(mc
     assert losses[0]["rows"] == 6 and "no WHERE" in text
     losses, _ = await preview(mcp, f"DELETE FROM {schema}.t WHERE 1 = 1")
     assert losses[0]["rows"] == 6
+    # A condition on parameters only: counted with the same bound values.
+    result = await ok(
+        mcp, "sql_execute", statement=f"DELETE FROM {schema}.t WHERE :flag = 1", params={"flag": 0}
+    )
+    assert result.structured_content["would_lose"][0]["rows"] == 0
     assert await count(mcp, f"{schema}.t") == 6
 
     done = await ok(mcp, "sql_execute", statement=f"DELETE FROM {schema}.t WHERE id < 2")
@@ -171,6 +176,16 @@ async def test_drop_catalog_is_read_from_tokens_and_counts_every_schema(mcp) -> 
     await ok(mcp, "sql_execute", statement=f"DROP CATALOG {catalog} CASCADE", confirm=True)
     catalogs = text_of(await ok(mcp, "sql_query", statement="SHOW CATALOGS"))
     assert catalog not in catalogs
+
+
+async def test_insert_overwrite_and_drop_view_are_previewed_too(mcp) -> None:
+    schema = await make_schema(mcp, {"t": 3})
+    await ok(mcp, "sql_execute", statement=f"CREATE VIEW {schema}.v AS SELECT * FROM {schema}.t")
+    losses, _ = await preview(mcp, f"INSERT OVERWRITE {schema}.t SELECT 1, 'a'")
+    assert losses[0]["action"] == "INSERT OVERWRITE" and losses[0]["rows"] == 3
+    losses, text = await preview(mcp, f"DROP VIEW {schema}.v")
+    assert losses[0]["exists"] is True and "a view stores no rows" in text
+    assert await count(mcp, f"{schema}.v") == 3
 
 
 async def test_an_unqualified_name_is_reported_with_its_full_name(mcp) -> None:
