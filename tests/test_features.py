@@ -16,8 +16,8 @@ SCHEMA = "main.t_feat_pit"
 
 
 def run(backend: Any, statement: str) -> None:
-    """Run one statement on the local warehouse."""
-    sql.execute(backend, statement)
+    """Run one statement on the local warehouse (destructive ones too: confirmed)."""
+    sql.execute(backend, statement, confirm=True)
 
 
 @pytest.fixture(scope="module")
