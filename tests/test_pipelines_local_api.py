@@ -12,6 +12,7 @@ import pytest
 from local_workspace.config import LocalConfig
 from local_workspace.pipelines.store import PipelinesStore
 from local_workspace.runner import LocalWorkspace
+from tests.conftest import wait_for
 
 WAREHOUSE = "dbxlocal00000001"
 FINAL = ("COMPLETED", "FAILED", "CANCELED")
@@ -299,22 +300,33 @@ def test_an_update_left_running_by_a_dead_workspace_ends_failed(tmp_path: Path) 
 
 
 def test_stop_cancels_a_running_update_and_the_pipeline_goes_idle(ws: Any) -> None:
+    from datetime import timedelta
+
     schema = fresh_schema(ws, "stop")
+    # ~10^12 rows: hours of work, so only an interrupt of the engine can end it.
     slow = (
         "CREATE OR REFRESH MATERIALIZED VIEW slow AS\n"
         "SELECT sum(a.range * b.range) AS s FROM range(1000000) a, range(1000000) b;"
     )
     pipeline_id = make_pipeline(ws, schema, slow)
     update_id = ws.pipelines.start_update(pipeline_id).update_id
-    deadline = time.monotonic() + 30
-    while (state := ws.pipelines.get_update(pipeline_id, update_id).update.state.value) != (
-        "RUNNING"
-    ):
-        assert state not in FINAL and time.monotonic() < deadline, state
-        time.sleep(0.05)
-    ws.pipelines.stop_and_wait(pipeline_id)
+
+    def flow_running() -> bool:
+        found = events(ws, pipeline_id, update_id)
+        assert not any(e["level"] == "ERROR" for e in found), found
+        return any(
+            (e["details"].get("flow_progress") or {}).get("status") == "RUNNING" for e in found
+        )
+
+    # Readiness: the flow of `slow` started, so its query runs (or is about to) in DuckDB.
+    wait_for(flow_running, timeout=60)
+    started = time.monotonic()
+    stopped = ws.pipelines.stop_and_wait(pipeline_id, timeout=timedelta(seconds=60))
+    assert stopped.state.value == "IDLE"
     assert finish(ws, pipeline_id, update_id).state.value == "CANCELED"
-    assert ws.pipelines.get(pipeline_id).state.value == "IDLE"
+    assert time.monotonic() - started < 60
+    # The engine is free again: a statement runs at once on the same DuckDB instance.
+    assert sql(ws, "SELECT 42") == [["42"]]
 
 
 def test_sql_notebooks_run_and_python_notebooks_need_a_cluster(ws: Any) -> None:

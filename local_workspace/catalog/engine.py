@@ -7,11 +7,15 @@ comments, volumes, grants) lives in SQLite next to it (``uc.sqlite``).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
 import shutil
 import threading
+import time
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,11 @@ from local_workspace.errors import ApiError, already_exists, invalid, not_found
 INTERNAL_PREFIX = "uc_"
 # Rows of objects inside a container (`_` must not act as a LIKE wildcard here).
 _UNDER = "DELETE FROM objects WHERE substr(full_name, 1, ?) = ?"
+# close(): how long work still running on cursors may delay it, and the interrupt cadence.
+CLOSE_WAIT_S = 10.0
+_INTERRUPT_EVERY_S = 0.02
+
+log = logging.getLogger("local_workspace.catalog")
 
 
 class Catalog(SecurablesMixin):
@@ -46,6 +55,8 @@ class Catalog(SecurablesMixin):
             config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
         )
         self._attached: set[str] = set()
+        # Cursors handed out, so close() can interrupt work still running on them.
+        self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
         self.meta = MetaStore(self.data_dir / "uc.sqlite")
         self.metastore_id = self._metastore_id()
         self.objects = ObjectReader(self)
@@ -69,7 +80,9 @@ class Catalog(SecurablesMixin):
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A new cursor of the shared instance (every catalog attached); one per statement."""
-        return self._db.cursor()
+        cursor = self._db.cursor()
+        self._cursors.add(cursor)
+        return cursor
 
     def to_internal(self, catalog: str) -> str:
         """UC catalog name -> DuckDB alias."""
@@ -490,14 +503,42 @@ class Catalog(SecurablesMixin):
         grants.forget(self.meta, name, (kind,), children=kind == "schema")
         self.constraints.forget(name, children=kind == "schema")
 
-    def close(self) -> None:
-        """Detach every catalog (flushing it to disk) and close DuckDB and SQLite."""
+    def close(self, wait_s: float = CLOSE_WAIT_S) -> None:
+        """Detach every catalog (flushing it to disk) and close DuckDB and SQLite.
+
+        DuckDB refuses to close while a cursor executes ("connection is busy"): the owners
+        of that work (statements, pipeline updates, job tasks) stop it first; whatever still
+        runs is interrupted here, repeatedly, for at most ``wait_s`` seconds. Past that the
+        instance is left open (released when the process exits) rather than raising.
+        """
+        deadline = time.monotonic() + wait_s
         with self._lock:
-            for name in sorted(self._attached):
-                self._db.execute(f"DETACH {quote(self.to_internal(name))}")
-            self._attached.clear()
-            self._db.close()
+            while True:
+                # Nothing should run any more; what still does must not see its catalog go.
+                for cursor in _snapshot(self._cursors):
+                    with contextlib.suppress(duckdb.Error):  # closed meanwhile
+                        cursor.interrupt()
+                try:
+                    for name in sorted(self._attached):
+                        self._db.execute(f"DETACH {quote(self.to_internal(name))}")
+                        self._attached.discard(name)
+                    self._db.close()
+                    break
+                except duckdb.Error as exc:
+                    if time.monotonic() >= deadline:
+                        log.warning("the catalog did not close: %s", exc)
+                        return
+                time.sleep(_INTERRUPT_EVERY_S)
             self.meta.close()
+
+
+def _snapshot(cursors: weakref.WeakSet[duckdb.DuckDBPyConnection]) -> list[Any]:
+    """The live cursors (another thread may add one while the set is read: read again)."""
+    while True:
+        try:
+            return list(cursors)
+        except RuntimeError:
+            continue
 
 
 def _literal(value: str) -> str:

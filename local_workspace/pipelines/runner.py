@@ -58,6 +58,23 @@ class UpdateContext:
     claim: Callable[[str, str], None]  # (full table name, kind)
     cancel: threading.Event = field(default_factory=threading.Event)
     cursor: duckdb.DuckDBPyConnection | None = None
+    # Set once run_update returned (its cursor closed): what a stop waits for.
+    finished: threading.Event = field(default_factory=threading.Event)
+    # Guards ``cursor`` between the update's thread (open, close) and a stop (interrupt).
+    cursor_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def open_cursor(self) -> duckdb.DuckDBPyConnection:
+        """The update's own cursor of the shared DuckDB instance (closed by run_update)."""
+        cursor = self.catalog.cursor()
+        with self.cursor_lock:
+            self.cursor = cursor
+        return cursor
+
+    def interrupt(self) -> None:
+        """Interrupt what the update's cursor is executing (nothing when none is open)."""
+        with self.cursor_lock:
+            if self.cursor is not None:
+                self.cursor.interrupt()
 
 
 @dataclass
@@ -180,8 +197,10 @@ def run_update(ctx: UpdateContext) -> str:
         log.exception("pipeline update %s failed unexpectedly", ctx.update_id)
         return _fail(ctx, f"{type(exc).__name__}: {exc}", type(exc).__name__)
     finally:
-        if ctx.cursor is not None:
-            ctx.cursor.close()
+        with ctx.cursor_lock:
+            if ctx.cursor is not None:
+                ctx.cursor.close()
+                ctx.cursor = None
     if ctx.cancel.is_set():
         return _finish(ctx, "CANCELED")
     return _finish(ctx, "COMPLETED")
@@ -232,11 +251,9 @@ def _run(ctx: UpdateContext) -> None:
     plan = build_plan(library_sources(ctx.spec, ctx.workspace))
     catalog_name = str(ctx.spec.get("catalog") or "")
     schema_name = str(ctx.spec.get("schema") or ctx.spec.get("target") or "")
-    ctx.cursor = ctx.catalog.cursor()
-    ctx.cursor.execute("SET TimeZone='UTC'")
-    flows = Flows(
-        ctx.catalog, ctx.cursor, ctx.pipeline_id, catalog_name, schema_name, plan.datasets
-    )
+    cursor = ctx.open_cursor()
+    cursor.execute("SET TimeZone='UTC'")
+    flows = Flows(ctx.catalog, cursor, ctx.pipeline_id, catalog_name, schema_name, plan.datasets)
     if not ctx.catalog.has_catalog(catalog_name):
         raise UpdateFailed(f"Catalog '{catalog_name}' does not exist: create it or fix the spec.")
     order = ordered(dependencies(plan, flows))

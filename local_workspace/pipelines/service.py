@@ -6,10 +6,11 @@ stopped are marked FAILED at start-up, with an ERROR event saying why.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
+import logging
 import sqlite3
 import threading
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ from local_workspace.errors import ApiError, invalid, not_found
 from local_workspace.pipelines import runner
 from local_workspace.pipelines.flows import attach_progress
 from local_workspace.pipelines.store import PipelineRecord, PipelinesStore, now_ms
+from local_workspace.sql.statements import interrupt_until_done
 
 if TYPE_CHECKING:
     from local_workspace.state import WorkspaceState
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
 ACTIVE = ("QUEUED", "CREATED", "INITIALIZING", "SETTING_UP_TABLES", "RUNNING", "STOPPING")
 SUPPORTED_LIBRARIES = ("notebook", "file", "glob")
 RESTART_MESSAGE = "The local workspace restarted while this update was running."
+# How long a stop keeps interrupting an update (and closing waits for updates to end).
+STOP_PERSIST_S = 30.0
+
+log = logging.getLogger("local_workspace.pipelines")
 
 
 def _timestamp() -> str:
@@ -290,24 +296,50 @@ class PipelinesService:
         finally:
             with self._lock:
                 self._running.pop(ctx.pipeline_id, None)
+            ctx.finished.set()
 
     def stop(self, pipeline_id: str, wait_s: float = 0.0) -> None:
-        """Cancel the active update (if any)."""
+        """Cancel the active update (if any): the update ends CANCELED, the pipeline IDLE.
+
+        Returns at once (as Databricks' stop does) unless ``wait_s`` is given.
+        """
         self.require(pipeline_id)
         with self._lock:
             ctx = self._running.get(pipeline_id)
-        if ctx is None:
-            return
-        ctx.cancel.set()
-        cursor = ctx.cursor
-        if cursor is not None:
-            # The cursor may be closing already: the cancel flag is enough then.
-            with contextlib.suppress(Exception):
-                cursor.interrupt()
-        if wait_s:
-            deadline = now_ms() + int(wait_s * 1000)
-            while pipeline_id in self._running and now_ms() < deadline:
-                threading.Event().wait(0.05)
+        if ctx is not None:
+            self._cancel(ctx)
+            ctx.finished.wait(wait_s)
+
+    def _cancel(self, ctx: runner.UpdateContext) -> None:
+        """Flag the update and interrupt its DuckDB cursor until its thread ends."""
+        with self._lock:
+            if ctx.cancel.is_set():
+                return  # a stop is already interrupting it
+            ctx.cancel.set()
+        threading.Thread(
+            target=self._interrupt,
+            args=(ctx,),
+            name=f"pipeline-stop-{ctx.update_id[:8]}",
+            daemon=True,
+        ).start()
+
+    @staticmethod
+    def _interrupt(ctx: runner.UpdateContext) -> None:
+        if not interrupt_until_done(ctx.interrupt, ctx.finished.wait, STOP_PERSIST_S):
+            log.warning("pipeline update %s did not stop in %.0f s", ctx.update_id, STOP_PERSIST_S)
+
+    def close(self) -> None:
+        """Stop every active update (bounded wait), then close the pipelines' databases."""
+        with self._lock:
+            active = list(self._running.values())
+        for ctx in active:
+            self._cancel(ctx)
+        deadline = time.monotonic() + STOP_PERSIST_S
+        for ctx in active:
+            ctx.finished.wait(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._owners.close()
+        self.store.close()
 
     def update(self, pipeline_id: str, update_id: str) -> dict[str, Any]:
         """UpdateInfo dict; 404 for an unknown update."""

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import logging
 import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +37,8 @@ MAX_KEPT = 200
 CHUNK_ROWS = 10_000
 CHUNK_BYTES = 4 * 1024 * 1024
 CANCEL_PERSIST_S = 30.0
+# Seconds between two interrupts of a cursor being cancelled.
+INTERRUPT_EVERY_S = 0.02
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "CANCELED", "CLOSED"})
 
 
@@ -80,6 +84,30 @@ def split_chunks(rows: list[list[str | None]]) -> list[Chunk]:
     if start < len(rows):
         chunks.append(Chunk(len(chunks), start, len(rows) - start))
     return chunks
+
+
+def interrupt_until_done(
+    interrupt: Callable[[], None],
+    wait_done: Callable[[float], bool],
+    persist_s: float = CANCEL_PERSIST_S,
+) -> bool:
+    """Call ``interrupt()`` until ``wait_done(seconds)`` says the work ended; False at the end
+    of ``persist_s``.
+
+    One ``cursor.interrupt()`` is not enough: an interrupt that lands while the cursor is
+    between two queries (or before DuckDB starts executing) is lost, and the work goes on.
+    ``interrupt`` must be safe to call on a cursor that is closing (hold the owner's lock);
+    DuckDB errors it raises (a closed cursor) are ignored.
+    """
+    deadline = time.monotonic() + persist_s
+    while True:
+        with contextlib.suppress(duckdb.Error):
+            interrupt()
+        remaining = deadline - time.monotonic()
+        if wait_done(max(0.0, min(INTERRUPT_EVERY_S, remaining))):
+            return True
+        if remaining <= 0:
+            return False
 
 
 class Statements:
@@ -186,12 +214,16 @@ class Statements:
 
     @staticmethod
     def _interrupt_until_done(statement: Statement) -> None:
-        deadline = time.monotonic() + CANCEL_PERSIST_S
-        while not statement.done.done() and time.monotonic() < deadline:
-            with statement.lock:
+        def interrupt() -> None:
+            with statement.lock:  # the worker closes the cursor under this lock
                 if statement.cursor is not None:
                     statement.cursor.interrupt()
-            time.sleep(0.02)
+
+        def wait_done(seconds: float) -> bool:
+            return not concurrent.futures.wait([statement.done], seconds).not_done
+
+        if not interrupt_until_done(interrupt, wait_done):
+            log.warning("statement %s did not stop after cancel", statement.statement_id)
 
     def close(self) -> None:
         """Cancel running statements so the catalog can close its DuckDB instance."""
@@ -199,11 +231,10 @@ class Statements:
             running = [s for s in self._items.values() if not s.finished]
         for statement in running:
             self.cancel(statement)
-        for statement in running:
-            try:
-                statement.done.result(timeout=CANCEL_PERSIST_S)
-            except concurrent.futures.TimeoutError:
-                log.warning("statement %s did not stop", statement.statement_id)
+        # One deadline for all of them: closing must not take CANCEL_PERSIST_S per statement.
+        _, stuck = concurrent.futures.wait([s.done for s in running], timeout=CANCEL_PERSIST_S)
+        if stuck:
+            log.warning("%d statement(s) did not stop before the workspace closed", len(stuck))
 
     # -- responses ----------------------------------------------------------------------
 
