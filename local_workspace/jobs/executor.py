@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -362,6 +362,17 @@ class RunExecutor:
 
     def _record(self, task: dict[str, Any], outcome: TaskOutcome, condition: str | None) -> None:
         """Store an attempt's outcome: its files and its state (caller holds the lock)."""
+        # Every kind of task (process, SQL, condition) passes here: mask before storing.
+        clean = self.service.redact
+        outcome = replace(
+            outcome,
+            logs=clean(outcome.logs),
+            error=clean(outcome.error) if outcome.error else outcome.error,
+            error_trace=clean(outcome.error_trace) if outcome.error_trace else None,
+            notebook_output=(
+                clean(outcome.notebook_output) if outcome.notebook_output is not None else None
+            ),
+        )
         res = outcome.result_state
         if self.timed_out and res == "CANCELED":
             res = "TIMEDOUT"

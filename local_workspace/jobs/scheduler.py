@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from local_workspace.errors import ApiError, invalid
 from local_workspace.jobs import runs, validate
 from local_workspace.jobs.executor import RunExecutor
+from local_workspace.jobs.redact import redact
 from local_workspace.jobs.store import RESTART_MESSAGE, JobRecord, JobsStore, now_ms
 
 if TYPE_CHECKING:
@@ -34,6 +35,8 @@ LEGACY_PARAMS = (
     "pipeline_params",
 )
 MAX_NOTEBOOK_OUTPUT = 5 * 1024 * 1024
+# The tasks' private HOME, under the data directory.
+TASK_HOME = "task-home"
 CLOSE_WAIT_S = 10.0
 MULTI_TASK_OUTPUT = (
     "Retrieving the output of runs with multiple tasks is not supported. Please retrieve the "
@@ -120,7 +123,14 @@ class JobsService:
             "DBX_DEVKIT_JOB_ID": str(doc.get("job_id") or ""),
             "DBX_DEVKIT_TASK_KEY": task["task_key"],
             "DBX_DEVKIT_TASK_RUN_ID": str(task["run_id"]),
+            # A private home shared by the workspace's tasks (never the host's, which holds
+            # ~/.databrickscfg and cloud credentials): caches survive runs, as on a driver.
+            "HOME": str(self.state.config.data_dir / TASK_HOME),
         }
+
+    def redact(self, text: str) -> str:
+        """``text`` as a run may return it: the workspace token and token look-alikes masked."""
+        return redact(text, [self.state.token])
 
     def _recover(self) -> None:
         """Runs left active by a previous process end as INTERNAL_ERROR (honest, not SUCCESS)."""
@@ -354,21 +364,22 @@ class JobsService:
         path = Path(task["dir"]) / "result.json" if task.get("dir") else None
         if path is not None and path.exists():
             data = json.loads(path.read_text())
-            out["logs"] = data.get("logs") or ""
+            # Stored redacted already; masked again in case the file predates redaction.
+            out["logs"] = self.redact(data.get("logs") or "")
             out["logs_truncated"] = bool(data.get("logs_truncated"))
             if data.get("error"):
-                out["error"] = data["error"]
+                out["error"] = self.redact(data["error"])
             if data.get("error_trace"):
-                out["error_trace"] = data["error_trace"]
+                out["error_trace"] = self.redact(data["error_trace"])
             result = data.get("notebook_output")
             if result is not None or task["spec"].get("notebook_task") is not None:
-                text = str(result or "")
+                text = self.redact(str(result or ""))
                 out["notebook_output"] = {
                     "result": text[:MAX_NOTEBOOK_OUTPUT],
                     "truncated": len(text) > MAX_NOTEBOOK_OUTPUT,
                 }
         elif runs.result(task) and task["state"].get("state_message"):
-            out["error"] = task["state"]["state_message"]
+            out["error"] = self.redact(task["state"]["state_message"])
         return out
 
     # -- changing runs -----------------------------------------------------------------

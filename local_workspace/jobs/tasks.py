@@ -5,8 +5,12 @@ environment) and drives a ``TaskProcess``: ``start()``, then ``wait()`` for the
 ``TaskOutcome``; ``cancel()`` from any thread ends the whole process group.
 
 Files in the attempt's ``workdir``: ``launch.json`` (what the child runs; no env, so no
-token on disk), ``pid``, ``outcome.json`` (written by the child), ``logs.txt`` (the kept
-tail of stdout+stderr), ``task_values.json`` (``dbutils.jobs.taskValues.set``).
+token on disk), ``pid``, ``outcome.json`` (written by the child, read and removed by the
+parent), ``logs.txt`` (the kept tail of stdout+stderr, redacted), ``task_values.json``
+(``dbutils.jobs.taskValues.set``), ``tmp/`` (the task's TMPDIR).
+
+A task gets an allow-listed environment (``TASK_ENV_ALLOWED``), never the server's; what it
+returns (logs, error, traceback, notebook output) is redacted (``redact.redact``).
 """
 
 from __future__ import annotations
@@ -19,9 +23,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
+
+from local_workspace.jobs.redact import redact
 
 # The parent keeps at most this much of a task's output (the tail) in memory and in logs.txt.
 LOG_TAIL_BYTES = 1024 * 1024
@@ -33,10 +40,29 @@ MAX_NOTEBOOK_OUTPUT_CHARS = 1024 * 1024
 # The directory holding the ``local_workspace`` package, so the child can import it.
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
 
-# Environment variables a task gets from its launch only, never from the server's environment.
-# MLflow's too: the server's MLflow target (or the in-process MLflow server's own settings)
-# must not leak into a task.
-_TASK_OWNED_ENV = ("DATABRICKS_", "DBX_DEVKIT_", "MLFLOW_", "_MLFLOW_")
+# The only variables a task process takes from the server's environment, and why. Everything
+# else stays out of user code: API keys, cloud credentials, the server's Databricks and MLflow
+# settings. The task's own variables (this workspace's host and token, MLflow's target, the
+# run's ids: scheduler.task_env) come from its launch; HOME and TMPDIR are private (_spawn).
+TASK_ENV_ALLOWED: dict[str, str] = {
+    "PATH": "programs the task starts (pip, git, a shell)",
+    "LANG": "the locale: text encoding of files and the terminal",
+    "LANGUAGE": "the locale's message language",
+    "TZ": "the host's time zone for local times",
+    "USER": "getpass.getuser() and libraries naming the user",
+    "LOGNAME": "getpass.getuser() and libraries naming the user",
+    "VIRTUAL_ENV": "tools that look for the active virtual environment (the task runs in it)",
+    "PYTHONHOME": "where the interpreter finds its standard library, when the host sets it",
+    "PYTHONPATH": "the host's import path (the runtime puts its own root first)",
+    "LD_LIBRARY_PATH": "native libraries of the interpreter and its extensions",
+    "OPENBLAS_CORETYPE": "numpy's OpenBLAS crashes or miscomputes on some CPUs without it",
+    "OPENBLAS_L2_SIZE": "numpy's OpenBLAS crashes or miscomputes on some CPUs without it",
+    "SYSTEMROOT": "Windows: Python's socket and random modules need it",
+    "COMSPEC": "Windows: subprocess with shell=True",
+    "PATHEXT": "Windows: finding programs on PATH",
+}
+# Prefixes allowed the same way: LC_ALL, LC_CTYPE... (the locale, as LANG).
+TASK_ENV_ALLOWED_PREFIXES = ("LC_",)
 
 ResultState = Literal["SUCCESS", "FAILED", "TIMEDOUT", "CANCELED"]
 
@@ -188,14 +214,7 @@ class TaskProcess:
         launch["workdir"] = str(self.workdir)
         del launch["env"]  # the environment holds the token: it goes to the process, not disk
         (self.workdir / "launch.json").write_text(json.dumps(launch))
-        # The task talks to the local workspace only: Databricks settings inherited from the
-        # server's environment (a real workspace's host, profile or credentials) are dropped.
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith(_TASK_OWNED_ENV)}
-        env = {**inherited, **self.launch.env}
-        env["PYTHONUNBUFFERED"] = "1"  # interleave prints and tracebacks as they happen
-        env["PYTHONIOENCODING"] = "utf-8"
-        path = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = _PROJECT_ROOT + (os.pathsep + path if path else "")
+        env = task_environment(os.environ, self.launch.env, self.workdir)
         return subprocess.Popen(
             [sys.executable, "-m", "local_workspace.jobs.child", str(self.workdir)],
             cwd=self.workdir,
@@ -222,13 +241,19 @@ class TaskProcess:
             self._kill_timer.start()
 
     def _finish(self, returncode: int | None) -> TaskOutcome:
-        logs = self._logs.text()
+        secrets = launch_secrets(self.launch.env)
+        logs = redact(self._logs.text(), secrets)
         try:
             self.workdir.mkdir(parents=True, exist_ok=True)
             (self.workdir / "logs.txt").write_text(logs, encoding="utf-8")
         except OSError:
             pass  # the outcome still carries the logs
         report = _read_report(self.workdir / "outcome.json") if returncode is not None else {}
+        # The child's report is raw (the token may be in it): only its redacted copy is kept.
+        (self.workdir / "outcome.json").unlink(missing_ok=True)
+        for key in ("error", "error_trace", "notebook_output"):
+            if isinstance(report.get(key), str):
+                report[key] = redact(report[key], secrets)
         state: ResultState
         error: str | None = None
         trace = _cap_tail(report.get("error_trace"), MAX_ERROR_TRACE_CHARS)
@@ -264,6 +289,38 @@ class TaskProcess:
             end_time_ms=_now_ms(),
             notebook_output_truncated=output_truncated,
         )
+
+
+def task_environment(
+    host: Mapping[str, str], launch_env: Mapping[str, str], workdir: Path
+) -> dict[str, str]:
+    """The environment of a task process: the allowed host variables, then its launch's own,
+    a private HOME and TMPDIR, and what the runtime needs (unbuffered UTF-8 output, its root
+    on PYTHONPATH)."""
+    env = {
+        k: v
+        for k, v in host.items()
+        if k in TASK_ENV_ALLOWED or k.startswith(TASK_ENV_ALLOWED_PREFIXES)
+    }
+    env.update(launch_env)
+    # Not the host's HOME: it holds ~/.databrickscfg, ~/.aws, ~/.ssh, ~/.netrc. The
+    # scheduler gives one under the data dir (caches such as matplotlib's survive runs).
+    home = Path(env.get("HOME") or workdir / "home")
+    tmp = workdir / "tmp"
+    for folder in (home, tmp):
+        folder.mkdir(parents=True, exist_ok=True)
+    env["HOME"] = str(home)
+    env["TMPDIR"] = env["TEMP"] = env["TMP"] = str(tmp)
+    env["PYTHONUNBUFFERED"] = "1"  # interleave prints and tracebacks as they happen
+    env["PYTHONIOENCODING"] = "utf-8"
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = _PROJECT_ROOT + (os.pathsep + path if path else "")
+    return env
+
+
+def launch_secrets(env: Mapping[str, str]) -> list[str]:
+    """The secret values a task was given (its tokens), masked in everything it returns."""
+    return [v for k, v in env.items() if k.endswith("_TOKEN") and v]
 
 
 def _drain(stream: IO[bytes], buffer: TailBuffer) -> None:
