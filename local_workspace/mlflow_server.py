@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,15 @@ NEEDS_FULL_MLFLOW = (
     "The local workspace's MLflow server needs the full mlflow: install dbx-devkit with the "
     "`mlflow` extra (`uv run --extra mlflow ...`)."
 )
+
+# Runs left RUNNING by a stopped workspace end KILLED with this tag (end_abandoned_runs).
+END_REASON_TAG = "dbx_devkit.end_reason"
+ABANDONED_RUN_REASON = (
+    "The local workspace stopped (its process exited or was killed) while this run was "
+    "RUNNING; it was ended as KILLED when the workspace restarted."
+)
+_SEARCH_PAGE = 1000
+_SEARCH_EXPERIMENTS = 100  # experiment ids per search_runs call
 
 # The variables `mlflow server` hands its workers (mlflow/server/constants.py).
 _BACKEND_STORE = "_MLFLOW_SERVER_FILE_STORE"
@@ -152,6 +162,10 @@ class MlflowServer:
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+        # Before this workspace answers any MLflow request: no run of its own is RUNNING yet.
+        ended = end_abandoned_runs(handlers._get_tracking_store())
+        if ended:
+            log.warning("ended %d MLflow run(s) left RUNNING by a stopped workspace", ended)
 
     # -- serve -------------------------------------------------------------------------
 
@@ -225,6 +239,55 @@ class MlflowServer:
                 if engine is not None:
                     engine.dispose()
                 setattr(handlers, name, None)
+
+
+def end_abandoned_runs(store: Any) -> int:
+    """End as KILLED, with a tag saying why, every run still RUNNING in ``store``; how many.
+
+    Called when a workspace process opens its MLflow store. A data directory is served by
+    one process at a time and MLflow clients reach the store only through it, so a run still
+    RUNNING then was started through a workspace process that has exited (stopped, crashed,
+    killed): nothing will end it. A client that outlived that process may still log to the
+    run or set its final status (MLflow allows it).
+    """
+    from mlflow.entities import RunStatus, RunTag, ViewType
+    from mlflow.exceptions import MlflowException
+
+    experiment_ids: list[str] = []
+    token = None
+    while True:
+        page = store.search_experiments(
+            view_type=ViewType.ALL, max_results=_SEARCH_PAGE, page_token=token
+        )
+        experiment_ids += [e.experiment_id for e in page]
+        token = page.token
+        if not token:
+            break
+    abandoned: list[Any] = []
+    for start in range(0, len(experiment_ids), _SEARCH_EXPERIMENTS):
+        token = None
+        while True:
+            page = store.search_runs(
+                experiment_ids[start : start + _SEARCH_EXPERIMENTS],
+                "attributes.status = 'RUNNING'",
+                ViewType.ACTIVE_ONLY,
+                max_results=_SEARCH_PAGE,
+                page_token=token,
+            )
+            abandoned += list(page)
+            token = page.token
+            if not token:
+                break
+    ended_at = int(time.time() * 1000)
+    for run in abandoned:
+        try:
+            store.set_tag(run.info.run_id, RunTag(END_REASON_TAG, ABANDONED_RUN_REASON))
+            store.update_run_info(
+                run.info.run_id, RunStatus.KILLED, end_time=ended_at, run_name=run.info.run_name
+            )
+        except MlflowException:
+            log.warning("could not end the abandoned MLflow run %s", run.info.run_id, exc_info=True)
+    return len(abandoned)
 
 
 def _import_server() -> WsgiApp | None:

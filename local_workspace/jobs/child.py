@@ -10,10 +10,15 @@ parent from its exit code.
 from __future__ import annotations
 
 import builtins
+import ctypes
 import json
 import linecache
 import os
+import select
+import signal
 import sys
+import threading
+import time
 import traceback
 import types
 from pathlib import Path
@@ -31,8 +36,59 @@ MAX_ERROR_CHARS = 2000
 _RUNTIME_DIR = str(Path(__file__).resolve().parent)
 
 
+# Set by the task runtime: the workspace process this task must not outlive.
+PARENT_PID_ENV = "DBX_DEVKIT_PARENT_PID"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_PARENT_POLL_S = 0.5  # without pidfd_open (not Linux, or a kernel older than 5.3)
+
+
+def die_with_parent() -> None:
+    """End this task's whole process group as soon as the workspace process dies.
+
+    ``kill -9`` of the workspace gives it no chance to end its tasks, and a task (started in
+    its own session) would run on as an orphan. Two ways notice: the kernel's parent-death
+    signal (Linux: SIGHUP once the thread that spawned us ends; that thread waits for us
+    until we exit, so it ends early only with the process) and a thread watching the parent.
+    Both kill the group (the task's own subprocesses too), not only this process.
+    """
+    parent = int(os.environ.get(PARENT_PID_ENV) or 0)
+    if parent <= 0:
+        return
+    signal.signal(signal.SIGHUP, lambda *_: _end_group())
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGHUP, 0, 0, 0)
+    threading.Thread(
+        target=_watch_parent, args=(parent,), name="dbx-devkit-parent-watch", daemon=True
+    ).start()
+
+
+def _watch_parent(parent: int) -> None:
+    try:
+        handle: int | None = os.pidfd_open(parent)
+    except (AttributeError, OSError):
+        handle = None
+    # Checked after opening: if the parent is still ours now, the handle is the parent's.
+    if os.getppid() == parent:
+        if handle is not None:
+            select.select([handle], [], [])  # readable once the parent has exited
+        else:
+            while os.getppid() == parent:
+                time.sleep(_PARENT_POLL_S)
+    _end_group()
+
+
+def _end_group() -> None:
+    """SIGKILL this process's group when it leads one (it does: the runtime starts a new
+    session), else this process alone: never the group of whoever started us."""
+    if os.getpgrp() == os.getpid():
+        os.killpg(os.getpid(), signal.SIGKILL)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def main(workdir: Path) -> int:
     """Run the task described in ``workdir/launch.json``; 0 when it succeeded."""
+    die_with_parent()
     launch = json.loads((workdir / "launch.json").read_text(encoding="utf-8"))
     outcome: dict[str, Any] = {"error": None, "error_trace": None, "notebook_output": None}
     try:

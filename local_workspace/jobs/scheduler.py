@@ -3,25 +3,29 @@
 ``state.services["jobs"]``. Each active run is a :class:`RunExecutor` thread; all run
 documents change under one re-entrant lock and are saved on every change, so ``runs/get``
 always reads a consistent state. ``close()`` cancels what runs; a run still active when the
-process died is ended as INTERNAL_ERROR at the next start, never reported as a success.
+process died is ended as INTERNAL_ERROR at the next start, never reported as a success, and
+task processes of it that still run are killed (``orphans``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from local_workspace.errors import ApiError, invalid
-from local_workspace.jobs import runs, validate
+from local_workspace.jobs import orphans, runs, validate
 from local_workspace.jobs.executor import RunExecutor
 from local_workspace.jobs.redact import redact
 from local_workspace.jobs.store import RESTART_MESSAGE, JobRecord, JobsStore, now_ms
 
 if TYPE_CHECKING:
     from local_workspace.state import WorkspaceState
+
+log = logging.getLogger("local_workspace.jobs")
 
 DEFAULT_WAREHOUSE_ID = "dbxlocal00000001"
 LEGACY_PARAMS = (
@@ -133,13 +137,23 @@ class JobsService:
         return redact(text, [self.state.token])
 
     def _recover(self) -> None:
-        """Runs left active by a previous process end as INTERNAL_ERROR (honest, not SUCCESS)."""
-        for doc in self.store.active_runs():
+        """Runs left active by a previous process end as INTERNAL_ERROR (honest, not SUCCESS);
+        task processes of theirs that still run are killed first."""
+        docs = self.store.active_runs()
+        live = [t for doc in docs for t in doc["tasks"] if runs.is_active(t) and t.get("dir")]
+        killed = orphans.end_orphans(Path(t["dir"]) for t in live)
+        for doc in docs:
             for task in doc["tasks"]:
                 if runs.is_active(task):
-                    runs.finish(
-                        task, "INTERNAL_ERROR", "FAILED", RESTART_MESSAGE, code="INTERNAL_ERROR"
-                    )
+                    message = RESTART_MESSAGE
+                    pids = killed.get(Path(task["dir"])) if task.get("dir") else None
+                    if pids:
+                        listed = ", ".join(map(str, sorted(pids)))
+                        message += f" Its process(es) still running (pid {listed}) were killed."
+                        log.warning(
+                            "killed orphaned task process(es) %s of run %s", listed, doc["run_id"]
+                        )
+                    runs.finish(task, "INTERNAL_ERROR", "FAILED", message, code="INTERNAL_ERROR")
             runs.finish(doc, "INTERNAL_ERROR", "FAILED", RESTART_MESSAGE, code="INTERNAL_ERROR")
             doc["active"] = False
             self.save(doc)

@@ -55,7 +55,10 @@ CREATE TABLE IF NOT EXISTS tokens (
 
 # Run ids start far from job ids so that mixing them up fails loudly instead of silently.
 RUN_ID_BASE = 1_000_000
-RESTART_MESSAGE = "the local workspace restarted while this run was active"
+RESTART_MESSAGE = (
+    "The local workspace stopped while this run was active (its process exited or was "
+    "killed); the run was ended when the workspace restarted."
+)
 
 
 def now_ms() -> int:

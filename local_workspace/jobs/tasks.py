@@ -30,6 +30,9 @@ from typing import IO, Any, Literal
 
 from local_workspace.jobs.redact import redact
 
+# The child's module imports the task runtime (dbutils, spark): only its constant here.
+PARENT_PID_ENV = "DBX_DEVKIT_PARENT_PID"
+
 # The parent keeps at most this much of a task's output (the tail) in memory and in logs.txt.
 LOG_TAIL_BYTES = 1024 * 1024
 # Seconds between SIGTERM and SIGKILL of the process group.
@@ -147,6 +150,8 @@ class TaskProcess:
     def start(self) -> None:
         """Spawn ``python -m local_workspace.jobs.child <workdir>`` in a new process group.
 
+        Call ``start()`` and ``wait()`` from the same thread: the child ends itself when the
+        thread that spawned it ends (Linux parent-death signal), which must not happen first.
         A failure to spawn is not raised: ``wait()`` then returns FAILED with the reason.
         """
         with self._lock:
@@ -313,6 +318,7 @@ def task_environment(
     env["TMPDIR"] = env["TEMP"] = env["TMP"] = str(tmp)
     env["PYTHONUNBUFFERED"] = "1"  # interleave prints and tracebacks as they happen
     env["PYTHONIOENCODING"] = "utf-8"
+    env[PARENT_PID_ENV] = str(os.getpid())  # the task ends itself if this process dies
     path = env.get("PYTHONPATH")
     env["PYTHONPATH"] = _PROJECT_ROOT + (os.pathsep + path if path else "")
     return env
