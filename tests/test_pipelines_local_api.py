@@ -299,16 +299,16 @@ def test_an_update_left_running_by_a_dead_workspace_ends_failed(tmp_path: Path) 
         assert "restarted" in (errors[0].message or "")
 
 
-def test_stop_cancels_a_running_update_and_the_pipeline_goes_idle(ws: Any) -> None:
-    from datetime import timedelta
+# ~10^12 rows: hours of work, so only an interrupt of the engine can end it.
+SLOW_VIEW = (
+    "CREATE OR REFRESH MATERIALIZED VIEW slow AS\n"
+    "SELECT sum(a.range * b.range) AS s FROM range(1000000) a, range(1000000) b;"
+)
 
-    schema = fresh_schema(ws, "stop")
-    # ~10^12 rows: hours of work, so only an interrupt of the engine can end it.
-    slow = (
-        "CREATE OR REFRESH MATERIALIZED VIEW slow AS\n"
-        "SELECT sum(a.range * b.range) AS s FROM range(1000000) a, range(1000000) b;"
-    )
-    pipeline_id = make_pipeline(ws, schema, slow)
+
+def start_slow_update(ws: Any, schema: str) -> tuple[str, str]:
+    """(pipeline id, update id) of an update whose flow has started its endless query."""
+    pipeline_id = make_pipeline(ws, schema, SLOW_VIEW)
     update_id = ws.pipelines.start_update(pipeline_id).update_id
 
     def flow_running() -> bool:
@@ -319,7 +319,15 @@ def test_stop_cancels_a_running_update_and_the_pipeline_goes_idle(ws: Any) -> No
         )
 
     # Readiness: the flow of `slow` started, so its query runs (or is about to) in DuckDB.
+    # Either way the stop keeps interrupting until the update has ended.
     wait_for(flow_running, timeout=60)
+    return pipeline_id, update_id
+
+
+def test_stop_cancels_a_running_update_and_the_pipeline_goes_idle(ws: Any) -> None:
+    from datetime import timedelta
+
+    pipeline_id, update_id = start_slow_update(ws, fresh_schema(ws, "stop"))
     started = time.monotonic()
     stopped = ws.pipelines.stop_and_wait(pipeline_id, timeout=timedelta(seconds=60))
     assert stopped.state.value == "IDLE"
@@ -327,6 +335,31 @@ def test_stop_cancels_a_running_update_and_the_pipeline_goes_idle(ws: Any) -> No
     assert time.monotonic() - started < 60
     # The engine is free again: a statement runs at once on the same DuckDB instance.
     assert sql(ws, "SELECT 42") == [["42"]]
+
+
+def test_stopping_the_workspace_interrupts_running_sql_and_updates(tmp_path: Path) -> None:
+    from databricks.sdk import WorkspaceClient
+
+    config = LocalConfig(data_dir=tmp_path, seed=False, warm_mlflow=False)
+    workspace = LocalWorkspace(config).start()
+    try:
+        ws: Any = WorkspaceClient(host=workspace.url, token=workspace.token)
+        sql(ws, "CREATE CATALOG main")
+        statement = ws.statement_execution.execute_statement(
+            warehouse_id=WAREHOUSE,
+            statement="SELECT count(*) FROM range(1000000000) a, range(1000000) b",
+            wait_timeout="0s",
+        )
+        assert statement.status.state.value in ("PENDING", "RUNNING")
+        pipeline_id, update_id = start_slow_update(ws, "default")
+    finally:
+        started = time.monotonic()
+        workspace.stop()  # raised "connection is busy" when DuckDB was still executing
+    assert time.monotonic() - started < 30
+    with LocalWorkspace(config) as again:
+        ws = WorkspaceClient(host=again.url, token=again.token)
+        assert ws.pipelines.get_update(pipeline_id, update_id).update.state.value == "CANCELED"
+        assert sql(ws, "SELECT 1") == [["1"]]
 
 
 def test_sql_notebooks_run_and_python_notebooks_need_a_cluster(ws: Any) -> None:
