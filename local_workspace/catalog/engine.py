@@ -37,6 +37,13 @@ _UNDER = "DELETE FROM objects WHERE substr(full_name, 1, ?) = ?"
 CLOSE_WAIT_S = 10.0
 _INTERRUPT_EVERY_S = 0.02
 
+# DuckDB databases other services attach to the shared instance (relative to the data
+# directory), with the files DuckDB keeps beside them: the only single files SQL may reach.
+ENGINE_DATABASES = ("pipelines/progress.duckdb",)
+_DATABASE_SIDE_FILES = ("", ".wal", ".wal.checkpoint")
+# Session settings our own code changes per cursor after the lock (SET TIME ZONE).
+_SESSION_SETTINGS = ["TimeZone"]
+
 log = logging.getLogger("local_workspace.catalog")
 
 
@@ -49,11 +56,9 @@ class Catalog(SecurablesMixin):
         self._catalog_dir = self.data_dir / "catalogs"
         self._volume_dir = self.data_dir / "volumes"
         self._catalog_dir.mkdir(parents=True, exist_ok=True)
+        self._volume_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._db = duckdb.connect(
-            ":memory:",
-            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False},
-        )
+        self._db = open_sandboxed(self.data_dir, [self._catalog_dir, self._volume_dir])
         self._attached: set[str] = set()
         # Cursors handed out, so close() can interrupt work still running on them.
         self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
@@ -539,6 +544,52 @@ def _snapshot(cursors: weakref.WeakSet[duckdb.DuckDBPyConnection]) -> list[Any]:
             return list(cursors)
         except RuntimeError:
             continue
+
+
+def open_sandboxed(data_dir: Path, directories: list[Path]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB instance that reaches no host path but ``directories``.
+
+    External access is off (no file outside the allowed directories and engine databases,
+    no INSTALL/LOAD of extensions, no HTTP, no persistent secrets), the spill directory is
+    private to the data directory, and the configuration is locked so no statement can undo
+    any of it. Settings every cursor shares (ANSI division, UTC) are set globally before the
+    lock; only the session time zone stays changeable. The SQL parser refuses DuckDB-only
+    statements too (local_workspace/sql/sandbox.py): COPY TO inside an allowed directory
+    would still work, so no state file (uc.sqlite, token, ...) lives in one.
+    """
+    db = duckdb.connect(
+        ":memory:",
+        config={
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "allow_community_extensions": False,
+            "allow_unsigned_extensions": False,
+        },
+    )
+    files = [
+        str(data_dir / name) + suffix
+        for name in ENGINE_DATABASES
+        for suffix in _DATABASE_SIDE_FILES
+    ]
+    # Order matters: allowed paths cannot change once external access is off, and nothing
+    # can change once the configuration is locked.
+    settings: list[tuple[str, object]] = [
+        ("temp_directory", str(data_dir / "engine_tmp")),
+        ("allowed_directories", [str(d) + "/" for d in directories]),
+        ("allowed_paths", files),
+        ("allow_persistent_secrets", False),
+        ("python_enable_replacements", False),
+        ("enable_progress_bar", False),
+        ("allowed_configs", _SESSION_SETTINGS),
+        ("enable_external_access", False),
+    ]
+    for name, value in settings:
+        db.execute(f"SET {name} = $1", [value])
+    # What Databricks SQL does by default: ANSI division (errors, not inf), UTC sessions.
+    db.execute("SET GLOBAL TimeZone = 'UTC'")
+    db.execute("SET GLOBAL ieee_floating_point_ops = false")
+    db.execute("SET lock_configuration = true")
+    return db
 
 
 def _literal(value: str) -> str:

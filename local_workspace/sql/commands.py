@@ -267,15 +267,19 @@ class Commands:
         return Output()
 
     def use(self, kind: str, target: list[str], scope: Scope) -> Output:
-        """USE [CATALOG|SCHEMA] name: checks it exists.
+        """USE [CATALOG|SCHEMA] name: checks it exists and moves ``scope`` there.
 
-        The Statement Execution API runs each statement on its own, so (as on Databricks)
-        USE changes nothing for later requests: send ``catalog``/``schema`` with them.
+        The Statement Execution API gives each request its own scope, so (as on Databricks)
+        USE changes nothing for later requests: send ``catalog``/``schema`` with them. A
+        caller running statements as one session (a SQL file task) shares the scope.
         """
         if kind == "CATALOG":
-            self.require_catalog(target[-1].lower())
+            catalog = target[-1].lower()
+            self.require_catalog(catalog)
+            scope.catalog, scope.schema = catalog, "default"
         else:
-            self.schema_of(".".join(f"`{p}`" for p in target), scope)
+            catalog, schema = self.schema_of(".".join(f"`{p}`" for p in target), scope)
+            scope.catalog, scope.schema = catalog, schema
         return Output()
 
     def create_catalog(self, text: str) -> Output:

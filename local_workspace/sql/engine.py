@@ -16,10 +16,10 @@ import duckdb
 from sqlglot import exp
 
 from local_workspace.lineage import Entity, LineageStore
-from local_workspace.sql import constraints, errors
+from local_workspace.sql import constraints, errors, sandbox
 from local_workspace.sql.commands import IGNORED, Commands, Output
 from local_workspace.sql.lineage import Flow, flow_of
-from local_workspace.sql.translate import Param, Scope, Translated, parse, translate
+from local_workspace.sql.translate import Param, Scope, Translated, parse, translate, value_sql
 from local_workspace.sql.types import column_info, format_value
 
 if TYPE_CHECKING:
@@ -62,10 +62,10 @@ class ResultSet:
     truncated: bool = False
 
 
-def prepare_cursor(cursor: duckdb.DuckDBPyConnection) -> None:
-    """Session settings that make DuckDB behave like Databricks SQL (ANSI mode, UTC)."""
-    cursor.execute("SET TimeZone='UTC'")
-    cursor.execute("SET ieee_floating_point_ops=false")
+def prepare_cursor(cursor: duckdb.DuckDBPyConnection, time_zone: str = "UTC") -> None:
+    """The session time zone of a cursor (the one setting the locked engine lets change;
+    ANSI division is set for every cursor by ``catalog.engine.open_sandboxed``)."""
+    cursor.execute(f"SET TimeZone = {value_sql(time_zone)}")
 
 
 class Engine:
@@ -77,8 +77,16 @@ class Engine:
         self.lineage: LineageStore | None = None  # set by the SQL API; None: not recorded
 
     def execute(self, request: Request, cursor: duckdb.DuckDBPyConnection) -> ResultSet:
-        """Run ``request`` on ``cursor`` (interruptible by ``cursor.interrupt()``)."""
-        tree = parse(request.statement)
+        """Run ``request`` on ``cursor`` (interruptible by ``cursor.interrupt()``).
+
+        Every statement passes the sandbox first: DuckDB-only statements and functions never
+        reach the engine."""
+        try:
+            tree = parse(request.statement)
+        except errors.SqlError as exc:
+            raise sandbox.with_hint(exc, request.statement) from exc
+        sandbox.check(tree, request.scope.catalog, request.scope.schema)
+        prepare_cursor(cursor, request.scope.time_zone)
         output = self._native(tree, request)
         if output is not None:
             return self._small(output, request)
@@ -139,6 +147,11 @@ class Engine:
                 return self.commands.grant(f"{word} {text}", scope)
             if word == "EXPLAIN":
                 return None  # handled in _run via the inner statement
+            if word == "SET":  # SET TIME ZONE ... / SET key (shows nothing locally)
+                zone = sandbox.time_zone_of(tree)
+                if zone is not None:
+                    scope.time_zone = zone
+                return Output()
             if word in ("DESCRIBE", "DESC"):
                 raise errors.unsupported(f"DESCRIBE {text.split()[0] if text else ''}".strip())
             return None
@@ -162,8 +175,12 @@ class Engine:
             return self.commands.use(kind, parts, scope)
         if isinstance(tree, exp.Comment):
             return self._comment(tree, request)
-        if isinstance(tree, exp.Set):
-            return Output()  # Spark confs: nothing to set locally
+        if isinstance(tree, exp.Set) or sandbox.reset_of(tree) is not None:
+            # Databricks parameters and Spark confs: only the time zone changes anything here.
+            for setting in sandbox.settings(tree):
+                if setting.key in sandbox.TIME_ZONE_KEYS or not setting.key:
+                    scope.time_zone = setting.value or "UTC"
+            return Output()
         return None
 
     def _comment(self, tree: exp.Comment, request: Request) -> Output | None:
@@ -186,8 +203,12 @@ class Engine:
     def _run(self, cursor: duckdb.DuckDBPyConnection, tr: Translated, request: Request) -> None:
         tree, sql = tr.tree, tr.sql
         if isinstance(tree, exp.Command) and str(tree.this).upper() == "EXPLAIN":
+            scope = request.scope
             inner = translate(
-                parse(str(tree.expression.this)), request.scope, self.catalog, request.params
+                sandbox.explained(tree, scope.catalog, scope.schema),
+                scope,
+                self.catalog,
+                request.params,
             )
             tr.tables.extend(inner.tables)
             sql, tr.params = f"EXPLAIN {inner.sql}", inner.params

@@ -36,10 +36,14 @@ class Names(Protocol):
 
 @dataclass
 class Scope:
-    """Where unqualified names resolve: the request's catalog/schema (``main.default``)."""
+    """The session of a statement: where unqualified names resolve (``main.default``) and
+    its time zone. The Statement Execution API gives each request a new one; a caller that
+    runs several statements as one session (a SQL file task) passes the same Scope, which
+    USE and SET TIME ZONE then change for the statements after them."""
 
     catalog: str = "main"
     schema: str = "default"
+    time_zone: str = "UTC"
 
 
 @dataclass
