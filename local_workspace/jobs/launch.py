@@ -322,9 +322,10 @@ def run_sql(
     statements = services["sql_statements"]
     logs: list[str] = [f"-- {label} on warehouse {warehouse_id}"]
     entity = job_entity(ctx.job_id, ctx.job_name, ctx.run_id, ctx.task_key, ctx.task_run_id)
+    session = Scope()  # one session for the file: USE and SET TIME ZONE carry on, as on Databricks
     for index, text in enumerate(split_sql(script), start=1):
         statement = statements.submit(
-            SqlRequest(statement=text, scope=Scope(), params=params, entity=entity)
+            SqlRequest(statement=text, scope=session, params=params, entity=entity)
         )
         while not statement.done.done():
             if cancel.is_set() or (deadline is not None and time.monotonic() > deadline):

@@ -19,6 +19,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from local_workspace.pipelines.cdc_parse import ApplyChanges, parse_apply_changes
+from local_workspace.sql import sandbox
+from local_workspace.sql.errors import SqlError
 
 __all__ = ["END_AT", "START_AT", "ApplyChanges", "CdcStats", "apply_changes", "parse_apply_changes"]
 
@@ -124,9 +126,14 @@ def _resolve(names: list[str], available: list[str], what: str) -> list[str]:
 
 def _duckdb_sql(text: str, what: str) -> str:
     try:
-        return sqlglot.transpile(text, read="databricks", write="duckdb")[0]
+        tree = sqlglot.parse_one(text, read="databricks")
     except (ParseError, TokenError, IndexError) as exc:
         raise ValueError(f"expected a SQL expression after {what}, found {text!r}") from exc
+    try:
+        sandbox.check_query(tree)  # the SQL warehouse's sandbox rules
+    except SqlError as exc:
+        raise ValueError(f"{what}: {exc.full_message()}") from exc
+    return tree.sql(dialect="duckdb")
 
 
 def _plan(cursor: duckdb.DuckDBPyConnection, spec: ApplyChanges, target: str, source: str) -> _Plan:

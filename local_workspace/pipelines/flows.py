@@ -26,6 +26,8 @@ from sqlglot.errors import ParseError, TokenError
 
 from local_workspace.catalog.objects import quote
 from local_workspace.pipelines.sqlfile import VIEW, Dataset, PipelineSqlError
+from local_workspace.sql import sandbox
+from local_workspace.sql.errors import SqlError
 
 if TYPE_CHECKING:
     from local_workspace.catalog import Catalog
@@ -169,6 +171,7 @@ class Flows:
             public = self._bind(table, out)
             if id(table) in streamed_nodes:
                 out.streamed.append((table, public))
+        _sandboxed(tree, dataset)
         return out
 
     def _bind(self, table: exp.Table, out: Resolved) -> str:
@@ -372,13 +375,25 @@ def parse_query(dataset: Dataset) -> exp.Expression:
     return cast(exp.Expression, trees[0])
 
 
+def _sandboxed(tree: exp.Expr, dataset: Dataset) -> None:
+    """The SQL warehouse's sandbox rules (local_workspace/sql/sandbox.py) for pipeline SQL."""
+    try:
+        sandbox.check_query(tree)
+    except SqlError as exc:
+        raise FlowFailed(
+            f"{dataset.statement.where}: {exc.full_message()}", exc.error_class
+        ) from exc
+
+
 def _condition(dataset: Dataset, condition: str) -> str:
     try:
-        return sqlglot.transpile(condition, read="databricks", write="duckdb")[0]
+        tree = sqlglot.parse_one(condition, read="databricks")
     except (ParseError, TokenError) as exc:
         raise PipelineSqlError(
             f"{dataset.statement.where}: the expectation condition {condition!r} does not parse."
         ) from exc
+    _sandboxed(tree, dataset)
+    return tree.sql(dialect="duckdb")
 
 
 def _keep_sql(dataset: Dataset, source: str) -> str:

@@ -185,7 +185,9 @@ class Setting:
 
 def search_path(catalog: str, schema: str) -> str:
     """The search path Databricks prints in UNRESOLVED_ROUTINE."""
-    return f"[{quoted('system', 'builtin')}, {quoted('system', 'session')}, {quoted(catalog, schema)}]"
+    return (
+        f"[{quoted('system', 'builtin')}, {quoted('system', 'session')}, {quoted(catalog, schema)}]"
+    )
 
 
 def unresolved_routine(name: str, catalog: str, schema: str, hint: str = "") -> SqlError:
@@ -241,7 +243,7 @@ def with_hint(error: SqlError, statement: str) -> SqlError:
     return SqlError(error.error_class, f"{error.message} {SYNTAX_HINT}", error.sql_state)
 
 
-def check(tree: exp.Expression, catalog: str = "main", schema: str = "default") -> None:
+def check(tree: exp.Expr, catalog: str = "main", schema: str = "default") -> None:
     """Raise a Databricks SqlError unless ``tree`` is one statement the sandbox lets through.
 
     ``catalog``/``schema`` only word the search path of UNRESOLVED_ROUTINE.
@@ -251,7 +253,7 @@ def check(tree: exp.Expression, catalog: str = "main", schema: str = "default") 
     _tables(tree)
 
 
-def check_query(tree: exp.Expression, catalog: str = "main", schema: str = "default") -> None:
+def check_query(tree: exp.Expr, catalog: str = "main", schema: str = "default") -> None:
     """Check an expression or query nested in another statement (pipeline queries, CDC
     clauses, expectations): the functions and tables it reads."""
     _functions(tree, catalog, schema)
@@ -283,7 +285,7 @@ def explained(tree: exp.Command, catalog: str = "main", schema: str = "default")
 # -- statements ----------------------------------------------------------------------------
 
 
-def _statement(tree: exp.Expression) -> None:
+def _statement(tree: exp.Expr) -> None:
     if isinstance(tree, exp.Command):
         _command(tree)
     elif isinstance(tree, exp.Query | exp.Values):
@@ -346,7 +348,7 @@ def _command(tree: exp.Command) -> None:
     raise duckdb_only(word)
 
 
-def _first_word(tree: exp.Expression) -> str:
+def _first_word(tree: exp.Expr) -> str:
     text = tree.sql(dialect="databricks").split()
     return text[0] if text else type(tree).__name__.upper()
 
@@ -354,7 +356,7 @@ def _first_word(tree: exp.Expression) -> str:
 # -- SET / RESET ---------------------------------------------------------------------------
 
 
-def reset_of(tree: exp.Expression) -> Setting | None:
+def reset_of(tree: exp.Expr) -> Setting | None:
     """``RESET`` / ``RESET key`` (which sqlglot reads as a column named RESET), else None."""
     if isinstance(tree, exp.Column) and tree.name.lower() == _RESET and not tree.table:
         return Setting("")
@@ -368,7 +370,7 @@ def reset_of(tree: exp.Expression) -> Setting | None:
     return None
 
 
-def _key(item: exp.Expression) -> str:
+def _key(item: exp.Expr) -> str:
     return item.sql(dialect="databricks").replace("`", "").strip().lower()
 
 
@@ -377,7 +379,7 @@ def allowed_key(key: str) -> bool:
     return key in PARAMETERS or key.startswith("spark.")
 
 
-def settings(tree: exp.Expression) -> list[Setting]:
+def settings(tree: exp.Expr) -> list[Setting]:
     """The settings a SET/RESET statement changes; CONFIG_NOT_AVAILABLE for engine settings."""
     reset = reset_of(tree)
     if reset is not None:
@@ -463,7 +465,7 @@ def _denied(name: str) -> bool:
     return name in SCALAR_FUNCTIONS or name.startswith(DENIED_PREFIXES)
 
 
-def _functions(tree: exp.Expression, catalog: str, schema: str) -> None:
+def _functions(tree: exp.Expr, catalog: str, schema: str) -> None:
     for node in tree.find_all(exp.Func):
         name = function_name(node)
         if name in DATABRICKS_READERS:
@@ -487,7 +489,7 @@ def _hint_for(name: str) -> str:
     return FILES_HINT
 
 
-def _table_function_positions(tree: exp.Expression) -> list[exp.Func]:
+def _table_function_positions(tree: exp.Expr) -> list[exp.Func]:
     """Functions used as relations: ``FROM f(...)``, ``JOIN f(...)``, ``LATERAL f(...)``."""
     found: list[exp.Func] = []
     for table in tree.find_all(exp.Table):
@@ -500,7 +502,7 @@ def _table_function_positions(tree: exp.Expression) -> list[exp.Func]:
     return found
 
 
-def _tables(tree: exp.Expression) -> None:
+def _tables(tree: exp.Expr) -> None:
     """A file path or URL where a table name belongs is DuckDB's file scan: refused."""
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
