@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +19,13 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 from databricks.sdk.service.sql import StatementState
+from mcp import Client
+from mcp.types import CallToolResult
 
 from local_workspace.runner import LocalWorkspace
 from tests.conftest import call, mcp_session, ok, text_of
 from tests.test_jobs_local_api import WAREHOUSE, folder, put_file, wait_run
+from tools_core.backend import Backend
 from tools_core.errors import ToolsCoreError
 from tools_core.sql.readonly import check_read_only
 
@@ -34,7 +37,6 @@ CONFIG = "CONFIG_NOT_AVAILABLE"
 NOT_LOCAL = "UNSUPPORTED_FEATURE"
 MISSING = "TABLE_OR_VIEW_NOT_FOUND"
 NO_CATALOG = "NO_SUCH_CATALOG_EXCEPTION"
-INTERNAL = re.compile(r"\buc_[a-z]", re.I)
 
 # (category, statement, error class). {canary}: a host file whose content must never come
 # back; {dir}: its folder (nothing may appear there); {data}: the workspace's data directory.
@@ -87,7 +89,7 @@ CORPUS: list[tuple[str, str, str]] = [
     ("extensions", "LOAD httpfs", SYNTAX),
     ("extensions", "LOAD json", SYNTAX),
     ("extensions", "LOAD '{dir}/evil.duckdb_extension'", SYNTAX),
-    ("extensions", "UPDATE EXTENSIONS", MISSING),
+    ("extensions", "UPDATE EXTENSIONS", SYNTAX),
     ("extensions", "SELECT * FROM duckdb_extensions()", ROUTINE),
     ("extensions", "CREATE SECRET s (TYPE s3, KEY_ID 'k', SECRET 's')", SYNTAX),
     ("extensions", "CREATE PERSISTENT SECRET s (TYPE http)", SYNTAX),
@@ -197,6 +199,7 @@ class Host:
     canary: Path
     secret: str
     data_dir: Path
+    internal: re.Pattern[str]  # the DuckDB aliases of the catalogs (uc_main, uc_samples...)
 
     def fill(self, statement: str) -> str:
         """The statement with its placeholders filled in."""
@@ -221,12 +224,34 @@ class Host:
         return {"state": state, "listings": listings, "canary": self.canary.read_text()}
 
 
+@dataclass
+class Doors:
+    """MCP clients of the full server (as the ``mcp`` fixture builds it) and of a read-only
+    one, built once for the module: building a server costs seconds, a call ~0.1 s."""
+
+    full: Client
+    read_only: Client
+
+
 @pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory, local_ws: LocalWorkspace) -> Iterator[Host]:
+async def doors(backend: Backend) -> AsyncIterator[Doors]:
+    async with (
+        mcp_session(backend, output_schemas=True) as full,
+        mcp_session(backend, read_only=True) as read_only,
+    ):
+        yield Doors(full, read_only)
+
+
+@pytest.fixture(scope="module")
+def host(
+    tmp_path_factory: pytest.TempPathFactory, local_ws: LocalWorkspace, ws: WorkspaceClient
+) -> Iterator[Host]:
     secret = f"CANARY-{uuid.uuid4().hex}"
     canary = tmp_path_factory.mktemp("host") / "canary.csv"
     canary.write_text(f"secret\n{secret}\n")
-    yield Host(canary=canary, secret=secret, data_dir=Path(local_ws.config.data_dir))
+    names = sorted(str(c.name) for c in ws.catalogs.list())
+    internal = re.compile(r"\buc_(?:" + "|".join(map(re.escape, names)) + r")\b", re.I)
+    yield Host(canary, secret, Path(local_ws.config.data_dir), internal)
 
 
 def _expected_for_sql_query(statement: str, error_class: str) -> str:
@@ -244,21 +269,25 @@ def _expected_for_sql_query(statement: str, error_class: str) -> str:
     ids=[f"{category}-{i}" for i, (category, _, _) in enumerate(CORPUS)],
 )
 async def test_an_escape_attempt_is_refused_through_every_door(
-    mcp, backend, ws: WorkspaceClient, host: Host, category: str, statement: str, error_class: str
+    doors: Doors,
+    ws: WorkspaceClient,
+    host: Host,
+    category: str,
+    statement: str,
+    error_class: str,
 ) -> None:
     sql = host.fill(statement)
     before = host.snapshot()
     answers: list[tuple[str, str]] = []
 
-    text = text_of(await _refused(mcp, "sql_execute", sql))
+    text = text_of(await _refused(doors.full, "sql_execute", sql))
     assert text.startswith(error_class), f"sql_execute: {text}"
     answers.append(("sql_execute", text))
     guard = _expected_for_sql_query(sql, error_class)
-    text = text_of(await _refused(mcp, "sql_query", sql))
+    text = text_of(await _refused(doors.full, "sql_query", sql))
     assert text.startswith(guard), f"sql_query: {text}"
     answers.append(("sql_query", text))
-    async with mcp_session(backend, read_only=True) as read_only:
-        text = text_of(await _refused(read_only, "sql_query", sql))
+    text = text_of(await _refused(doors.read_only, "sql_query", sql))
     assert text.startswith(guard), f"read-only sql_query: {text}"
     answers.append(("read-only sql_query", text))
 
@@ -274,12 +303,12 @@ async def test_an_escape_attempt_is_refused_through_every_door(
 
     for door, answer in answers:
         assert host.secret not in answer, f"{door} leaked the canary: {answer}"
-        if not INTERNAL.search(sql):
-            assert not INTERNAL.search(answer), f"{door} named an internal alias: {answer}"
+        if not host.internal.search(sql):
+            assert not host.internal.search(answer), f"{door} named an internal alias: {answer}"
     assert host.snapshot() == before, "a host file changed"
 
 
-async def _refused(client, tool: str, statement: str):
+async def _refused(client: Client, tool: str, statement: str) -> CallToolResult:
     result = await call(client, tool, statement=statement)
     assert result.is_error, f"{tool} ran {statement!r}: {text_of(result)}"
     return result
@@ -288,7 +317,7 @@ async def _refused(client, tool: str, statement: str):
 # -- what keeps working --------------------------------------------------------------------
 
 
-def _run(ws: WorkspaceClient, statement: str, **kwargs) -> list[list[str | None]]:
+def _run(ws: WorkspaceClient, statement: str, **kwargs: str) -> list[list[str | None]]:
     response = ws.statement_execution.execute_statement(
         statement=statement, warehouse_id=WAREHOUSE, wait_timeout="30s", **kwargs
     )
@@ -326,8 +355,8 @@ def test_catalogs_tables_and_samples_work_under_the_lock_down(ws: WorkspaceClien
         "RESET ansi_mode",
     ],
 )
-async def test_databricks_session_statements_still_run(mcp, statement: str) -> None:
-    await ok(mcp, "sql_execute", statement=statement)
+async def test_databricks_session_statements_still_run(doors: Doors, statement: str) -> None:
+    await ok(doors.full, "sql_execute", statement=statement)
 
 
 def test_set_time_zone_lasts_for_its_own_request_only(ws: WorkspaceClient) -> None:
