@@ -213,12 +213,17 @@ class Engine:
             tr.tables.extend(inner.tables)
             sql, tr.params = f"EXPLAIN {inner.sql}", inner.params
         try:
+            if len(duckdb.extract_statements(sql)) != 1:  # a last wall: one statement, always
+                raise errors.parse_error(";", "Send one statement per request.")
             cursor.execute(sql, tr.params or None)
         except duckdb.InterruptException:
             raise
         except duckdb.Error as exc:
             raise errors.from_duckdb(
-                exc, lambda name: self._resolve(name, tr), self.catalog.public_text
+                exc,
+                lambda name: self._resolve(name, tr),
+                self.catalog.public_text,
+                (request.scope.catalog, request.scope.schema),
             ) from exc
 
     def _resolve(self, name: str, tr: Translated) -> tuple[str, ...]:

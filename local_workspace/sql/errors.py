@@ -94,6 +94,41 @@ def unsupported(what: str) -> SqlError:
     )
 
 
+def search_path(catalog: str, schema: str) -> str:
+    """The search path Databricks prints in UNRESOLVED_ROUTINE."""
+    builtin, session = quoted("system", "builtin"), quoted("system", "session")
+    return f"[{builtin}, {session}, {quoted(catalog, schema)}]"
+
+
+def unresolved_routine(name: str, catalog: str, schema: str, hint: str = "") -> SqlError:
+    """UNRESOLVED_ROUTINE: a function the warehouse does not have (``hint``: what to use)."""
+    extra = f" {hint}" if hint else ""
+    return SqlError(
+        "UNRESOLVED_ROUTINE",
+        f"Cannot resolve routine `{name}` on search path {search_path(catalog, schema)}.{extra}",
+        "42883",
+    )
+
+
+def config_not_available(key: str, hint: str = "") -> SqlError:
+    """CONFIG_NOT_AVAILABLE: what a SQL warehouse answers for a setting it does not offer."""
+    extra = f" {hint}" if hint else ""
+    return SqlError(
+        "CONFIG_NOT_AVAILABLE", f"Configuration {key} is not available.{extra}", "42K0I"
+    )
+
+
+def invalid_time_zone(value: str) -> SqlError:
+    """INVALID_CONF_VALUE.TIME_ZONE for a zone that is neither a region id nor an offset."""
+    return SqlError(
+        "INVALID_CONF_VALUE.TIME_ZONE",
+        f"The value '{value}' in the config \"spark.sql.session.timeZone\" is invalid. Cannot "
+        "resolve the given timezone. Use a region id such as 'America/Los_Angeles' or an "
+        "offset such as '+02:00'.",
+        "22022",
+    )
+
+
 # DuckDB names a missing table as written after renaming: `t`, `s.t` or `uc_c.s.t`.
 _TABLE_MISSING = re.compile(r'Table with name "?([^"!]+?)"? does not exist')
 _SCHEMA_MISSING = re.compile(r'Schema with name "?([^"!]+?)"? does not exist')
@@ -115,9 +150,13 @@ NameResolver = Callable[[str], "tuple[str, ...]"]
 
 
 def from_duckdb(
-    exc: duckdb.Error, resolve: NameResolver, public_text: Callable[[str], str]
+    exc: duckdb.Error,
+    resolve: NameResolver,
+    public_text: Callable[[str], str],
+    scope: tuple[str, str] = ("main", "default"),
 ) -> SqlError:
-    """The Databricks error for a DuckDB error; names go through ``resolve``/``public_text``."""
+    """The Databricks error for a DuckDB error; names go through ``resolve``/``public_text``;
+    ``scope`` (catalog, schema) words the search path of an unknown function."""
     text = str(exc).split("\n\nLINE ")[0].split("\n")[0]
     for prefix in ("Catalog Error: ", "Binder Error: ", "Parser Error: ", "Invalid Input Error: "):
         text = text.removeprefix(prefix)
@@ -151,11 +190,8 @@ def from_duckdb(
                 "ALREADY_EXISTS",
             )
         if match := _FUNCTION_MISSING.search(text):
-            return SqlError(
-                "UNRESOLVED_ROUTINE",
-                f"Cannot resolve routine `{match.group(1)}` on search path. Verify the spelling "
-                "of the routine and that it exists.",
-                "42883",
+            return unresolved_routine(
+                public_text(match.group(1)), *scope, "Verify the spelling of the routine."
             )
     if isinstance(exc, duckdb.ParserException):
         near = _NEAR.search(text)

@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from local_workspace.sql.commands import IGNORED
-from local_workspace.sql.errors import SqlError, parse_error, quoted, unsupported
+from local_workspace.sql.errors import (
+    SqlError,
+    config_not_available,
+    invalid_time_zone,
+    parse_error,
+    unresolved_routine,
+    unsupported,
+)
 from local_workspace.sql.translate import parse
 
 # One short sentence naming the Databricks way, added to each refusal.
@@ -181,41 +188,6 @@ class Setting:
 
     key: str
     value: str | None = None
-
-
-def search_path(catalog: str, schema: str) -> str:
-    """The search path Databricks prints in UNRESOLVED_ROUTINE."""
-    return (
-        f"[{quoted('system', 'builtin')}, {quoted('system', 'session')}, {quoted(catalog, schema)}]"
-    )
-
-
-def unresolved_routine(name: str, catalog: str, schema: str, hint: str = "") -> SqlError:
-    """UNRESOLVED_ROUTINE for a function the warehouse does not have."""
-    extra = f" {hint}" if hint else ""
-    return SqlError(
-        "UNRESOLVED_ROUTINE",
-        f"Cannot resolve routine `{name}` on search path {search_path(catalog, schema)}.{extra}",
-        "42883",
-    )
-
-
-def config_not_available(key: str) -> SqlError:
-    """CONFIG_NOT_AVAILABLE: what a SQL warehouse answers for a setting it does not offer."""
-    return SqlError(
-        "CONFIG_NOT_AVAILABLE", f"Configuration {key} is not available. {CONFIG_HINT}", "42K0I"
-    )
-
-
-def invalid_time_zone(value: str) -> SqlError:
-    """INVALID_CONF_VALUE.TIME_ZONE for a zone neither a region id nor an offset."""
-    return SqlError(
-        "INVALID_CONF_VALUE.TIME_ZONE",
-        f"The value '{value}' in the config \"spark.sql.session.timeZone\" is invalid. Cannot "
-        "resolve the given timezone. Use a region id such as 'America/Los_Angeles' or an "
-        "offset such as '+02:00'.",
-        "22022",
-    )
 
 
 def not_local(what: str) -> SqlError:
@@ -384,7 +356,7 @@ def settings(tree: exp.Expr) -> list[Setting]:
     reset = reset_of(tree)
     if reset is not None:
         if reset.key and not allowed_key(reset.key):
-            raise config_not_available(reset.key)
+            raise config_not_available(reset.key, CONFIG_HINT)
         return [reset]
     out: list[Setting] = []
     for item in tree.expressions:
@@ -398,7 +370,7 @@ def settings(tree: exp.Expr) -> list[Setting]:
             raise parse_error(_key(assignment) or "SET")
         key = _key(assignment.this)
         if not allowed_key(key):
-            raise config_not_available(key)
+            raise config_not_available(key, CONFIG_HINT)
         value = assignment.expression
         text = value.name if isinstance(value, exp.Literal | exp.Identifier) else _key(value)
         if key in TIME_ZONE_KEYS:
@@ -417,7 +389,7 @@ def time_zone_of(tree: exp.Command) -> str | None:
         if not re.fullmatch(r"-v|[\w.]+", key):
             raise parse_error(rest.split()[0] if rest.split() else "SET")
         if key != "-v" and not allowed_key(key):
-            raise config_not_available(key)
+            raise config_not_available(key, CONFIG_HINT)
         return None
     value = match.group(1).strip()
     if value.upper() == "LOCAL":

@@ -191,8 +191,9 @@ def bind(tree: exp.Expression, params: list[Param]) -> dict[str, str | None]:
 
 
 def to_duckdb(tree: exp.Expression) -> str:
-    """DuckDB SQL for a (rewritten) tree."""
-    return tree.sql(dialect=WRITE)
+    """DuckDB SQL for a (rewritten) tree; comments are dropped (DuckDB needs none, and no
+    text of the user's then reaches DuckDB outside a literal or a quoted name)."""
+    return tree.sql(dialect=WRITE, comments=False)
 
 
 def translate(tree: exp.Expression, scope: Scope, names: Names, params: list[Param]) -> Translated:
