@@ -81,6 +81,7 @@ class Engine:
 
         Every statement passes the sandbox first: DuckDB-only statements and functions never
         reach the engine."""
+        sandbox.check_text(request.statement)
         try:
             tree = parse(request.statement)
         except errors.SqlError as exc:
@@ -175,6 +176,8 @@ class Engine:
             return self.commands.use(kind, parts, scope)
         if isinstance(tree, exp.Comment):
             return self._comment(tree, request)
+        if isinstance(tree, sandbox.MAINTENANCE):
+            return Output()  # ANALYZE/REFRESH/CACHE: nothing to do on DuckDB
         if isinstance(tree, exp.Set) or sandbox.reset_of(tree) is not None:
             # Databricks parameters and Spark confs: only the time zone changes anything here.
             for setting in sandbox.settings(tree):

@@ -190,9 +190,8 @@ def from_duckdb(
                 "ALREADY_EXISTS",
             )
         if match := _FUNCTION_MISSING.search(text):
-            return unresolved_routine(
-                public_text(match.group(1)), *scope, "Verify the spelling of the routine."
-            )
+            name = public_text(match.group(1).replace('"', ""))
+            return unresolved_routine(name, *scope, "Verify the spelling of the routine.")
     if isinstance(exc, duckdb.ParserException):
         near = _NEAR.search(text)
         return parse_error(public_text(near.group(1)) if near else "end of input")

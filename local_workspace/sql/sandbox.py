@@ -159,6 +159,11 @@ DUCKDB_WORDS = frozenset(
 EXPLAIN_MODES = frozenset({"EXTENDED", "FORMATTED", "COST", "CODEGEN"})
 # Statements answered by the workspace itself when sqlglot parses them as a Command.
 NATIVE_COMMANDS = frozenset({"SHOW", "DESCRIBE", "DESC", "GRANT", "REVOKE", *IGNORED})
+# Delta/Spark maintenance statements sqlglot parses into typed nodes: answered as no-ops, like
+# the IGNORED commands (never sent to DuckDB).
+MAINTENANCE = exp.Analyze | exp.Refresh | exp.Cache | exp.Uncache
+# Databricks statements the local warehouse does not run (said plainly, not as syntax errors).
+NOT_LOCAL_WORDS = frozenset({"LIST", "GET", "PUT", "REMOVE", "EXECUTE", "DECLARE"})
 # Statement kinds DuckDB runs after translation.
 CREATE_KINDS = frozenset({"TABLE", "VIEW", "SCHEMA", "DATABASE", "FUNCTION"})
 # Configuration parameters of Databricks SQL (sql-ref-parameters), settable per session.
@@ -178,7 +183,8 @@ TIME_ZONE_KEYS = frozenset({"timezone", "spark.sql.session.timezone"})
 # What sqlglot reads `RESET [key]` as: a column RESET, aliased as the key.
 _RESET = "reset"
 _OFFSET = re.compile(r"^(?:UTC|GMT)?[+-]\d{1,2}(?::?\d{2})?$", re.I)
-_PATH = re.compile(r"[/\\]|^[a-z][a-z0-9+.-]*://", re.I)
+# A table name part holding a path, a URL or a file name (UC names hold none of / \ . :).
+_PATH = re.compile(r"[/\\.:]")
 _INTERNAL_CATALOG = re.compile(r"^uc_", re.I)
 
 
@@ -213,6 +219,15 @@ def with_hint(error: SqlError, statement: str) -> SqlError:
     if words[0].upper().rstrip(";") not in DUCKDB_WORDS or SYNTAX_HINT in error.message:
         return error
     return SqlError(error.error_class, f"{error.message} {SYNTAX_HINT}", error.sql_state)
+
+
+def check_text(statement: str) -> None:
+    """Refuse, before parsing, the Databricks statements the local warehouse does not run
+    (file commands on volumes, EXECUTE IMMEDIATE, DECLARE): sqlglot misreads some of them."""
+    words = statement.split(None, 1)
+    word = words[0].upper().rstrip(";") if words else ""
+    if word in NOT_LOCAL_WORDS:
+        raise unsupported(word if word != "EXECUTE" else "EXECUTE IMMEDIATE")
 
 
 def check(tree: exp.Expr, catalog: str = "main", schema: str = "default") -> None:
@@ -284,7 +299,8 @@ def _statement(tree: exp.Expr) -> None:
         settings(tree)
     elif not isinstance(
         tree,
-        exp.Update
+        MAINTENANCE
+        | exp.Update
         | exp.Delete
         | exp.Merge
         | exp.Alter
@@ -475,7 +491,7 @@ def _table_function_positions(tree: exp.Expr) -> list[exp.Func]:
 
 
 def _tables(tree: exp.Expr) -> None:
-    """A file path or URL where a table name belongs is DuckDB's file scan: refused."""
+    """A file path, file name or URL where a table name belongs is DuckDB's file scan."""
     for table in tree.find_all(exp.Table):
         if not isinstance(table.this, exp.Identifier):
             continue
