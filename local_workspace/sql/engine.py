@@ -88,7 +88,7 @@ class Engine:
             raise sandbox.with_hint(exc, request.statement) from exc
         sandbox.check(tree, request.scope.catalog, request.scope.schema)
         prepare_cursor(cursor, request.scope.time_zone)
-        output = self._native(tree, request)
+        output = self._native(tree, request, cursor)
         if output is not None:
             return self._small(output, request)
         flow = self._flow(tree, request)  # before translation rewrites the names
@@ -128,7 +128,9 @@ class Engine:
 
     # -- statements answered by the workspace -------------------------------------------
 
-    def _native(self, tree: exp.Expression, request: Request) -> Output | None:
+    def _native(
+        self, tree: exp.Expression, request: Request, cursor: duckdb.DuckDBPyConnection
+    ) -> Output | None:
         scope = request.scope
         if (keys := constraints.alter(tree, scope, self.catalog)) is not None:
             return keys
@@ -151,7 +153,7 @@ class Engine:
             if word == "SET":  # SET TIME ZONE ... / SET key (shows nothing locally)
                 zone = sandbox.time_zone_of(tree)
                 if zone is not None:
-                    scope.time_zone = zone
+                    _set_time_zone(cursor, scope, zone)
                 return Output()
             if word in ("DESCRIBE", "DESC"):
                 raise errors.unsupported(f"DESCRIBE {text.split()[0] if text else ''}".strip())
@@ -182,7 +184,7 @@ class Engine:
             # Databricks parameters and Spark confs: only the time zone changes anything here.
             for setting in sandbox.settings(tree):
                 if setting.key in sandbox.TIME_ZONE_KEYS or not setting.key:
-                    scope.time_zone = setting.value or "UTC"
+                    _set_time_zone(cursor, scope, setting.value or "UTC")
             return Output()
         return None
 
@@ -319,6 +321,15 @@ class Engine:
             rows=rows,
             truncated=truncated,
         )
+
+
+def _set_time_zone(cursor: duckdb.DuckDBPyConnection, scope: Scope, zone: str) -> None:
+    """The session's time zone, checked by the engine itself (ICU knows which zones exist)."""
+    try:
+        prepare_cursor(cursor, zone)
+    except duckdb.Error as exc:
+        raise errors.invalid_time_zone(zone) from exc
+    scope.time_zone = zone
 
 
 def _fetch(

@@ -428,8 +428,8 @@ def valid_time_zone(value: str) -> str:
         hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "00")
         if int(hours) > 18 or int(minutes) > 59:
             raise invalid_time_zone(value)
-        # POSIX Etc/GMT zones have inverted signs and no minutes: DuckDB takes +hh:mm.
-        return f"{text[sign_at]}{int(hours):02d}:{minutes}"
+        # DuckDB (ICU) takes offsets as custom ids GMT+hh:mm, not as a bare +hh:mm.
+        return f"GMT{text[sign_at]}{int(hours):02d}:{minutes}"
     try:
         zoneinfo.ZoneInfo(text)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
