@@ -378,7 +378,9 @@ def test_a_sql_file_task_is_one_session_and_cannot_escape(ws: WorkspaceClient, h
         f"CREATE SCHEMA {schema};\n"
         "SET TIME ZONE 'America/Los_Angeles';\n"
         f"USE {schema};\n"
-        "CREATE TABLE shown AS SELECT CAST(TIMESTAMP'2024-01-01 00:00:00+00:00' AS STRING) AS s;\n",
+        "CREATE TABLE shown AS SELECT CAST(TIMESTAMP'2024-01-01 00:00:00+00:00' AS STRING) AS s;\n"
+        "SET TIME ZONE '+05:30';\n"
+        "INSERT INTO shown SELECT CAST(TIMESTAMP'2024-01-01 00:00:00+00:00' AS STRING);\n",
     )
     escape = put_file(
         ws,
@@ -404,8 +406,9 @@ def test_a_sql_file_task_is_one_session_and_cannot_escape(ws: WorkspaceClient, h
     assert tasks["session"].state and tasks["session"].state.result_state == (
         jobs.RunResultState.SUCCESS
     ), tasks["session"].state
-    shown = _run(ws, f"SELECT s FROM {schema}.shown")[0][0]
-    assert shown and shown.startswith("2023-12-31 16:00:00"), shown
+    shown = [row[0] or "" for row in _run(ws, f"SELECT s FROM {schema}.shown ORDER BY s")]
+    assert shown[0].startswith("2023-12-31 16:00:00"), shown  # America/Los_Angeles
+    assert shown[1].startswith("2024-01-01 05:30:00"), shown  # +05:30
     escaped = tasks["escape"].state
     assert escaped and escaped.result_state == jobs.RunResultState.FAILED
     output = ws.jobs.get_run_output(tasks["escape"].run_id)  # type: ignore[arg-type]
