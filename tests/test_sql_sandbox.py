@@ -282,7 +282,8 @@ async def test_an_escape_attempt_is_refused_through_every_door(
     before = host.snapshot()
     answers: list[tuple[str, str]] = []
 
-    text = text_of(await _refused(doors.full, "sql_execute", sql))
+    # confirm=true: an attacker confirms, so the statement reaches the warehouse itself.
+    text = text_of(await _refused(doors.full, "sql_execute", sql, confirm=True))
     assert text.startswith(error_class), f"sql_execute: {text}"
     answers.append(("sql_execute", text))
     guard = _expected_for_sql_query(sql, error_class)
@@ -310,8 +311,8 @@ async def test_an_escape_attempt_is_refused_through_every_door(
     assert host.snapshot() == before, "a host file changed"
 
 
-async def _refused(client: Client, tool: str, statement: str) -> CallToolResult:
-    result = await call(client, tool, statement=statement)
+async def _refused(client: Client, tool: str, statement: str, **arguments: bool) -> CallToolResult:
+    result = await call(client, tool, statement=statement, **arguments)
     assert result.is_error, f"{tool} ran {statement!r}: {text_of(result)}"
     return result
 
@@ -358,7 +359,8 @@ def test_catalogs_tables_and_samples_work_under_the_lock_down(ws: WorkspaceClien
     ],
 )
 async def test_databricks_session_statements_still_run(doors: Doors, statement: str) -> None:
-    await ok(doors.full, "sql_execute", statement=statement)
+    result = await ok(doors.full, "sql_execute", statement=statement)
+    assert "Not run" not in text_of(result)
 
 
 def test_set_time_zone_lasts_for_its_own_request_only(ws: WorkspaceClient) -> None:
