@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from server import tool_catalog
 from server.errors import describe_error, describe_validation_error
 from server.registry import ToolSpec, all_specs
-from server.runtime import Runtime, set_current
+from server.runtime import Runtime, current, set_current
 from server.settings import TOOLSETS, Settings
 from server.skills import register_knowledge
 from server.tool_catalog import ToolRow
@@ -82,13 +82,15 @@ def error_result(message: str) -> CallToolResult:
 
 
 def guarded(fn: Callable[..., Any], structured: bool) -> Callable[..., Any]:
-    """The error boundary: every failure becomes an error result with an actionable message."""
+    """The error boundary: every failure becomes an error result with an actionable message,
+    and every call is bounded in time (``call_timeout_s``)."""
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
         async def call_async(*args: Any, **kwargs: Any) -> CallToolResult:
             try:
-                result = await fn(*args, **kwargs)
+                with current().bounded_call():
+                    result = await fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001  (the one boundary)
                 return error_result(describe_error(exc))
             return to_call_result(result, structured)
@@ -98,7 +100,8 @@ def guarded(fn: Callable[..., Any], structured: bool) -> Callable[..., Any]:
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> CallToolResult:
         try:
-            result = fn(*args, **kwargs)
+            with current().bounded_call():
+                result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001  (the one boundary)
             return error_result(describe_error(exc))
         return to_call_result(result, structured)

@@ -30,6 +30,7 @@ HINTS: dict[str, str] = {
     "PARSE_SYNTAX_ERROR": "Fix the SQL syntax and run it again.",
     "TEMPORARILY_UNAVAILABLE": "The service is temporarily unavailable: retry later.",
     "TOO_MANY_REQUESTS": "Rate limited: retry later, with fewer calls at once.",
+    "OUTCOME_UNKNOWN": "Check whether it was applied before retrying: a retry may apply it twice.",
     "NOT_IMPLEMENTED": "This needs a real Databricks workspace.",
     "FEATURE_DISABLED": "This needs a real Databricks workspace.",
 }

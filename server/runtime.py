@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 import threading
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from server.settings import Settings
 if TYPE_CHECKING:
     from local_workspace.runner import LocalWorkspace
     from tools_core.backend import Backend
+    from tools_core.retries import Timeouts
 
 log = logging.getLogger("dbx_devkit")
 
@@ -63,6 +65,20 @@ class Runtime:
         folder = self.settings.results_dir or self.data_dir / "results"
         return Path(os.path.abspath(folder.expanduser()))
 
+    @property
+    def timeouts(self) -> Timeouts:
+        """The time limits of a tool call (``DBX_DEVKIT_CALL_TIMEOUT_S``)."""
+        from tools_core.retries import Timeouts
+
+        return Timeouts(self.settings.call_timeout_s)
+
+    def bounded_call(self) -> AbstractContextManager[None]:
+        """The scope of one tool call: its requests are retried only while the call can still
+        answer within ``call_timeout_s`` (see :mod:`tools_core.retries`)."""
+        from tools_core.retries import bounded_call
+
+        return bounded_call(self.settings.call_timeout_s)
+
     def backend(self) -> Backend:
         """The backend, created on first call (thread-safe)."""
         with self._lock:
@@ -74,15 +90,15 @@ class Runtime:
         from tools_core.backend import Backend, MlflowTarget, local_backend, workspace_client
 
         settings = self.settings
+        timeouts = self.timeouts
         if settings.remote_configured():
-            client = workspace_client(profile=settings.profile)
+            client = workspace_client(profile=settings.profile, timeouts=timeouts)
             mlflow = MlflowTarget.databricks(settings.profile)
-            backend = Backend(
-                client, "remote", client.config.host or "", settings.warehouse_id, mlflow
-            )
+            host = client.config.host or ""
+            backend = Backend(client, "remote", host, settings.warehouse_id, mlflow, timeouts)
         else:
             url, token = self._local_workspace()
-            backend = local_backend(url, token, settings.warehouse_id)
+            backend = local_backend(url, token, settings.warehouse_id, timeouts)
         if settings.mlflow_tracking_uri:
             # MLFLOW_TRACKING_URI wins, as in MLflow itself; the registry follows unless set.
             backend.mlflow = MlflowTarget(

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DBX_DEVKIT_MLFLOW_REGISTRY_URI", "MLFLOW_REGISTRY_URI"),
         description="MLflow registry URI (default: databricks-uc, or the local workspace).",
     )
+    call_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        le=600,
+        description="Seconds a tool call waits at most for a failing or unreachable workspace.",
+    )
     output_schemas: bool = Field(
         False, description="Advertise output schemas and return structured content."
     )

@@ -10,6 +10,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from tools_core.retries import PROBE_HTTP_S, PROBE_RETRY_S, Timeouts, sdk_clock
+
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
@@ -52,6 +54,8 @@ class Backend:
     host: str
     warehouse_id: str | None = None
     mlflow: MlflowTarget = field(default_factory=MlflowTarget)
+    # The limits the client was built with (see tools_core.retries); MLflow gets the same.
+    timeouts: Timeouts = field(default_factory=Timeouts)
     _user: str | None = field(default=None, repr=False)
     _mlflow_client: Any = field(default=None, repr=False)  # see tools_core.mlflow_client
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -65,10 +69,13 @@ class Backend:
             return self._user
 
 
-def local_backend(url: str, token: str, warehouse_id: str | None = None) -> Backend:
+def local_backend(
+    url: str, token: str, warehouse_id: str | None = None, timeouts: Timeouts | None = None
+) -> Backend:
     """A backend on a local workspace at ``url`` (SDK and MLflow client both pointed there)."""
-    client = workspace_client(host=url, token=token, retry_timeout_seconds=60)
-    return Backend(client, "local", url, warehouse_id, MlflowTarget.local(url, token))
+    timeouts = timeouts or Timeouts()
+    client = workspace_client(host=url, token=token, timeouts=timeouts)
+    return Backend(client, "local", url, warehouse_id, MlflowTarget.local(url, token), timeouts)
 
 
 def workspace_client(
@@ -76,16 +83,29 @@ def workspace_client(
     token: str | None = None,
     profile: str | None = None,
     retry_timeout_seconds: int | None = None,
+    timeouts: Timeouts | None = None,
 ) -> WorkspaceClient:
     """A WorkspaceClient through the SDK's unified auth (PAT, OAuth, profiles, Azure...).
 
     With no arguments the SDK resolves its own configuration (environment, ~/.databrickscfg).
+    ``timeouts`` bound each request and its retries (see :mod:`tools_core.retries`, whose
+    clock the client gets); ``retry_timeout_seconds`` overrides the SDK's retry timeout alone.
     The SDK is imported here, not at module import, because it takes seconds to load.
     """
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.config import Config
 
-    kwargs: dict[str, object] = {"product": "dbx-devkit", "product_version": _version()}
+    timeouts = timeouts or Timeouts()
+    kwargs: dict[str, object] = {
+        "product": "dbx-devkit",
+        "product_version": _version(),
+        "clock": sdk_clock(timeouts.http_s),
+        # Building a Config probes the host's /.well-known/databricks-config with the
+        # Config's own retry and HTTP timeouts (and no clock): short ones keep a dead host
+        # from eating the first call's budget there. The real ones are set just after.
+        "retry_timeout_seconds": PROBE_RETRY_S,
+        "http_timeout_seconds": min(PROBE_HTTP_S, timeouts.http_s),
+    }
     if host:
         kwargs["host"] = host
     if token:
@@ -93,9 +113,10 @@ def workspace_client(
         kwargs["auth_type"] = "pat"
     if profile:
         kwargs["profile"] = profile
-    if retry_timeout_seconds is not None:
-        kwargs["retry_timeout_seconds"] = retry_timeout_seconds
-    return WorkspaceClient(config=Config(**kwargs))  # type: ignore[arg-type]
+    config = Config(**kwargs)  # type: ignore[arg-type]
+    config.retry_timeout_seconds = retry_timeout_seconds or timeouts.sdk_retry_s
+    config.http_timeout_seconds = timeouts.http_s
+    return WorkspaceClient(config=config)
 
 
 def _version() -> str:

@@ -36,6 +36,20 @@ class NotConfirmed(ToolsCoreError):
         super().__init__("CONFIRMATION_REQUIRED", message, "Call again with confirm=true.")
 
 
+class OutcomeUnknown(ToolsCoreError):
+    """A write failed in a way that leaves its effect unknown: the request may or may not have
+    been applied (a 429/5xx answer, or a connection lost or timed out after sending). It was
+    not retried, so it was applied at most once; ``check`` is the tool that tells which."""
+
+    def __init__(self, what: str, cause: str, check: str) -> None:
+        super().__init__(
+            "OUTCOME_UNKNOWN",
+            f"{what} may or may not have been applied ({cause}).",
+            f"Check with {check} before retrying.",
+        )
+        self.check = check
+
+
 MESSAGE_MAX_CHARS = 300
 
 

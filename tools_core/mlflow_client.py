@@ -2,38 +2,108 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from tools_core.backend import Backend
+from tools_core.errors import ToolsCoreError, one_line
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 _lock = threading.Lock()
+# Codes of MLflow errors that say the service failed for now, not that the request was wrong.
+TRANSIENT_CODES = {
+    "TEMPORARILY_UNAVAILABLE",
+    "TOO_MANY_REQUESTS",
+    "REQUEST_LIMIT_EXCEEDED",
+    "DEADLINE_EXCEEDED",
+}
+UNAVAILABLE_HINT = "MLflow did not answer in time or is failing: retry later."
 
 
 def mlflow_client(backend: Backend) -> MlflowClient:
     """An ``MlflowClient`` on the backend's tracking and registry URIs (made once per backend).
 
-    MLflow's REST client reads credentials from the environment only, so the backend's
-    MLflow credentials (the local workspace's token) are put there first. MLflow is
-    imported here, not at module import: it takes seconds to load.
+    MLflow's REST client reads credentials and its HTTP settings (timeouts, retries) from the
+    environment only, so the backend's are put there first: its token (the local
+    workspace's) and the limits of :meth:`Timeouts.mlflow_env`. MLflow is imported here, not
+    at module import: it takes seconds to load.
+
+    The client answers a request that failed for transport reasons (MLflow wraps them in a
+    generic INTERNAL_ERROR) with ``TEMPORARILY_UNAVAILABLE`` instead.
     """
     with _lock:
-        # Set on every call, not once: MLflow reads the token at each request, and whoever
+        # Set on every call, not once: MLflow reads them at each request, and whoever
         # cleared the environment since (a test's isolation fixture) must not break the client.
         os.environ.update(dict(backend.mlflow.env))
+        os.environ.update(backend.timeouts.mlflow_env())
         # MLflow writes "View run ... at: <url>" to stdout when a run ends: in the stdio
         # server, stdout carries only MCP messages.
         os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
         if backend._mlflow_client is None:
             from mlflow import MlflowClient
 
-            backend._mlflow_client = MlflowClient(
-                tracking_uri=backend.mlflow.tracking_uri,
-                registry_uri=backend.mlflow.registry_uri,
+            backend._mlflow_client = _Transient(
+                MlflowClient(
+                    tracking_uri=backend.mlflow.tracking_uri,
+                    registry_uri=backend.mlflow.registry_uri,
+                )
             )
-        client: MlflowClient = backend._mlflow_client
-        return client
+        return cast("MlflowClient", backend._mlflow_client)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether an MLflow (or translated) error says the service is failing for now."""
+    return str(getattr(exc, "error_code", "")) in TRANSIENT_CODES
+
+
+def _transport_failure(exc: BaseException) -> BaseException | None:
+    """The requests/urllib3 failure behind a generic MLflow error, if that is what it is.
+
+    MLflow raises ``MlflowException("API request to ... failed with exception ...")``
+    (INTERNAL_ERROR) from inside the handler of the connection error, timeout or exhausted
+    retries, so the transport error is its context."""
+    import requests
+
+    if getattr(exc, "error_code", None) != "INTERNAL_ERROR":
+        return None
+    seen: BaseException | None = exc.__cause__ or exc.__context__
+    while seen is not None:
+        if isinstance(seen, requests.RequestException):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+class _Transient:
+    """An MlflowClient whose transport failures say TEMPORARILY_UNAVAILABLE (see above)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            from mlflow.exceptions import MlflowException
+
+            try:
+                return attr(*args, **kwargs)
+            except MlflowException as exc:
+                cause = _transport_failure(exc)
+                if cause is None:
+                    raise
+                detail = one_line(f"{type(cause).__name__}: {cause}").rstrip(".")
+                raise ToolsCoreError(
+                    "TEMPORARILY_UNAVAILABLE",
+                    f"MLflow request failed ({detail}).",
+                    UNAVAILABLE_HINT,
+                ) from exc
+
+        return call

@@ -6,6 +6,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from tools_core.retries import each_poll
+
 T = TypeVar("T")
 # (done, total, message): what MCP progress notifications carry.
 Progress = tuple[float, float, str]
@@ -32,7 +34,8 @@ def poll_until_done(
     while True:
         if check is not None:
             check()
-        state = fetch()
+        with each_poll():  # each poll is a short call of its own, bounded as one
+            state = fetch()
         picture = progress(state)
         if on_progress is not None and picture != last:
             on_progress(*picture)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import posixpath
 from collections import deque
+from contextlib import nullcontext, suppress
 from typing import TYPE_CHECKING, Any, Literal
 
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.results import Result, markdown_table
+from tools_core.retries import single_attempt
 
 if TYPE_CHECKING:
     from databricks.sdk.service.workspace import ObjectInfo
@@ -260,20 +262,29 @@ def write_object(
         created_dirs = parent
     data = content.encode("utf-8")
     encoded = base64.b64encode(data).decode()
-    if kind == "notebook":
-        extension = posixpath.splitext(path)[1].lower()
-        language = language or _LANGUAGE_OF_EXTENSION.get(extension, "PYTHON")
-        backend.client.workspace.import_(
-            path,
-            content=encoded,
-            format=ImportFormat.SOURCE,
-            language=Language(language),
-            overwrite=overwrite,
-        )
-    else:
-        backend.client.workspace.import_(
-            path, content=encoded, format=ImportFormat.RAW, overwrite=overwrite
-        )
+    # With overwrite the import is idempotent and keeps the SDK's retries. Without it, a
+    # repeat after a lost answer is refused as "already exists", hiding that this call
+    # wrote it: one attempt, and an honest "unknown".
+    once = (
+        nullcontext()
+        if overwrite
+        else single_attempt(f"Writing {path}", f"workspace_read path={path}")
+    )
+    with once:
+        if kind == "notebook":
+            extension = posixpath.splitext(path)[1].lower()
+            language = language or _LANGUAGE_OF_EXTENSION.get(extension, "PYTHON")
+            backend.client.workspace.import_(
+                path,
+                content=encoded,
+                format=ImportFormat.SOURCE,
+                language=Language(language),
+                overwrite=overwrite,
+            )
+        else:
+            backend.client.workspace.import_(
+                path, content=encoded, format=ImportFormat.RAW, overwrite=overwrite
+            )
     return WriteResult(
         path=path,
         object_type="NOTEBOOK" if kind == "notebook" else "FILE",
@@ -310,7 +321,12 @@ def delete_object(
             count_capped=capped,
             needs_recursive=below > 0 and not recursive,
         )
-    backend.client.workspace.delete(path, recursive=recursive)
+    from databricks.sdk.errors import NotFound
+
+    # It existed a moment ago: "not found" now means it is gone, as asked (the SDK retried
+    # a delete that was applied, or someone deleted it meanwhile).
+    with suppress(NotFound):
+        backend.client.workspace.delete(path, recursive=recursive)
     return DeleteResult(
         path=path,
         object_type=info.object_type,

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from tools_core.backend import Backend
-from tools_core.errors import InvalidInput
+from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.jobs.errors import JOB_HINT, missing_id
 from tools_core.jobs.models import (
     JobDetail,
@@ -25,6 +25,7 @@ from tools_core.jobs.models import (
     task_kind,
 )
 from tools_core.jobs.spec import check_paths_exist, job_settings, validate_job_spec
+from tools_core.retries import single_attempt
 
 MAX_JOBS = 500
 MAX_SETTINGS_CHARS = 20_000
@@ -85,7 +86,12 @@ def create_job(backend: Backend, spec: Mapping[str, Any]) -> JobWritten:
     check_paths_exist(backend, spec.get("tasks") or [], git=spec.get("git_source") is not None)
     settings = job_settings(spec)
     fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
-    created = backend.client.jobs.create(**{k: v for k, v in fields.items() if v is not None})
+    # jobs/create has no idempotency token: a retry after a lost answer makes a second job.
+    with single_attempt(
+        f"Creating job {settings.name!r}",
+        f"jobs_list name={settings.name!r}" if settings.name else "jobs_list",
+    ):
+        created = backend.client.jobs.create(**{k: v for k, v in fields.items() if v is not None})
     return JobWritten(
         job_id=created.job_id or 0,
         action="created",
@@ -177,5 +183,12 @@ def delete_job(backend: Backend, job_id: int, confirm: bool = False) -> JobWritt
             active_runs=sum(1 for _ in active),
             done=False,
         )
-    backend.client.jobs.delete(job_id)
+    try:
+        with missing_id(JOB_HINT):
+            backend.client.jobs.delete(job_id)
+    except ToolsCoreError as exc:
+        # It existed a moment ago: "does not exist" now means it is gone, as asked (the SDK
+        # retried a delete that was applied, or someone deleted it meanwhile).
+        if "does not exist" not in exc.message:
+            raise
     return JobWritten(job_id=job_id, action="deleted", name=name, tasks=tasks)

@@ -25,6 +25,7 @@ from tools_core.jobs.models import (
     latest_tasks,
 )
 from tools_core.polling import poll_until_done
+from tools_core.retries import single_attempt
 
 MAX_TIMEOUT_S = 600
 MAX_RUNS = 200
@@ -52,7 +53,15 @@ def _token(idempotency_token: str | None) -> str:
 
 
 def _url(backend: Backend, run_id: int) -> str | None:
-    return backend.client.jobs.get_run(run_id).run_page_url
+    """The run's page, or None when it cannot be read now: the run has started either way,
+    and failing the call would invite a second start without the token."""
+    from databricks.sdk.errors import DatabricksError
+    from requests import RequestException
+
+    try:
+        return backend.client.jobs.get_run(run_id).run_page_url
+    except (DatabricksError, RequestException, TimeoutError):
+        return None
 
 
 def run_now(
@@ -367,12 +376,15 @@ def repair_run(backend: Backend, run_id: int, rerun_tasks: Sequence[str] = ()) -
             "Pass rerun_tasks to rerun chosen tasks, or start a new run with jobs_run_now.",
         )
     repairs = [item.id for item in run.repair_history or [] if item.id and _is_repair(item)]
-    started = backend.client.jobs.repair_run(
-        run_id,
-        rerun_tasks=list(rerun_tasks) or None,
-        rerun_all_failed_tasks=None if rerun_tasks else True,
-        latest_repair_id=repairs[-1] if repairs else None,
-    )
+    # A repeat after a lost answer would be refused (latest_repair_id is stale by then) with
+    # an error that hides the repair it started: one attempt, and an honest "unknown".
+    with single_attempt(f"Repairing run {run_id}", f"jobs_get_run run_id={run_id}"):
+        started = backend.client.jobs.repair_run(
+            run_id,
+            rerun_tasks=list(rerun_tasks) or None,
+            rerun_all_failed_tasks=None if rerun_tasks else True,
+            latest_repair_id=repairs[-1] if repairs else None,
+        )
     response: RepairRunResponse | None = started.response
     repair_id = response.repair_id if response else None
     return RunStarted(

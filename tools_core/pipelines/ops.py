@@ -27,6 +27,7 @@ from tools_core.pipelines.models import (
     UpdateSummary,
 )
 from tools_core.polling import poll_until_done
+from tools_core.retries import single_attempt
 
 PIPELINE_HINT = "List pipelines with pipelines_list to find the pipeline_id."
 FINAL_STATES = ("COMPLETED", "FAILED", "CANCELED")
@@ -156,15 +157,18 @@ def create_pipeline(
     if not name.strip():
         raise InvalidInput("Give the pipeline a name.")
     libs = libraries_of(backend, libraries)
-    created = backend.client.pipelines.create(
-        name=name,
-        catalog=catalog,
-        schema=schema,
-        libraries=libs,
-        configuration=configuration or None,
-        development=development,
-        continuous=False,
-    )
+    # A repeat after a lost answer makes a second pipeline (or a name conflict hiding the
+    # first): one attempt.
+    with single_attempt(f"Creating pipeline {name!r}", f"pipelines_list name={name!r}"):
+        created = backend.client.pipelines.create(
+            name=name,
+            catalog=catalog,
+            schema=schema,
+            libraries=libs,
+            configuration=configuration or None,
+            development=development,
+            continuous=False,
+        )
     pipeline_id = created.pipeline_id or ""
     return PipelineWritten(
         pipeline_id=pipeline_id,
@@ -236,8 +240,14 @@ def delete_pipeline(backend: Backend, pipeline_id: str, confirm: bool = False) -
         return PipelineWritten(
             pipeline_id=pipeline_id, action="delete", name=detail.name, done=False, detail=what
         )
-    with missing_pipeline():
-        backend.client.pipelines.delete(pipeline_id)
+    try:
+        with missing_pipeline():
+            backend.client.pipelines.delete(pipeline_id)
+    except ToolsCoreError as exc:
+        # It existed a moment ago: "not found" now means it is gone, as asked (the SDK
+        # retried a delete that was applied, or someone deleted it meanwhile).
+        if exc.hint != PIPELINE_HINT:
+            raise
     return PipelineWritten(pipeline_id=pipeline_id, action="deleted", name=detail.name, detail=what)
 
 
@@ -249,7 +259,10 @@ def start_update(
     validate_only: bool = False,
 ) -> UpdateStarted:
     """Start an update; returns its id at once."""
-    with missing_pipeline():
+    # No idempotency token: a repeat after a lost answer starts a second update (or is
+    # refused because the first one runs): one attempt.
+    check = f"pipelines_get_update pipeline_id={pipeline_id}"
+    with missing_pipeline(), single_attempt(f"Starting an update of {pipeline_id}", check):
         started = backend.client.pipelines.start_update(
             pipeline_id,
             full_refresh=full_refresh or None,

@@ -17,6 +17,7 @@ from tools_core.registry.names import (
     tag_key_warnings,
 )
 from tools_core.registry.read import get_registered, get_version_or_fail
+from tools_core.tracking.dedupe import create_version_once
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -74,8 +75,8 @@ def register_version(
 ) -> RegistryChange:
     """Register a run's logged model as a new version (the model is created if missing).
 
-    Not idempotent: each call makes a new version; a warning says when the same source
-    already has one.
+    Not idempotent: each call makes a new version (one, even when MLflow retries the create:
+    see :mod:`tools_core.tracking.dedupe`); a warning says when the same source already has one.
     """
     from mlflow.exceptions import MlflowException
 
@@ -88,15 +89,11 @@ def register_version(
     except MlflowException as exc:
         if not is_missing(exc):
             raise
-        with mlflow_errors("Check that the catalog and schema exist (uc_list_schemas)."):
-            client.create_registered_model(name)
-        created_model = True
+        created_model = _create_model(client, name)
     if not created_model:
         warnings += _duplicates(client, name, source, run_id)
     with mlflow_errors():
-        mv = client.create_model_version(
-            name, source, run_id=run_id, description=description or None, model_id=model_id
-        )
+        mv = create_version_once(client, name, source, run_id, description or None, model_id)
     made = f"created model {name}; " if created_model else ""
     return RegistryChange(
         name=name,
@@ -108,6 +105,21 @@ def register_version(
         ),
         warnings=warnings,
     )
+
+
+def _create_model(client: MlflowClient, name: str) -> bool:
+    """Create the registered model; False when it exists (made by a retried request of ours
+    or by someone else meanwhile: either way it is there to register into)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        with mlflow_errors("Check that the catalog and schema exist (uc_list_schemas)."):
+            client.create_registered_model(name)
+    except (MlflowException, ToolsCoreError) as exc:
+        if getattr(exc, "error_code", None) not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+            raise
+        return False
+    return True
 
 
 def _duplicates(client: MlflowClient, name: str, source: str, run_id: str | None) -> list[str]:
@@ -183,8 +195,7 @@ def delete_alias(backend: Backend, name: str, alias: str, confirm: bool = False)
                 f"Loading models:/{name}@{alias} would then fail. Call again with confirm=true."
             ),
         )
-    with mlflow_errors():
-        client.delete_registered_model_alias(name, alias)
+    _delete_alias(client, name, alias)
     return RegistryChange(
         name=name,
         action="alias deleted",
@@ -193,6 +204,19 @@ def delete_alias(backend: Backend, name: str, alias: str, confirm: bool = False)
         warnings=warnings,
         message=f"deleted alias {alias} of {name} (it pointed at version {version}).",
     )
+
+
+def _delete_alias(client: MlflowClient, name: str, alias: str) -> None:
+    """Delete the alias, which was there a moment ago: "not found" now means it is gone, as
+    asked (MLflow retried a delete that was applied, or someone deleted it meanwhile)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        with mlflow_errors():
+            client.delete_registered_model_alias(name, alias)
+    except (MlflowException, ToolsCoreError) as exc:
+        if not is_missing(exc):
+            raise
 
 
 def set_tag(

@@ -11,6 +11,7 @@ from tools_core.backend import Backend
 from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.polling import poll_until_done
 from tools_core.results import Result, markdown_table, more_hint
+from tools_core.retries import describe_failure, single_attempt
 
 if TYPE_CHECKING:
     from databricks.sdk.service.serving import ServingEndpointDetailed
@@ -151,7 +152,26 @@ def _entity(backend: Backend, model: str, workload_size: str) -> Any:
 
 
 def _wait(backend: Backend, name: str, timeout_s: int) -> EndpointDetail:
-    """Poll until the config update ends or ``timeout_s`` passes."""
+    """Poll until the config update ends or ``timeout_s`` passes. The change was accepted
+    already: when its state cannot be read now, say so instead of failing the call (a failed
+    create invites a second one)."""
+    from databricks.sdk.errors import DatabricksError
+    from requests import RequestException
+
+    try:
+        return _poll(backend, name, timeout_s)
+    except (DatabricksError, RequestException, TimeoutError) as exc:
+        return EndpointDetail(
+            name=name,
+            ready="UNKNOWN",
+            config_update="UNKNOWN",
+            served=[],
+            next_step=f"Accepted; its state could not be read ({describe_failure(exc)}): "
+            f"see serving_get_endpoint name={name}.",
+        )
+
+
+def _poll(backend: Backend, name: str, timeout_s: int) -> EndpointDetail:
     detail, _ = poll_until_done(
         lambda: _detail(backend.client.serving_endpoints.get(name)),
         lambda found: found.config_update != "IN_PROGRESS",
@@ -171,7 +191,10 @@ def create_endpoint(
     entity = _entity(backend, model, workload_size)
     config = EndpointCoreConfigInput(name=name, served_entities=[entity])
     try:
-        backend.client.serving_endpoints.create(name=name, config=config)
+        # A repeat after a lost answer would be refused as "already exists", hiding that
+        # this call made it: one attempt, and an honest "unknown".
+        with single_attempt(f"Creating endpoint {name!r}", f"serving_get_endpoint name={name}"):
+            backend.client.serving_endpoints.create(name=name, config=config)
     except ResourceAlreadyExists as exc:
         raise ToolsCoreError(
             "RESOURCE_ALREADY_EXISTS", str(exc), "Use serving_update_endpoint to change it."
@@ -200,6 +223,8 @@ def update_endpoint(
                 "call again with confirm=true."
             }
         )
-    with endpoint_errors(name):
+    # A repeat while the first update is in progress is refused as a conflict: one attempt.
+    check = f"serving_get_endpoint name={name}"
+    with endpoint_errors(name), single_attempt(f"Updating endpoint {name!r}", check):
         backend.client.serving_endpoints.update_config(name=name, served_entities=[entity])
     return _wait(backend, name, timeout_s)

@@ -1,8 +1,10 @@
 """Run statements through the Statement Execution API and page their results.
 
-The SDK's ``execute_statement`` waits up to 50 s on the server; past that we poll
-``get_statement`` until the caller's deadline, then hand back the statement_id ("still
-running"). Rows are read from the result chunks (``get_statement_result_chunk_n``).
+``execute_statement`` waits on the server only as long as fits in one HTTP timeout (Databricks
+allows 5-50 s, or 0); past that we poll ``get_statement`` until the caller's deadline, then
+hand back the statement_id ("still running"). A write is submitted once (see
+:mod:`tools_core.retries`). Rows are read from the result chunks
+(``get_statement_result_chunk_n``).
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, cast
 
 from tools_core.backend import Backend
-from tools_core.errors import InvalidInput, ToolsCoreError
+from tools_core.errors import InvalidInput, OutcomeUnknown, ToolsCoreError
+from tools_core.retries import describe_failure, each_poll, single_attempt
 from tools_core.sql.models import SqlColumn, SqlResult
+from tools_core.sql.readonly import check_read_only
 
 if TYPE_CHECKING:
     from databricks.sdk.service.sql import ResultData, StatementResponse
@@ -122,20 +127,60 @@ def submit(
     )
 
     deadline = time.monotonic() + timeout_s
-    wait = int(min(timeout_s, 50))
-    # resolve_warehouse has checked that the warehouse exists and runs.
-    response = backend.client.statement_execution.execute_statement(
-        statement=statement,
-        warehouse_id=warehouse_id,
-        catalog=catalog,
-        schema=schema,
-        parameters=statement_params(params) or None,
-        wait_timeout=f"{wait}s" if wait >= 5 else "0s",
-        on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE,
-        disposition=Disposition.INLINE,
-        format=Format.JSON_ARRAY,
+    # The server-side wait must end well within one HTTP timeout; past it we poll.
+    wait = int(min(timeout_s, backend.timeouts.sql_wait_s))
+    reads = _only_reads(statement)
+    # A write sent twice is applied twice (an INSERT adds its rows again): a write is sent
+    # once, and a failure that may have reached the warehouse is reported as unknown.
+    once = (
+        nullcontext()
+        if reads
+        else single_attempt("The statement", "sql_query (e.g. SELECT what it would have changed)")
     )
-    return poll(backend, response, deadline)
+    with once:
+        # resolve_warehouse has checked that the warehouse exists and runs.
+        response = backend.client.statement_execution.execute_statement(
+            statement=statement,
+            warehouse_id=warehouse_id,
+            catalog=catalog,
+            schema=schema,
+            parameters=statement_params(params) or None,
+            wait_timeout=f"{wait}s" if wait >= 5 else "0s",
+            on_wait_timeout=ExecuteStatementRequestOnWaitTimeout.CONTINUE,
+            disposition=Disposition.INLINE,
+            format=Format.JSON_ARRAY,
+        )
+    if reads:
+        return poll(backend, response, deadline)
+    return _poll_submitted(backend, response, deadline)
+
+
+def _only_reads(statement: str) -> bool:
+    """Whether the statement only reads (what sql_query accepts): it may then be resent."""
+    try:
+        check_read_only(statement)
+    except ToolsCoreError:
+        return False
+    return True
+
+
+def _poll_submitted(
+    backend: Backend, response: StatementResponse, deadline: float
+) -> StatementResponse:
+    """Poll a write the warehouse accepted. Its state unreadable now is not a failure to
+    retry (that would run it twice): it is unknown, and the statement_id says where to look."""
+    from databricks.sdk.errors import DatabricksError
+    from requests import RequestException
+
+    statement_id = response.statement_id or ""
+    try:
+        return poll(backend, response, deadline)
+    except (DatabricksError, RequestException, TimeoutError) as exc:
+        raise OutcomeUnknown(
+            f"Statement {statement_id} (accepted by the warehouse)",
+            describe_failure(exc),
+            f"sql_get_result statement_id={statement_id}",
+        ) from exc
 
 
 def poll(backend: Backend, response: StatementResponse, deadline: float) -> StatementResponse:
@@ -144,7 +189,8 @@ def poll(backend: Backend, response: StatementResponse, deadline: float) -> Stat
     while _state(response) not in TERMINAL and time.monotonic() < deadline:
         time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         pause = min(pause * 2, 1.0)
-        response = backend.client.statement_execution.get_statement(response.statement_id or "")
+        with each_poll():
+            response = backend.client.statement_execution.get_statement(response.statement_id or "")
     return response
 
 

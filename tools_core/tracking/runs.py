@@ -19,6 +19,7 @@ from tools_core.tracking.common import (
     run_url,
     when,
 )
+from tools_core.tracking.dedupe import create_run_once
 from tools_core.tracking.models import (
     ArtifactRow,
     CompareRow,
@@ -182,7 +183,8 @@ def log_run(
     """Record params, metrics and tags: in a new, finished run of ``experiment`` (created
     when the name is new), or added to the existing run ``run_id``.
 
-    Not idempotent: each call without ``run_id`` makes a new run.
+    Not idempotent: each call without ``run_id`` makes a new run, but only one even when
+    MLflow retries the create (see :mod:`tools_core.tracking.dedupe`).
     """
     params, metrics, tags = dict(params or {}), dict(metrics or {}), dict(tags or {})
     for what, mapping in (("params", params), ("metrics", metrics), ("tags", tags)):
@@ -200,7 +202,8 @@ def log_run(
         if not experiment.strip():
             raise InvalidInput("give an experiment (or a run_id to add to)", RUN_HINT)
         experiment_id, warnings = _experiment_for_logging(client, experiment)
-        run = client.create_run(experiment_id, run_name=run_name or None)
+        run, notes = create_run_once(client, experiment_id, run_name or None)
+        warnings += notes
         created = True
     run_id = run.info.run_id
     now = int(time.time() * 1000)

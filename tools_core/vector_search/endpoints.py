@@ -6,6 +6,7 @@ import itertools
 from typing import TYPE_CHECKING
 
 from tools_core.backend import Backend
+from tools_core.errors import ToolsCoreError
 from tools_core.vector_search.errors import ENDPOINT_HINT, vs_errors
 from tools_core.vector_search.models import EndpointCreated, EndpointList, EndpointRow
 
@@ -47,7 +48,16 @@ def create_endpoint(backend: Backend, name: str) -> EndpointCreated:
         existing = None
     if existing is not None:
         return EndpointCreated(name=name, state=_row(existing).state, created=False)
-    with vs_errors(ENDPOINT_HINT):
-        # Not waiting for ONLINE: on Databricks that takes minutes; vs_list_endpoints shows it.
-        info = api.create_endpoint(name, EndpointType.STANDARD).response
+    try:
+        with vs_errors(ENDPOINT_HINT):
+            # Not waiting for ONLINE: on Databricks that takes minutes; vs_list_endpoints
+            # shows it.
+            info = api.create_endpoint(name, EndpointType.STANDARD).response
+    except ToolsCoreError as exc:
+        # Absent a moment ago, there now: made by a retry of this very request (the first
+        # answer was lost) or by someone meanwhile. Either way it exists, as asked.
+        if exc.error_code not in ("RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"):
+            raise
+        with vs_errors(ENDPOINT_HINT):
+            info = api.get_endpoint(name)
     return EndpointCreated(name=name, state=_row(info).state if info else "", created=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 import json
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput
+from tools_core.retries import single_attempt
 from tools_core.vector_search.errors import ENDPOINT_HINT, check_index_name, vs_errors
 from tools_core.vector_search.models import Changed, IndexDetail, IndexList, IndexRow
 
@@ -141,7 +143,7 @@ def create_index(
             embedding_vector_columns=vector_columns,
             columns_to_sync=columns_to_sync or None,
         )
-        with vs_errors(ENDPOINT_HINT):
+        with vs_errors(ENDPOINT_HINT), _once(name):
             index = api.create_index(
                 name,
                 endpoint_name,
@@ -159,7 +161,7 @@ def create_index(
         embedding_source_columns=sources,
         embedding_vector_columns=vector_columns,
     )
-    with vs_errors(ENDPOINT_HINT):
+    with vs_errors(ENDPOINT_HINT), _once(name):
         index = api.create_index(
             name,
             endpoint_name,
@@ -170,6 +172,12 @@ def create_index(
     detail = describe(index)
     detail.note = "Next: vs_upsert rows, then vs_query."
     return detail
+
+
+def _once(name: str) -> AbstractContextManager[None]:
+    """One attempt at creating index ``name``: a repeat after a lost answer would be refused
+    as "already exists", hiding that this call made it."""
+    return single_attempt(f"Creating index {name!r}", f"vs_get_index index_name={name}")
 
 
 def _check_schema(schema: dict[str, Any], primary_key: str) -> None:
