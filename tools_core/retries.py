@@ -10,7 +10,8 @@ between two attempts, from inside the ``except`` block of the failure it is abou
 decides, per call, whether that retry happens:
 
 - inside :func:`bounded_call` (the server wraps every tool call in one), a retry happens only
-  if it can still finish within the call's limit (its sleep plus one whole HTTP timeout);
+  if it can still finish within the call's limit: its sleep plus one whole HTTP timeout after
+  a timeout, plus a second after a quick failure (refused, reset, 429/5xx);
 - inside :func:`single_attempt` (non-idempotent writes), a failure that may have reached the
   workspace is not retried: it becomes :class:`~tools_core.errors.OutcomeUnknown`. Only a
   failure certain to have happened before sending (refused connection, DNS, connect timeout)
@@ -38,6 +39,8 @@ DEFAULT_CALL_TIMEOUT_S = 15.0
 # timeout of that probe): short, so a dead host costs seconds there, not the call budget.
 PROBE_RETRY_S = 1
 PROBE_HTTP_S = 3.0
+# What an attempt is expected to take after a quick failure (see RetryClock.sleep).
+QUICK_ATTEMPT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class Timeouts:
 
     ``call_s`` is what an agent waits at most for a call against a workspace that is down or
     failing. One HTTP attempt may take ``http_s`` (connect and read: the SDK has one value for
-    both); retries happen only while another whole attempt still fits in ``call_s``.
+    both). The worst first call, against a host that drops connections: the Config probe
+    (``PROBE_HTTP_S`` plus a ~1.5 s backoff) and one attempt of ``http_s`` = 14.5 s of 15.
     """
 
     call_s: float = DEFAULT_CALL_TIMEOUT_S
@@ -72,13 +76,15 @@ class Timeouts:
     def mlflow_env(self) -> dict[str, str]:
         """MLflow's HTTP settings for this limit (MLflow reads them from the environment only).
 
-        MLflow's REST client retries with urllib3: ``max_retries`` more attempts, sleeping
-        0, then 2 s (backoff factor 1), each attempt bounded by the request timeout: three
-        attempts of ``timeout`` plus ~3 s of backoff fit in ``call_s``. Retry-After is not
-        waited out (a rate limit answers now, the agent decides). With the ``databricks`` URI
-        MLflow goes through its own SDK client, bounded by the retry timeout below.
+        MLflow's REST client retries with urllib3: two more attempts, sleeping 0, then 2 s
+        (backoff factor 1; Retry-After is not waited out: a rate limit answers now). A refused
+        connection or an error answer thus ends in ~3 s. Each attempt may take the HTTP
+        timeout: MLflow has no overall deadline, so a host that drops connections or never
+        answers costs up to three of them (docs/configuration.md, "Timeouts"). With the
+        ``databricks`` URI MLflow goes through its own SDK client, bounded by its retry
+        timeout below (its HTTP timeout is fixed at 60 s: MLflow passes none).
         """
-        attempt_s = max(1, int((self.call_s - 3) / 3))
+        attempt_s = max(1, int(self.http_s))
         return {
             "MLFLOW_HTTP_REQUEST_TIMEOUT": str(attempt_s),
             "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
@@ -197,6 +203,12 @@ def describe_failure(exc: BaseException) -> str:
     return f"{head}: {text}"[:200] if text else head
 
 
+def _timed_out(failure: BaseException) -> bool:
+    import requests
+
+    return isinstance(failure, requests.exceptions.Timeout)
+
+
 def _give_up(seconds: float, call: _Call) -> bool:
     return call.deadline is not None and time.monotonic() + seconds > call.deadline
 
@@ -219,7 +231,11 @@ class RetryClock:
         if failure is not None and call is not None:
             if call.single and not never_sent(failure):
                 raise _NotRetried() from failure
-            if _give_up(seconds + self.http_s, call):
+            # What the next attempt may take: a whole HTTP timeout after a timeout (a host
+            # that drops connections or does not answer), a moment after a quick failure (a
+            # refused connection, a 5xx): those fail as quickly again.
+            next_attempt_s = self.http_s if _timed_out(failure) else QUICK_ATTEMPT_S
+            if _give_up(seconds + next_attempt_s, call):
                 raise TimeoutError(
                     f"no retry fits in the {call.budget_s:g} s call limit"
                 ) from failure

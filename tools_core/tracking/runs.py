@@ -9,7 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from tools_core.backend import Backend
-from tools_core.errors import InvalidInput, ToolsCoreError
+from tools_core.errors import InvalidInput, OutcomeUnknown, ToolsCoreError
+from tools_core.retries import describe_failure
 from tools_core.tracking.common import (
     RUN_HINT,
     client_of,
@@ -19,7 +20,7 @@ from tools_core.tracking.common import (
     run_url,
     when,
 )
-from tools_core.tracking.dedupe import create_run_once
+from tools_core.tracking.dedupe import create_run_once, may_have_been_applied
 from tools_core.tracking.models import (
     ArtifactRow,
     CompareRow,
@@ -219,12 +220,19 @@ def log_run(
                 params=[Param(k, str(v)) for k, v in params.items()],
                 tags=[RunTag(k, str(v)) for k, v in tags.items()],
             )
-    except (MlflowException, ToolsCoreError):
+    except (MlflowException, ToolsCoreError) as exc:
+        if may_have_been_applied(exc):
+            # The batch may be in; a plain "retry later" would invite a second run.
+            raise OutcomeUnknown(
+                f"Logging to run {run_id}",
+                describe_failure(exc),
+                f"mlflow_get_run run_id={run_id} (add what is missing with run_id={run_id})",
+            ) from exc
         if created:
             client.set_terminated(run_id, "FAILED")  # no half-logged run left RUNNING
         raise
     if created:
-        client.set_terminated(run_id, "FINISHED")
+        warnings += _finish(client, run_id)
     return RunLogged(
         run_id=run_id,
         experiment_id=experiment_id,
@@ -237,12 +245,35 @@ def log_run(
     )
 
 
+def _finish(client: MlflowClient, run_id: str) -> list[str]:
+    """Mark the run FINISHED; all is logged already, so a failure here is a warning, not an
+    error (an error would invite logging the whole run again)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.set_terminated(run_id, "FINISHED")
+    except (MlflowException, ToolsCoreError) as exc:
+        if not may_have_been_applied(exc):
+            raise
+        return [f"logged, but marking the run FINISHED failed ({describe_failure(exc)})"]
+    return []
+
+
 def _experiment_for_logging(client: MlflowClient, ref: str) -> tuple[str, list[str]]:
     """The experiment's id, creating it when ``ref`` is a new name."""
+    from mlflow.exceptions import MlflowException
+
     try:
         experiment = resolve_experiment(client, ref)
     except ToolsCoreError as exc:
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST" or ref.strip().isdigit():
             raise
-        return str(client.create_experiment(ref.strip())), naming_warnings(ref.strip())
+        name = ref.strip()
+        try:
+            return str(client.create_experiment(name)), naming_warnings(name)
+        except MlflowException as created:
+            # Made meanwhile (or by MLflow's retry of our own create): use it.
+            if created.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment = resolve_experiment(client, name)
     return str(experiment.experiment_id), naming_warnings(experiment.name)
