@@ -12,8 +12,8 @@ the same faults whatever else runs meanwhile, and a retry may be faulted differe
 - ``latency``: wait ``latency_s``, then forward.
 
 Every decision is logged (method, path, fault, whether it was forwarded) and counted. The
-proxy is bounded: after ``max_requests`` it injects nothing more, and after ``max_seconds``
-it stops serving. It ends when its ``with`` block does.
+proxy is bounded: after ``max_requests`` (or the faults :meth:`FaultProxy.allow` s) it injects
+nothing more, and after ``max_seconds`` it stops serving. It ends when its ``with`` block does.
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ class FaultProxy:
         self._seen: Counter[tuple[str, str, str]] = Counter()
         self._lock = threading.Lock()
         self._armed = True
+        self._faults_left: int | None = None
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -95,6 +96,11 @@ class FaultProxy:
         with self._lock:
             self._armed = armed
 
+    def allow(self, faults: int | None) -> None:
+        """Inject at most ``faults`` more faults (None: no such limit)."""
+        with self._lock:
+            self._faults_left = faults
+
     def since(self, mark: int) -> list[Decision]:
         """The decisions made after the first ``mark`` ones."""
         with self._lock:
@@ -110,12 +116,14 @@ class FaultProxy:
             draw, status = draws.random(), draws.choice(plan.statuses)
             if not self._armed or not path.startswith(plan.paths):
                 return "pass", status
-            if len(self.log) >= plan.max_requests:
+            if len(self.log) >= plan.max_requests or self._faults_left == 0:
                 return "pass", status
             threshold = 0.0
             for fault in FAULTS:
                 threshold += plan.rates.get(fault, 0.0)
                 if draw < threshold:
+                    if self._faults_left is not None:
+                        self._faults_left -= 1
                     return fault, status
             return "pass", status
 

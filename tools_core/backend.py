@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from tools_core.retries import PROBE_HTTP_S, PROBE_RETRY_S, Timeouts, sdk_clock
+from tools_core.retries import PROBE_RETRY_S, Timeouts, sdk_clock
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -104,7 +104,7 @@ def workspace_client(
         # Config's own retry and HTTP timeouts (and no clock): short ones keep a dead host
         # from eating the first call's budget there. The real ones are set just after.
         "retry_timeout_seconds": PROBE_RETRY_S,
-        "http_timeout_seconds": min(PROBE_HTTP_S, timeouts.http_s),
+        "http_timeout_seconds": timeouts.probe_http_s,
     }
     if host:
         kwargs["host"] = host

@@ -35,6 +35,10 @@ def mlflow_client(backend: Backend) -> MlflowClient:
     The client answers a request that failed for transport reasons (MLflow wraps them in a
     generic INTERNAL_ERROR) with ``TEMPORARILY_UNAVAILABLE`` instead.
     """
+    if backend.mlflow.tracking_uri.startswith("databricks") or (
+        backend.mlflow.registry_uri.startswith("databricks")
+    ):
+        _check_reachable(backend)
     with _lock:
         # Set on every call, not once: MLflow reads them at each request, and whoever
         # cleared the environment since (a test's isolation fixture) must not break the client.
@@ -53,6 +57,18 @@ def mlflow_client(backend: Backend) -> MlflowClient:
                 )
             )
         return cast("MlflowClient", backend._mlflow_client)
+
+
+def _check_reachable(backend: Backend) -> None:
+    """Fail fast, within the call's limit, when the workspace does not answer.
+
+    With a ``databricks`` URI, MLflow builds a new databricks-sdk client for every request
+    (``get_databricks_host_creds``), with the SDK's default 300 s retry timeout for the
+    host-metadata probe, and no setting to shorten it: against a dead host each MLflow call
+    would block five minutes. The same probe through our bounded client answers first. The
+    SDK has no method for this unauthenticated discovery document: hence ``api_client.do``.
+    """
+    backend.client.api_client.do("GET", "/.well-known/databricks-config")
 
 
 def is_transient(exc: BaseException) -> bool:

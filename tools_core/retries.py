@@ -11,7 +11,9 @@ decides, per call, whether that retry happens:
 
 - inside :func:`bounded_call` (the server wraps every tool call in one), a retry happens only
   if it can still finish within the call's limit: its sleep plus one whole HTTP timeout after
-  a timeout, plus a second after a quick failure (refused, reset, 429/5xx);
+  a timeout, plus a second after a quick failure (reset, 429/5xx). A host where nothing
+  listens (connection refused, unknown name) is retried during the first third of the call
+  only: the answer then comes in seconds;
 - inside :func:`single_attempt` (non-idempotent writes), a failure that may have reached the
   workspace is not retried: it becomes :class:`~tools_core.errors.OutcomeUnknown`. Only a
   failure certain to have happened before sending (refused connection, DNS, connect timeout)
@@ -38,7 +40,10 @@ DEFAULT_CALL_TIMEOUT_S = 15.0
 # The host-metadata probe the SDK makes while building its Config (retry timeout and HTTP
 # timeout of that probe): short, so a dead host costs seconds there, not the call budget.
 PROBE_RETRY_S = 1
-PROBE_HTTP_S = 3.0
+PROBE_HTTP_S = 2.0
+# The most the probe takes: one attempt, then the SDK's first backoff (1 s + up to 1 s);
+# plus half a second for the rest of the call.
+PROBE_COST_S = PROBE_HTTP_S + 2.5
 # What an attempt is expected to take after a quick failure (see RetryClock.sleep).
 QUICK_ATTEMPT_S = 1.0
 
@@ -50,15 +55,21 @@ class Timeouts:
     ``call_s`` is what an agent waits at most for a call against a workspace that is down or
     failing. One HTTP attempt may take ``http_s`` (connect and read: the SDK has one value for
     both). The worst first call, against a host that drops connections: the Config probe
-    (``PROBE_HTTP_S`` plus a ~1.5 s backoff) and one attempt of ``http_s`` = 14.5 s of 15.
+    (``PROBE_HTTP_S`` plus a backoff of up to 2 s) and one attempt of ``http_s``: 14 s of 15.
     """
 
     call_s: float = DEFAULT_CALL_TIMEOUT_S
 
     @property
     def http_s(self) -> float:
-        """One request's connect and read timeout: two thirds of the call, at least 2 s."""
-        return max(2.0, round(self.call_s * 2 / 3, 1))
+        """One request's connect and read timeout: two thirds of the call, and short enough
+        that the Config probe and one attempt fit in the call (at least 2 s)."""
+        return max(2.0, round(min(self.call_s * 2 / 3, self.call_s - PROBE_COST_S), 1))
+
+    @property
+    def probe_http_s(self) -> float:
+        """The HTTP timeout of the SDK's host-metadata probe (see workspace_client)."""
+        return min(PROBE_HTTP_S, self.http_s)
 
     @property
     def sdk_retry_s(self) -> int:
@@ -213,6 +224,14 @@ def _give_up(seconds: float, call: _Call) -> bool:
     return call.deadline is not None and time.monotonic() + seconds > call.deadline
 
 
+def _past(window_s: float | None, seconds: float, call: _Call) -> bool:
+    """Whether a retry after ``seconds`` would start later than ``window_s`` into the call."""
+    if window_s is None or call.deadline is None or call.budget_s is None:
+        return False
+    started = call.deadline - call.budget_s
+    return time.monotonic() + seconds > started + window_s
+
+
 class RetryClock:
     """The SDK ``Clock`` of our clients: it decides whether a retry happens (see the module
     docstring). ``http_s`` is the client's HTTP timeout: what one more attempt may take."""
@@ -235,9 +254,13 @@ class RetryClock:
             # that drops connections or does not answer), a moment after a quick failure (a
             # refused connection, a 5xx): those fail as quickly again.
             next_attempt_s = self.http_s if _timed_out(failure) else QUICK_ATTEMPT_S
-            if _give_up(seconds + next_attempt_s, call):
+            # Nothing listens (refused, unknown host): a short while may be a restart or a
+            # network glitch; beyond a third of the call, waiting only delays the answer.
+            window = call.budget_s / 3 if never_sent(failure) and call.budget_s else None
+            if _give_up(seconds + next_attempt_s, call) or _past(window, seconds, call):
+                elapsed = time.monotonic() - (call.deadline or 0) + (call.budget_s or 0)
                 raise TimeoutError(
-                    f"no retry fits in the {call.budget_s:g} s call limit"
+                    f"gave up after {elapsed:.0f} s of the {call.budget_s:g} s call limit"
                 ) from failure
         time.sleep(seconds)
 
