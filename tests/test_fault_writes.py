@@ -13,11 +13,13 @@ state is checked through a direct backend (no proxy). Run with ``-s`` for the fi
 from __future__ import annotations
 
 import functools
+import re
 import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -35,6 +37,7 @@ from tools_core.mlflow_client import mlflow_client
 
 pytestmark = pytest.mark.anyio
 T = TypeVar("T")
+REPO = Path(__file__).resolve().parent.parent
 
 # 30% of API requests faulted, half of them after forwarding (the proxy). Few drops:
 # a dropped connection costs the SDK a 1-2 s backoff, a 429/503 with Retry-After: 0 half that.
@@ -570,3 +573,15 @@ def test_every_writer_tool_is_driven_through_the_proxy_or_never_calls_the_worksp
     writers = {name for name, spec in all_specs().items() if not spec.read_only}
     assert writers == DRIVEN | NOT_HTTP
     assert not DRIVEN & NOT_HTTP
+
+
+def test_the_retry_inventory_decides_for_every_writer_tool() -> None:
+    text = (REPO / "docs" / "configuration.md").read_text()
+    section = text.split("## Retries and ambiguous writes", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    listed = [re.match(r"\| `([a-z_]+)`", row).group(1) for row in rows]  # type: ignore[union-attr]
+    writers = {name for name, spec in all_specs().items() if not spec.read_only}
+    assert sorted(listed) == sorted(writers)
+    for row in rows:
+        decision = row.rstrip(" |").rsplit("|", 1)[1]
+        assert decision.strip(), row

@@ -19,6 +19,7 @@ from tools_core.registry.models import (
     iso,
 )
 from tools_core.registry.names import MODEL_HINT, check_model_name, is_missing, mlflow_errors
+from tools_core.tracking.dedupe import KEY_TAG
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -228,7 +229,7 @@ def get_version(
         source=mv.source or None,
         created=iso(mv.creation_timestamp),
         description=mv.description or None,
-        tags={str(k): str(v) for k, v in (mv.tags or {}).items()},
+        tags={str(k): str(v) for k, v in (mv.tags or {}).items() if k != KEY_TAG},
         metrics=metrics,
         metrics_truncated=more,
         warnings=warnings,

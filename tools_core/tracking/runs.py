@@ -20,7 +20,7 @@ from tools_core.tracking.common import (
     run_url,
     when,
 )
-from tools_core.tracking.dedupe import create_run_once, may_have_been_applied
+from tools_core.tracking.dedupe import KEY_TAG, create_run_once, may_have_been_applied
 from tools_core.tracking.models import (
     ArtifactRow,
     CompareRow,
@@ -56,7 +56,9 @@ def get_run(backend: Backend, run_id: str, all_tags: bool = False) -> RunDetail:
     run = fetch_run(client, run_id)
     info, data = run.info, run.data
     omitted: list[str] = []
-    tags = {k: v for k, v in data.tags.items() if all_tags or not k.startswith("mlflow.")}
+    # System tags (MLflow's, and the key of a deduplicated create) only when asked.
+    hidden = ("mlflow.", KEY_TAG)
+    tags = {k: v for k, v in data.tags.items() if all_tags or not k.startswith(hidden)}
     artifacts, artifacts_truncated, note = _artifacts(client, info.run_id)
     if note:
         omitted.append(note)
