@@ -569,6 +569,52 @@ DRIVEN = {
 }  # fmt: skip
 
 
+async def test_a_create_answered_503_after_it_was_applied_is_not_sent_again(
+    local_ws: LocalWorkspace, backend: Backend
+) -> None:
+    name = f"t-faults-once-{unique()}"
+    spec = {"name": name, "tasks": [{"task_key": "t", "notebook_task": {"notebook_path": "/x"}}]}
+    plan = FaultPlan(rates={"error_after": 1.0}, statuses=(503,), paths=("/api/2.2/jobs/create",))
+    with fault_proxy(local_ws.url, plan) as proxy:
+        proxy.allow(1)
+        async with mcp_session(local_backend(proxy.url, local_ws.token)) as client:
+            await client.call_tool(
+                "workspace_write", {"path": "/x", "content": "1", "overwrite": True}
+            )
+            result = await client.call_tool("jobs_create", {"spec": spec})
+    text = text_of(result)
+    assert text.startswith(
+        f"OUTCOME_UNKNOWN: Creating job '{name}' may or may not have been applied"
+    )
+    assert f"Check with jobs_list name='{name}' before retrying." in text
+    assert [j.settings.name for j in backend.client.jobs.list(name=name)] == [name]  # once
+    assert proxy.counts["error_after"] == 1
+
+
+async def test_a_start_with_a_token_answered_503_after_it_was_applied_is_retried_into_one_run(
+    local_ws: LocalWorkspace, backend: Backend
+) -> None:
+    upload(backend.client, f"{HOME}/once/quick.py", "print('hi')\n")
+    task = {"task_key": "t", "spark_python_task": {"python_file": f"{HOME}/once/quick.py"}}
+    job_id = backend.client.jobs.create(
+        name=f"t-faults-token-{unique()}", tasks=[_task(task)]
+    ).job_id
+    plan = FaultPlan(rates={"error_after": 1.0}, statuses=(503,), paths=("/api/2.2/jobs/run-now",))
+    with fault_proxy(local_ws.url, plan) as proxy:
+        proxy.allow(1)
+        async with mcp_session(local_backend(proxy.url, local_ws.token)) as client:
+            result = await client.call_tool("jobs_run_now", {"job_id": job_id})
+    assert not result.is_error, text_of(result)
+    assert len(list(backend.client.jobs.list_runs(job_id=job_id))) == 1
+    assert [d.fault for d in proxy.log if "run-now" in d.path] == ["error_after", "pass"]
+
+
+def _task(spec: dict[str, Any]) -> Any:
+    from databricks.sdk.service.jobs import Task
+
+    return Task.from_dict(spec)
+
+
 def test_every_writer_tool_is_driven_through_the_proxy_or_never_calls_the_workspace() -> None:
     writers = {name for name, spec in all_specs().items() if not spec.read_only}
     assert writers == DRIVEN | NOT_HTTP
