@@ -11,9 +11,12 @@ from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.shared.exceptions import MCPError
 from mcp.types import (
+    INVALID_PARAMS,
     CallToolResult,
     ContentBlock,
+    GetPromptResult,
     ImageContent,
     InputRequiredResult,
     TextContent,
@@ -23,7 +26,13 @@ from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 
 from server import tool_catalog
-from server.errors import describe_error, describe_validation_error
+from server.errors import (
+    ECHO_MAX_CHARS,
+    bounded,
+    describe_error,
+    describe_validation_error,
+    shorten,
+)
 from server.registry import ToolSpec, all_specs
 from server.runtime import Runtime, current, set_current
 from server.settings import TOOLSETS, Settings
@@ -77,8 +86,9 @@ def to_call_result(result: Any, structured: bool) -> CallToolResult:
 
 
 def error_result(message: str) -> CallToolResult:
-    """A failed tool call whose text starts with the error code."""
-    return CallToolResult(content=[TextContent(type="text", text=message)], is_error=True)
+    """A failed tool call whose text starts with the error code; every error leaves through
+    here, so this is where its size is bounded."""
+    return CallToolResult(content=[TextContent(type="text", text=bounded(message))], is_error=True)
 
 
 def guarded(fn: Callable[..., Any], structured: bool) -> Callable[..., Any]:
@@ -161,6 +171,13 @@ class DevkitServer(MCPServer):
         self, name: str, arguments: dict[str, Any], context: Any = None
     ) -> CallToolResult | InputRequiredResult:
         self._build(name)
+        if self._tool_manager.get_tool(name) is None:
+            # A protocol error, as the MCP spec asks for an unknown tool.
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"Unknown tool {shorten(name, ECHO_MAX_CHARS)!r}: list the tools to see "
+                "what this server offers (read-only mode and toolsets hide some).",
+            )
         unknown = self._unknown_arguments(name, arguments)
         if unknown:
             return error_result(unknown)
@@ -169,12 +186,19 @@ class DevkitServer(MCPServer):
         except ToolError as exc:
             if isinstance(exc.__cause__, ValidationError):
                 return error_result(describe_validation_error(name, exc.__cause__))
-            if self._tool_manager.get_tool(name) is None:
-                return error_result(
-                    f"RESOURCE_DOES_NOT_EXIST: unknown tool {name!r}. List the tools to see "
-                    "what this server offers (read-only mode and toolsets hide some)."
-                )
-            raise
+            return error_result(describe_error(exc.__cause__ or exc))
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
+    ) -> GetPromptResult | InputRequiredResult:
+        # MCPServer answers an unknown name with an internal error and logs a traceback.
+        if self._prompt_manager.get_prompt(name) is None:
+            raise MCPError(
+                code=INVALID_PARAMS,
+                message=f"Unknown prompt {shorten(name, ECHO_MAX_CHARS)!r}: list the prompts "
+                "(the dbx-* skills) to see what this server offers.",
+            )
+        return await super().get_prompt(name, arguments, context)
 
     def _unknown_arguments(self, name: str, arguments: dict[str, Any]) -> str:
         """An error for arguments the tool does not take: silently ignoring a misnamed
@@ -189,7 +213,8 @@ class DevkitServer(MCPServer):
         problems = []
         for key in extra:
             close = difflib.get_close_matches(key, known, n=1)
-            problems.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            shown = repr(shorten(key, ECHO_MAX_CHARS))
+            problems.append(shown + (f" (did you mean {close[0]!r}?)" if close else ""))
         return (
             f"INVALID_PARAMETER_VALUE: {name} has no argument {', '.join(problems)}. "
             f"Its arguments: {', '.join(known) or 'none'}."
@@ -230,6 +255,8 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> DevkitSe
         runtime.toolsets = sorted({row.toolset for row in rows})
     server = DevkitServer(
         name=SERVER_NAME,
+        # MCPServer configures logging at INFO unless the CLI did first: warnings only.
+        log_level="WARNING",
         instructions=instructions(runtime),
         version=_version(),
         structured=settings.output_schemas,

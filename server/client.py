@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from mcp import Client
-from mcp.types import CallToolResult
+from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, TextContent
 
 from server.app import build_server
 from server.runtime import Runtime
@@ -17,7 +18,11 @@ async def call_tool(settings: Settings, name: str, arguments: dict[str, Any]) ->
     runtime = Runtime(settings)
     try:
         async with Client(build_server(settings, runtime)) as client:
-            result = await client.call_tool(name, arguments)
+            try:
+                result = await client.call_tool(name, arguments)
+            except MCPError as exc:  # a protocol error: the server has no such tool
+                text = f"RESOURCE_DOES_NOT_EXIST: {exc.error.message}"
+                return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
             assert isinstance(result, CallToolResult)
             return result
     finally:

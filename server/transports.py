@@ -29,20 +29,46 @@ def serve_stdio(settings: Settings) -> int:
     return 0
 
 
+# The shortest token `serve --transport http` accepts: a short one can be guessed.
+MIN_TOKEN_CHARS = 16
+
+
 class RequireBearer:
-    """Reject HTTP requests without ``Authorization: Bearer <token>``."""
+    """Reject HTTP requests without ``Authorization: Bearer <token>``.
+
+    The scheme name is case-insensitive (RFC 7235 section 2.1, RFC 6750): ``bearer`` and
+    ``BEARER`` are the same scheme; the token itself is compared exactly, in constant time.
+    """
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             given = dict(scope["headers"]).get(b"authorization", b"")
-            if not hmac.compare_digest(given, self._expected):
+            scheme, _, credentials = given.partition(b" ")
+            valid = scheme.lower() == b"bearer" and hmac.compare_digest(
+                credentials.strip(b" "), self._expected
+            )
+            if not valid:
                 await _plain(send, 401, b"missing or invalid bearer token")
                 return
         await self.app(scope, receive, send)
+
+
+def token_problem(token: str | None) -> str | None:
+    """Why a configured HTTP token cannot be used, or None when it can (or none is set)."""
+    if not token:
+        return None
+    if len(token) < MIN_TOKEN_CHARS:
+        return (
+            f"DBX_DEVKIT_HTTP_TOKEN has {len(token)} characters; it needs at least "
+            f"{MIN_TOKEN_CHARS} so that it cannot be guessed. Set a longer one (e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(24))'`), or unset it "
+            "and a random token is printed at start."
+        )
+    return None
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:
@@ -89,6 +115,10 @@ def serve_http(settings: Settings) -> int:
     """Serve MCP over streamable HTTP with uvicorn."""
     import uvicorn
 
+    problem = token_problem(settings.http_token)
+    if problem is not None:
+        print(f"dbx-devkit: {problem}", file=sys.stderr)
+        return 2
     token = settings.http_token or secrets.token_urlsafe(24)
     if not settings.http_token:
         print(
