@@ -26,7 +26,7 @@ from local_workspace.api import (
     workspace,
 )
 from local_workspace.config import LocalConfig
-from local_workspace.errors import ApiError
+from local_workspace.errors import ApiError, internal, invalid
 from local_workspace.http import json_response
 from local_workspace.mlflow_server import MlflowServer
 from local_workspace.state import WorkspaceState
@@ -72,6 +72,17 @@ class BearerAuth:
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return json_response(exc.body(), exc.status)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """Any other exception: Databricks' JSON error shape with status 500, never a plain-text
+    page or a traceback (Starlette re-raises it after this answer: uvicorn logs it)."""
+    if isinstance(exc, OverflowError):
+        # A number too large for SQLite or a C library: the request's fault, not ours.
+        error = invalid("A number in the request is out of range (64-bit integers at most).")
+    else:
+        error = internal()
+    return json_response(error.body(), error.status)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -141,7 +152,13 @@ def create_app(config: LocalConfig) -> Starlette:
             Middleware(BearerAuth, token=state.token),
             Middleware(mlflow.MlflowMount, server=state.services["mlflow"]),
         ],
-        exception_handlers={ApiError: _api_error, 404: _not_found, 405: _method_not_allowed},
+        exception_handlers={
+            ApiError: _api_error,
+            OverflowError: _unexpected,
+            404: _not_found,
+            405: _method_not_allowed,
+            Exception: _unexpected,
+        },
     )
     app.state.workspace = state
     return app

@@ -32,15 +32,44 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+# Databricks' ids and counts are 64-bit integers (int64: SQLite's INTEGER too).
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
 def query_int(request: Request, name: str, default: int | None = None) -> int | None:
-    """An integer query parameter, or ``default`` when absent."""
+    """An integer query parameter (within int64), or ``default`` when absent."""
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise invalid(f"Parameter '{name}' must be an integer, got {raw!r}.") from exc
+    return int64(raw, name)
+
+
+def _decimal(text: str) -> bool:
+    digits = text.strip().removeprefix("-").removeprefix("+")
+    return digits.isascii() and digits.isdigit()
+
+
+def int64(value: Any, name: str) -> int:
+    """``value`` (a JSON number or a decimal string, as the SDK sends ids in queries) as an
+    int64, or a 400 INVALID_PARAMETER_VALUE: never an overflow deeper down (SQLite)."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and _decimal(value):
+        try:
+            number = int(value)
+        except ValueError:  # more digits than Python converts: out of range anyway
+            number = INT64_MAX + 1
+    if number is None:
+        raise invalid(f"Invalid value for parameter {name}: expected an integer, got {value!r}.")
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise invalid(
+            f"Invalid value for parameter {name}: {value} is out of the range of a 64-bit integer."
+        )
+    return number
 
 
 def query_bool(request: Request, name: str, default: bool = False) -> bool:

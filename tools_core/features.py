@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
+from tools_core import ids
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput
 from tools_core.results import Result, markdown_table
@@ -283,11 +284,12 @@ def preview_lookup(
         raise InvalidInput("Name at least one feature table.", "See features_list_tables.")
     if not 1 <= limit <= 1000:
         raise InvalidInput(f"limit must be between 1 and 1000, got {limit}.")
-    label_info = backend.client.tables.get(labels)
+    label_info = backend.client.tables.get(ids.full_name(labels, "labels_table"))
     label_columns = [c.name for c in label_info.columns or [] if c.name]
     tables = []
     for name in feature_tables:
-        info = backend.client.tables.get(_full_name(name, "feature table"))
+        in_url = ids.full_name(_full_name(name, "feature table"), "feature table")
+        info = backend.client.tables.get(in_url)
         found = _feature_table(info)
         if found is None:
             raise _no_key_error(info.full_name or name, info)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import Field
 
+from tools_core import ids
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput
 from tools_core.results import Result, markdown_table
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from databricks.sdk.service.catalog import TableInfo
 
 SecurableType = Literal["catalog", "schema", "table", "volume"]
+# How many parts a securable's full name has.
+LEVELS: dict[str, int] = {"catalog": 1, "schema": 2, "table": 3, "volume": 3}
 T = TypeVar("T")
 
 MAX_COLUMNS = 300
@@ -249,6 +252,7 @@ def list_catalogs(backend: Backend, limit: int = 100) -> CatalogList:
 
 def list_schemas(backend: Backend, catalog: str, limit: int = 100) -> SchemaList:
     """Schemas of a catalog."""
+    ids.uc_name(catalog, "catalog")
     items, truncated = _bounded(backend.client.schemas.list(catalog_name=catalog), limit)
     return SchemaList(
         catalog=catalog,
@@ -271,6 +275,8 @@ def list_tables(
     backend: Backend, catalog: str, schema: str, name_filter: str | None = None, limit: int = 100
 ) -> TableList:
     """Tables and views of a schema (no columns), optionally filtered by name."""
+    ids.uc_name(catalog, "catalog")
+    ids.uc_name(schema, "schema")
     listed: Iterator[Any] = backend.client.tables.list(
         catalog_name=catalog, schema_name=schema, omit_columns=True, omit_properties=True
     )
@@ -289,13 +295,14 @@ def list_tables(
 
 def get_table(backend: Backend, full_name: str) -> TableDetail:
     """A table's columns and facts."""
-    if full_name.count(".") != 2:
-        raise InvalidInput(f"'{full_name}' is not a full table name.", "Use catalog.schema.table.")
-    return TableDetail.from_sdk(backend.client.tables.get(full_name))
+    in_url = ids.full_name(full_name, "table")
+    return TableDetail.from_sdk(backend.client.tables.get(in_url))
 
 
 def list_volumes(backend: Backend, catalog: str, schema: str, limit: int = 100) -> VolumeList:
     """Volumes of a schema."""
+    ids.uc_name(catalog, "catalog")
+    ids.uc_name(schema, "schema")
     listed = backend.client.volumes.list(catalog_name=catalog, schema_name=schema)
     items, truncated = _bounded(listed, limit)
     return VolumeList(
@@ -320,8 +327,9 @@ def get_grants(
 ) -> GrantList:
     """Direct grants on a securable, or effective ones (with where each is inherited from)."""
     grants: list[GrantItem] = []
+    in_url = _securable(securable_type, full_name)
     if effective:
-        answer = backend.client.grants.get_effective(securable_type, full_name, principal=principal)
+        answer = backend.client.grants.get_effective(securable_type, in_url, principal=principal)
         for a in answer.privilege_assignments or []:
             privileges = []
             for p in a.privileges or []:
@@ -332,7 +340,7 @@ def get_grants(
                 privileges.append(text)
             grants.append(GrantItem(principal=a.principal or "", privileges=privileges))
     else:
-        direct = backend.client.grants.get(securable_type, full_name, principal=principal)
+        direct = backend.client.grants.get(securable_type, in_url, principal=principal)
         grants = [
             GrantItem(
                 principal=a.principal or "",
@@ -343,6 +351,11 @@ def get_grants(
     return GrantList(
         securable_type=securable_type, full_name=full_name, effective=effective, grants=grants
     )
+
+
+def _securable(securable_type: str, full_name: str) -> str:
+    """The securable's full name checked and escaped for the permissions URL."""
+    return ids.full_name(full_name, securable_type, LEVELS.get(securable_type, 3))
 
 
 def _privileges(names: list[str]) -> list[str]:
@@ -365,7 +378,8 @@ def _privileges(names: list[str]) -> list[str]:
 def _direct_privileges(
     backend: Backend, securable_type: str, full_name: str, principal: str
 ) -> list[str]:
-    answer = backend.client.grants.get(securable_type, full_name, principal=principal)
+    in_url = _securable(securable_type, full_name)
+    answer = backend.client.grants.get(securable_type, in_url, principal=principal)
     return sorted(
         _value(p) or ""
         for a in answer.privilege_assignments or []
@@ -405,7 +419,8 @@ def update_grants(
         add=[Privilege(p) for p in added] or None,
         remove=[Privilege(p) for p in removed] or None,
     )
-    answer = backend.client.grants.update(securable_type, full_name, changes=[change])
+    in_url = _securable(securable_type, full_name)
+    answer = backend.client.grants.update(securable_type, in_url, changes=[change])
     now = sorted(
         _value(p) or ""
         for a in answer.privilege_assignments or []

@@ -16,8 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from local_workspace.errors import invalid, not_available
-from local_workspace.http import json_body, json_response, query_bool, query_int, require
+from local_workspace.errors import ApiError, invalid, not_available
+from local_workspace.http import int64, json_body, json_response, query_bool, query_int, require
 from local_workspace.jobs import runs
 from local_workspace.jobs.scheduler import JobsService
 from local_workspace.state import WorkspaceState
@@ -41,8 +41,8 @@ def _page(request: Request, bounds: tuple[int, int, int], zero: int) -> tuple[in
     token = request.query_params.get("page_token")
     if token:
         try:
-            offset = int(token)
-        except ValueError as exc:
+            offset = int64(token, "page_token")
+        except ApiError as exc:
             raise invalid(f"Invalid page_token {token!r}.") from exc
     else:
         offset = query_int(request, "offset", 0) or 0
@@ -60,6 +60,11 @@ def _paged(items: list[Any], key: str, offset: int, limit: int, more: bool) -> d
     return body
 
 
+def _id(fields: Any, name: str) -> int:
+    """A required job or run id (query or body) as an int64, or a 400."""
+    return int64(require(dict(fields), name), name)
+
+
 def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
@@ -74,7 +79,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         return json_response({"job_id": jobs.create_job(settings)})
 
     async def get(request: Request) -> Response:
-        record = jobs.job(require(dict(request.query_params), "job_id"))
+        record = jobs.job(_id(request.query_params, "job_id"))
         return json_response(runs.job_view(record, full=True))
 
     async def list_jobs(request: Request) -> Response:
@@ -86,24 +91,22 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
 
     async def reset(request: Request) -> Response:
         body = await json_body(request)
-        jobs.reset_job(require(body, "job_id"), require(body, "new_settings"))
+        jobs.reset_job(_id(body, "job_id"), require(body, "new_settings"))
         return json_response({})
 
     async def update(request: Request) -> Response:
         body = await json_body(request)
-        jobs.update_job(
-            require(body, "job_id"), body.get("new_settings"), body.get("fields_to_remove")
-        )
+        jobs.update_job(_id(body, "job_id"), body.get("new_settings"), body.get("fields_to_remove"))
         return json_response({})
 
     async def delete(request: Request) -> Response:
         body = await json_body(request)
-        jobs.delete_job(require(body, "job_id"))
+        jobs.delete_job(_id(body, "job_id"))
         return json_response({})
 
     async def run_now(request: Request) -> Response:
         body = await json_body(request)
-        started = jobs.run_now(require(body, "job_id"), body, _base_url(request))
+        started = jobs.run_now(_id(body, "job_id"), body, _base_url(request))
         return json_response(started)
 
     async def submit(request: Request) -> Response:
@@ -112,7 +115,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         return json_response({"run_id": started["run_id"]})
 
     async def get_run(request: Request) -> Response:
-        doc, task = jobs.find(require(dict(request.query_params), "run_id"))
+        doc, task = jobs.find(_id(request.query_params, "run_id"))
         if task is not None:
             return json_response(runs.task_run_view(doc, task))
         history = query_bool(request, "include_history")
@@ -144,28 +147,31 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         return json_response(_paged(items, "runs", offset, limit, more))
 
     async def get_output(request: Request) -> Response:
-        return json_response(jobs.output(require(dict(request.query_params), "run_id")))
+        return json_response(jobs.output(_id(request.query_params, "run_id")))
 
     async def cancel(request: Request) -> Response:
         body = await json_body(request)
-        jobs.cancel(require(body, "run_id"))
+        jobs.cancel(_id(body, "run_id"))
         return json_response({})
 
     async def cancel_all(request: Request) -> Response:
         body = await json_body(request)
         if body.get("job_id") is None and not body.get("all_queued_runs"):
             raise invalid("Give job_id (or all_queued_runs) to cancel runs.")
-        jobs.cancel_all(body.get("job_id"), bool(body.get("all_queued_runs")))
+        job_id = body.get("job_id")
+        jobs.cancel_all(
+            None if job_id is None else int64(job_id, "job_id"), bool(body.get("all_queued_runs"))
+        )
         return json_response({})
 
     async def repair(request: Request) -> Response:
         body = await json_body(request)
-        repair_id = await asyncio.to_thread(jobs.repair, require(body, "run_id"), body)
+        repair_id = await asyncio.to_thread(jobs.repair, _id(body, "run_id"), body)
         return json_response({"repair_id": repair_id})
 
     async def delete_run(request: Request) -> Response:
         body = await json_body(request)
-        jobs.delete_run(require(body, "run_id"))
+        jobs.delete_run(_id(body, "run_id"))
         return json_response({})
 
     async def export(request: Request) -> Response:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from tools_core import ids
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.pipelines.models import (
@@ -90,6 +91,7 @@ def _library_text(library: Any) -> str:
 
 def get_pipeline(backend: Backend, pipeline_id: str) -> PipelineDetail:
     """A pipeline's settings, state and latest updates."""
+    ids.opaque_id(pipeline_id, "pipeline_id")
     with missing_pipeline():
         got = backend.client.pipelines.get(pipeline_id)
     spec = got.spec
@@ -190,6 +192,7 @@ def update_pipeline(
     development: bool | None = None,
 ) -> PipelineWritten:
     """Edit a pipeline: the given fields replace the current ones, the rest are kept."""
+    ids.opaque_id(pipeline_id, "pipeline_id")
     with missing_pipeline():
         got = backend.client.pipelines.get(pipeline_id)
     spec = got.spec
@@ -259,6 +262,7 @@ def start_update(
     validate_only: bool = False,
 ) -> UpdateStarted:
     """Start an update; returns its id at once."""
+    ids.opaque_id(pipeline_id, "pipeline_id")
     # No idempotency token: a repeat after a lost answer starts a second update (or is
     # refused because the first one runs): one attempt.
     check = f"pipelines_get_update pipeline_id={pipeline_id}"
@@ -274,6 +278,7 @@ def start_update(
 
 def stop_pipeline(backend: Backend, pipeline_id: str) -> PipelineWritten:
     """Stop the active update (if any)."""
+    ids.opaque_id(pipeline_id, "pipeline_id")
     with missing_pipeline():
         got = backend.client.pipelines.get(pipeline_id)
         backend.client.api_client.do("POST", f"/api/2.0/pipelines/{pipeline_id}/stop")
@@ -289,6 +294,7 @@ def raw_events(
     backend: Backend, pipeline_id: str, filter_: str | None = None
 ) -> list[dict[str, Any]]:
     """Newest-first event dicts with ``details`` (up to EVENTS_FETCH)."""
+    ids.opaque_id(pipeline_id, "pipeline_id")
     query: dict[str, Any] = {"max_results": EVENTS_FETCH}
     if filter_:
         query["filter"] = filter_
@@ -339,6 +345,9 @@ def _row(event: dict[str, Any]) -> EventRow:
 
 def get_update(backend: Backend, pipeline_id: str, update_id: str = "") -> UpdateSummary:
     """An update's state, rows written per dataset, expectations and errors (latest if no id)."""
+    ids.opaque_id(pipeline_id, "pipeline_id")
+    if update_id:
+        ids.opaque_id(update_id, "update_id")
     with missing_pipeline():
         if not update_id:
             latest = backend.client.pipelines.get(pipeline_id).latest_updates or []

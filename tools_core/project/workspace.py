@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from tools_core import ids
 from tools_core.backend import Backend
 from tools_core.errors import ToolsCoreError
 from tools_core.project.results import CheckItem, short
@@ -199,7 +200,8 @@ def inference_tables(backend: Backend | None, config: dict[str, Any] | None, why
         if not isinstance(endpoint_name, str) or "${" in endpoint_name:
             continue
         try:
-            deployed = backend.client.serving_endpoints.get(endpoint_name)  # type: ignore[union-attr]
+            in_url = ids.name(endpoint_name, "endpoint name")
+            deployed = backend.client.serving_endpoints.get(in_url)  # type: ignore[union-attr]
         except NotFound:
             # Development mode deploys under a prefixed name: not found is not a failure.
             notes.append(f"{endpoint_name} not deployed")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from tools_core import ids
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.polling import poll_until_done
@@ -119,8 +120,9 @@ def list_endpoints(backend: Backend, limit: int = 50) -> EndpointList:
 
 def get_endpoint(backend: Backend, name: str) -> EndpointDetail:
     """One endpoint's state and what it serves."""
+    in_url = ids.name(name, "endpoint name")
     with endpoint_errors(name):
-        return _detail(backend.client.serving_endpoints.get(name))
+        return _detail(backend.client.serving_endpoints.get(in_url))
 
 
 def resolve_model(backend: Backend, model: str) -> tuple[str, str]:
@@ -172,8 +174,9 @@ def _wait(backend: Backend, name: str, timeout_s: int) -> EndpointDetail:
 
 
 def _poll(backend: Backend, name: str, timeout_s: int) -> EndpointDetail:
+    in_url = ids.name(name, "endpoint name")
     detail, _ = poll_until_done(
-        lambda: _detail(backend.client.serving_endpoints.get(name)),
+        lambda: _detail(backend.client.serving_endpoints.get(in_url)),
         lambda found: found.config_update != "IN_PROGRESS",
         lambda found: (0.0, 1.0, found.config_update or ""),
         timeout_s,
@@ -188,6 +191,7 @@ def create_endpoint(
     from databricks.sdk.errors import ResourceAlreadyExists
     from databricks.sdk.service.serving import EndpointCoreConfigInput
 
+    ids.name(name, "endpoint name")  # checked before anything is created: _wait reads it
     entity = _entity(backend, model, workload_size)
     config = EndpointCoreConfigInput(name=name, served_entities=[entity])
     try:
@@ -226,5 +230,7 @@ def update_endpoint(
     # A repeat while the first update is in progress is refused as a conflict: one attempt.
     check = f"serving_get_endpoint name={name}"
     with endpoint_errors(name), single_attempt(f"Updating endpoint {name!r}", check):
-        backend.client.serving_endpoints.update_config(name=name, served_entities=[entity])
+        backend.client.serving_endpoints.update_config(
+            name=ids.name(name, "endpoint name"), served_entities=[entity]
+        )
     return _wait(backend, name, timeout_s)

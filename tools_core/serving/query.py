@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tools_core import ids
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.results import Result
@@ -71,10 +72,11 @@ def query(
     from databricks.sdk.errors import BadRequest, NotFound
 
     body = _body(records, inputs, messages, max_tokens)
+    in_url = ids.name(name, "endpoint name")
     try:
         # The raw API keeps every field (ChatAgent's `messages` is not in the SDK's dataclass).
         raw = backend.client.api_client.do(
-            "POST", f"/serving-endpoints/{name}/invocations", body=body
+            "POST", f"/serving-endpoints/{in_url}/invocations", body=body
         )
     except NotFound as exc:
         raise ToolsCoreError("RESOURCE_DOES_NOT_EXIST", str(exc), LIST_HINT) from exc

@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from tools_core import ids
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput
 from tools_core.sql.models import SqlColumn, SqlLoss, SqlResult, Warehouse, WarehouseList
@@ -139,6 +140,7 @@ def get_result(
         raise InvalidInput(f"offset must be >= 0, got {offset}.")
     if save_to:
         check_save_to(results_dir, save_to)
+    ids.opaque_id(statement_id, "statement_id")
     response = backend.client.statement_execution.get_statement(statement_id)
     response = poll(backend, response, time.monotonic() + timeout_s)
     return _finish(backend, response, offset, limit, save_to, results_dir)

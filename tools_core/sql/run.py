@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import nullcontext
 from typing import TYPE_CHECKING, Any, cast
 
+from tools_core import ids
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput, OutcomeUnknown, ToolsCoreError
 from tools_core.retries import describe_failure, each_poll, single_attempt
@@ -69,6 +70,7 @@ def _require_running(backend: Backend, warehouse_id: str) -> None:
     """Refuse a missing or stopped warehouse with what to do next."""
     from databricks.sdk.errors import NotFound
 
+    ids.opaque_id(warehouse_id, "warehouse_id", example="dbxlocal00000001")
     try:
         warehouse = backend.client.warehouses.get(warehouse_id)
     except NotFound as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+from tools_core import ids
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput
 from tools_core.results import Result
@@ -60,7 +61,7 @@ MAX_WAIT_S = 600
 
 
 def _state(backend: Backend, warehouse_id: str) -> str:
-    found = backend.client.warehouses.get(warehouse_id)
+    found = backend.client.warehouses.get(ids.opaque_id(warehouse_id, "warehouse_id"))
     return getattr(found.state, "value", None) or "UNKNOWN"
 
 

@@ -6,6 +6,7 @@ import json
 import re
 from typing import Any
 
+from tools_core import ids
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput
 from tools_core.vector_search.errors import check_index_name, vs_errors
@@ -24,14 +25,14 @@ _FILTER_OPS = re.compile(r"\s+(NOT|<=|>=|<|>|!=|LIKE)\s*$", re.IGNORECASE)
 
 def upsert(backend: Backend, index_name: str, rows: list[dict[str, Any]]) -> Changed:
     """Insert or replace rows (by primary key) of a DIRECT_ACCESS index."""
-    check_index_name(index_name)
+    in_url = check_index_name(index_name)
     if not rows:
         raise InvalidInput("rows is empty.", "Pass a list of {column: value} objects.")
     if len(rows) > MAX_ROWS:
         raise InvalidInput(f"{len(rows)} rows: at most {MAX_ROWS} per call.", "Split into batches.")
     with vs_errors():
         response = backend.client.vector_search_indexes.upsert_data_vector_index(
-            index_name, json.dumps(rows, default=str)
+            in_url, json.dumps(rows, default=str)
         )
     result = response.result
     count = result.success_row_count if result else None
@@ -51,7 +52,7 @@ def delete_rows(
     backend: Backend, index_name: str, primary_keys: list[str], confirm: bool = False
 ) -> Changed:
     """Delete rows by primary key from a DIRECT_ACCESS index; without ``confirm`` a preview."""
-    check_index_name(index_name)
+    in_url = check_index_name(index_name)
     if not primary_keys:
         raise InvalidInput("primary_keys is empty.")
     if len(primary_keys) > MAX_ROWS:
@@ -70,7 +71,7 @@ def delete_rows(
             "Nothing changed: call again with confirm=true.",
         )
     with vs_errors():
-        response = backend.client.vector_search_indexes.delete_data_vector_index(index_name, keys)
+        response = backend.client.vector_search_indexes.delete_data_vector_index(in_url, keys)
     result = response.result
     count = result.success_row_count if result else None
     failed = list(result.failed_primary_keys or []) if result else []
@@ -92,8 +93,8 @@ def _known_columns(backend: Backend, detail: IndexDetail) -> list[str]:
         from databricks.sdk.errors import DatabricksError
 
         try:
-            table = backend.client.tables.get(detail.source_table)
-        except DatabricksError:
+            table = backend.client.tables.get(ids.full_name(detail.source_table, "source table"))
+        except (DatabricksError, InvalidInput):
             return []  # the source table is not readable here: let the API judge the columns
         names = [c.name for c in table.columns or [] if c.name]
     else:
@@ -169,7 +170,9 @@ def query(
     with vs_errors():
         # The raw call keeps fields the SDK's dataclass drops (e.g. a scoring note).
         raw = backend.client.api_client.do(
-            "POST", f"/api/2.0/vector-search/indexes/{index_name}/query", body=body
+            "POST",
+            f"/api/2.0/vector-search/indexes/{check_index_name(index_name)}/query",
+            body=body,
         )
     return _result(index_name, raw if isinstance(raw, dict) else {})
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tools_core import ids
 from tools_core.errors import InvalidInput, ToolsCoreError, one_line
 
 INDEX_HINT = "List indexes with vs_list_indexes(endpoint_name=...)."
@@ -16,13 +17,14 @@ _THREE_LEVEL = re.compile(r"^[^.\s]+\.[^.\s]+\.[^.\s]+$")
 
 
 def check_index_name(name: str) -> str:
-    """An index name must be catalog.schema.index (Unity Catalog)."""
+    """An index name must be catalog.schema.index (Unity Catalog): the name escaped for the
+    URL paths that carry it (``/api/2.0/vector-search/indexes/{name}``)."""
     if not _THREE_LEVEL.match(name):
         raise InvalidInput(
-            f"Index name {name!r} must have three parts: catalog.schema.index.",
+            f"Index name {ids.shown(name)} must have three parts: catalog.schema.index.",
             "Example: main.default.docs_index.",
         )
-    return name
+    return ids.full_name(name, "index name")
 
 
 @contextmanager

@@ -71,9 +71,9 @@ def describe(index: VectorIndex) -> IndexDetail:
 
 def get_vector_index(backend: Backend, index_name: str) -> VectorIndex:
     """The SDK's index, or the API's error with a way to find the right name."""
-    check_index_name(index_name)
+    in_url = check_index_name(index_name)
     with vs_errors():
-        return backend.client.vector_search_indexes.get_index(index_name)
+        return backend.client.vector_search_indexes.get_index(in_url)
 
 
 def get_index(backend: Backend, index_name: str) -> IndexDetail:
@@ -194,9 +194,9 @@ def _check_schema(schema: dict[str, Any], primary_key: str) -> None:
 
 def sync_index(backend: Backend, index_name: str) -> Changed:
     """Start a sync of a DELTA_SYNC index from its source table."""
-    check_index_name(index_name)
+    in_url = check_index_name(index_name)
     with vs_errors():
-        backend.client.vector_search_indexes.sync_index(index_name)
+        backend.client.vector_search_indexes.sync_index(in_url)
     return Changed(
         index_name=index_name,
         action="sync",
