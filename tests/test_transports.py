@@ -30,7 +30,8 @@ from tools_core.backend import Backend
 pytestmark = pytest.mark.anyio
 
 REPO = Path(__file__).resolve().parent.parent
-TOKEN = "test-http-token"
+# At least 16 characters: `serve --transport http` refuses shorter tokens.
+TOKEN = "test-http-token-0123"
 
 
 def free_port() -> int:
@@ -90,6 +91,29 @@ def test_http_request_without_the_token_is_refused_with_401(http_url: str) -> No
     assert wrong.status_code == 401
 
 
+def test_the_bearer_scheme_is_accepted_in_any_case(http_url: str) -> None:
+    """RFC 7235: the auth scheme is case-insensitive; the token is not."""
+    for scheme in ("bearer", "BEARER", "bEaReR"):
+        headers = {**MCP_HEADERS, "Authorization": f"{scheme} {TOKEN}"}
+        answer = httpx.post(http_url, json=INITIALIZE, headers=headers, timeout=10)
+        assert answer.status_code == 200, scheme
+    for wrong in (f"Bearer {TOKEN.upper()}", f"Basic {TOKEN}", f"Bearer{TOKEN}", TOKEN):
+        headers = {**MCP_HEADERS, "Authorization": wrong}
+        answer = httpx.post(http_url, json=INITIALIZE, headers=headers, timeout=10)
+        assert answer.status_code == 401, wrong
+
+
+def test_a_short_http_token_is_refused_at_start(tmp_path: Path) -> None:
+    env = {**subprocess_env(tmp_path), "DBX_DEVKIT_HTTP_TOKEN": "0123456789"}
+    command = [*serve_command(tmp_path), "--transport", "http", "--port", str(free_port())]
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert "DBX_DEVKIT_HTTP_TOKEN has 10 characters" in done.stderr
+    assert "at least 16" in done.stderr
+    assert "0123456789" not in done.stderr  # the token itself is never echoed
+    assert "MCP over HTTP" not in done.stderr  # it never started serving
+
+
 def test_http_request_from_a_foreign_origin_is_refused(http_url: str) -> None:
     headers = {**MCP_HEADERS, "Authorization": f"Bearer {TOKEN}", "Origin": "https://evil.test"}
     answer = httpx.post(http_url, json=INITIALIZE, headers=headers, timeout=10)
@@ -142,13 +166,32 @@ def test_stdio_server_writes_only_json_rpc_to_stdout(tmp_path: Path) -> None:
             "params": {"name": "no_such_tool", "arguments": {}},
         },
     ]
+    lines, stderr = exchange_over_stdio(tmp_path, messages, subprocess_env(tmp_path))
+    answered = {_json_rpc_id(line) for line in lines}
+    for line in lines:
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            pytest.fail(f"stdout line is not JSON-RPC: {line!r}\nstderr: {stderr}")
+        assert message.get("jsonrpc") == "2.0", line
+    assert {1, 2, 3, 4} <= answered, f"missing answers; stderr: {stderr}"
+    # The banner saying the local workspace is used goes to stderr, never stdout.
+    assert "LOCAL workspace" in stderr
+
+
+def exchange_over_stdio(
+    tmp_path: Path, messages: list[dict[str, Any]], env: dict[str, str]
+) -> tuple[list[str], str]:
+    """Send ``messages`` to a real `dbx-devkit serve` over stdio; (stdout lines, stderr)
+    once every request is answered and the server has exited on EOF."""
+    expected = {m["id"] for m in messages if "id" in m}
     process = subprocess.Popen(
         serve_command(tmp_path),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=subprocess_env(tmp_path),
+        env=env,
         cwd=REPO,
     )
     assert process.stdin is not None and process.stdout is not None
@@ -160,7 +203,7 @@ def test_stdio_server_writes_only_json_rpc_to_stdout(tmp_path: Path) -> None:
         lines: list[str] = []
         answered: set[Any] = set()
         # Close stdin only once every request is answered: EOF ends the session.
-        while not {1, 2, 3, 4} <= answered:
+        while not expected <= answered:
             line = process.stdout.readline()
             if not line:
                 break
@@ -174,15 +217,46 @@ def test_stdio_server_writes_only_json_rpc_to_stdout(tmp_path: Path) -> None:
         watchdog.cancel()
         if process.poll() is None:
             process.kill()
-    for line in lines:
-        try:
-            message = json.loads(line)
-        except json.JSONDecodeError:
-            pytest.fail(f"stdout line is not JSON-RPC: {line!r}\nstderr: {stderr}")
-        assert message.get("jsonrpc") == "2.0", line
-    assert {1, 2, 3, 4} <= answered, f"missing answers; stderr: {stderr}"
-    # The banner saying the local workspace is used goes to stderr, never stdout.
-    assert "LOCAL workspace" in stderr
+    return lines, stderr
+
+
+def test_unknown_prompt_resource_and_tool_are_invalid_params_with_nothing_on_stderr(
+    tmp_path: Path,
+) -> None:
+    """JSON-RPC -32602 for names the server does not have (MCP spec), with a short message
+    and no traceback. A remote configuration keeps the warm-up from starting the local
+    workspace (whose banner would go to stderr); none of these requests uses it."""
+    messages: list[dict[str, Any]] = [
+        INITIALIZE,
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": 2, "method": "prompts/get", "params": {"name": "no-such"}},
+        {
+            "jsonrpc": "2.0",
+            "id": 3,
+            "method": "resources/read",
+            "params": {"uri": "skill://no-such/SKILL.md"},
+        },
+        {
+            "jsonrpc": "2.0",
+            "id": 4,
+            "method": "tools/call",
+            "params": {"name": "no_such_tool", "arguments": {}},
+        },
+    ]
+    env = {
+        **subprocess_env(tmp_path),
+        "DATABRICKS_HOST": "http://127.0.0.1:9",
+        "DATABRICKS_TOKEN": "dapi-never-used",
+    }
+    lines, stderr = exchange_over_stdio(tmp_path, messages, env)
+    answers = {message.get("id"): message for message in map(json.loads, lines)}
+    for request_id in (2, 3, 4):
+        error = answers[request_id].get("error")
+        assert error is not None, answers[request_id]
+        assert error["code"] == -32602, error
+        assert "no-such" in error["message"] or "no_such" in error["message"], error
+        assert len(error["message"]) < 300, error
+    assert stderr == ""
 
 
 def _json_rpc_id(line: str) -> Any:
