@@ -202,10 +202,16 @@ def cases_for(tool: Tool, rng: random.Random, per_tool: int) -> list[Case]:
         Case(tool.name, {**base, "u" * 100_000: 1}, "(huge unknown argument)"),
     ]
     names = [n for n in properties if n != "confirm"]
+    # Each argument walks its own shuffled corpus: no value repeats before all were tried.
+    corpora = {
+        n: rng.sample(adversarial(n, properties[n]), k=len(adversarial(n, properties[n])))
+        for n in names
+    }
     round_ = 0
     while names and len(cases) < per_tool:
         name = names[round_ % len(names)]
-        value = rng.choice(adversarial(name, properties[name]))
+        corpus = corpora[name]
+        value = corpus[(round_ // len(names)) % len(corpus)]
         cases.append(Case(tool.name, {**base, name: value}, name))
         round_ += 1
     return cases[:per_tool]

@@ -188,15 +188,22 @@ def bounded(message: str) -> str:
     return shorten(_cut_echoes(message), ERROR_MAX_CHARS)
 
 
+# Problems named one by one in a validation error; the rest are counted.
+PROBLEMS_SHOWN = 5
+
+
 def describe_validation_error(tool: str, exc: ValidationError) -> str:
-    """Arguments that do not fit the tool's schema, named one by one."""
+    """Arguments that do not fit the tool's schema, named one by one (the first few)."""
     problems = []
-    for error in exc.errors():
+    errors = exc.errors()
+    for error in errors[:PROBLEMS_SHOWN]:
         where = ".".join(str(part) for part in error["loc"]) or "arguments"
         if error["type"] == "missing":
             problems.append(f"missing required argument '{where}'")
         else:
             problems.append(f"'{where}': {error['msg']}")
+    if len(errors) > PROBLEMS_SHOWN:
+        problems.append(f"and {len(errors) - PROBLEMS_SHOWN:,} more")
     return bounded(
         f"INVALID_PARAMETER_VALUE: {tool}: {'; '.join(problems)}. "
         "Check the tool's input schema and call again."

@@ -15,14 +15,17 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
+from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from local_workspace.errors import ApiError
-from local_workspace.http import json_response
+from local_workspace.errors import ApiError, invalid
+from local_workspace.http import int64, json_response
 from local_workspace.mlflow_server import MlflowServer
 from local_workspace.state import WorkspaceState
 
@@ -37,6 +40,10 @@ SAME_PATH_PREFIXES = (
     "/ajax-api/",
 )
 SAME_PATHS = frozenset({"/get-artifact", "/model-versions/get-artifact"})
+# MLflow's JSON APIs, whose requests are checked before MLflow sees them.
+CHECKED_PREFIXES = ("/api/2.0/mlflow/", "/api/3.0/mlflow/", "/ajax-api/")
+# Numeric ids MLflow's SQL store converts to SQLite integers.
+INT_ID_FIELDS = ("experiment_id", "experiment_ids")
 
 
 def mlflow_path(path: str) -> str | None:
@@ -65,9 +72,58 @@ class MlflowMount:
                 return
             target = mlflow_path(scope["path"])
             if target is not None:
+                if target.startswith(CHECKED_PREFIXES):
+                    body, receive = await _buffered(receive)
+                    try:
+                        check_request(scope.get("query_string", b""), body)
+                    except ApiError as error:
+                        await json_response(error.body(), error.status)(scope, receive, send)
+                        return
                 await self.server.handle(scope, receive, send, target)
                 return
         await self.app(scope, receive, send)
+
+
+def check_request(query_string: bytes, body: bytes) -> None:
+    """A 400 for input MLflow's server would fail on with a 500 (which its client retries
+    for minutes): numeric ids beyond int64 (SQLite's integers), page tokens that are not
+    ASCII (MLflow base64-decodes them)."""
+    fields: list[tuple[str, Any]] = parse_qsl(query_string.decode("latin-1"))
+    try:
+        parsed = json.loads(body) if body else {}
+    except ValueError:
+        parsed = {}  # MLflow answers malformed JSON itself
+    if isinstance(parsed, dict):
+        fields += list(parsed.items())
+    for name, value in fields:
+        values = value if isinstance(value, list) else [value]
+        if name in INT_ID_FIELDS:
+            for item in values:
+                if isinstance(item, int | str) and str(item).strip().lstrip("-").isdigit():
+                    int64(item, name)
+        elif name == "page_token" and isinstance(value, str) and not value.isascii():
+            raise invalid(f"Invalid page_token {value!r}: use the next_page_token of a response.")
+
+
+async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The request body, and a ``receive`` that hands it out again."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Any:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay
 
 
 def is_loopback(host: str | None) -> bool:

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 ParamValue = str | int | float | bool | None
 MAX_TEXT_CHARS = 12_000
+# A longer value is cut in the page (save_to keeps it whole): one cell may not fill the page.
+MAX_CELL_CHARS = 2_000
+MAX_NAME_CHARS = 255
 TERMINAL = {"SUCCEEDED", "FAILED", "CANCELED", "CLOSED"}
 
 # What to do next, by Databricks error class.
@@ -288,10 +291,23 @@ def _chunk(backend: Backend, response: StatementResponse, index: int) -> ResultD
     )
 
 
+CELL_CUT = " chars cut]"
+
+
+def _cell(value: Any, limit: int = MAX_CELL_CHARS) -> Any:
+    """A value cut to ``limit`` characters, saying how much was cut."""
+    if not isinstance(value, str) or len(value) <= limit:
+        return value
+    return f"{value[:limit]}…[{len(value) - limit:,}{CELL_CUT}"
+
+
 def page(backend: Backend, response: StatementResponse, offset: int, limit: int) -> SqlResult:
     """At most ``limit`` rows (and about MAX_TEXT_CHARS of text) from ``offset``."""
     statement_id = response.statement_id or ""
-    columns = columns_of(response)
+    # A column named by a long expression (SELECT '<1 MB literal>') is cut like a value.
+    columns = [
+        c.model_copy(update={"name": _cell(c.name, MAX_NAME_CHARS)}) for c in columns_of(response)
+    ]
     manifest = response.manifest
     total = manifest.total_row_count if manifest else None
     rows: list[list[str | None]] = []
@@ -305,14 +321,17 @@ def page(backend: Backend, response: StatementResponse, offset: int, limit: int)
         if rows and size > MAX_TEXT_CHARS:
             cut = True
             break
-        rows.append(row)
-    truncated = cut or bool(manifest and manifest.truncated)
+        rows.append([_cell(v) for v in row])
+    long_values = any(v is not None and v.endswith(CELL_CUT) for row in rows for v in row)
+    truncated = cut or long_values or bool(manifest and manifest.truncated)
     hint = ""
     if cut:
         hint = (
             f"(more rows: sql_get_result statement_id={statement_id} "
             f"offset={offset + len(rows)}, or save_to=<file.csv> for the full result)"
         )
+    elif long_values:
+        hint = f"(values over {MAX_CELL_CHARS:,} characters cut: save_to=<file.csv> keeps them)"
     return SqlResult(
         statement_id=statement_id,
         state="SUCCEEDED",
