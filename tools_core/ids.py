@@ -39,7 +39,7 @@ def shown(value: str) -> str:
     """``value`` quoted for a message, cut to a few dozen characters."""
     if len(value) <= SHOWN_MAX:
         return repr(value)
-    return repr(value[:SHOWN_MAX]) + f"… ({len(value):,} characters)"
+    return repr(value[:SHOWN_MAX]) + f"…[{len(value) - SHOWN_MAX:,} chars cut]"
 
 
 def opaque_id(value: str, what: str, example: str = "01ef2c4d-5a1b-1f2e-9c3d-0242ac120002") -> str:
