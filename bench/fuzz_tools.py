@@ -228,6 +228,7 @@ class Tally:
     max_error: tuple[int, str] = (0, "")
     oversized_errors: int = 0
     unavailable: int = 0
+    notes: list[str] = field(default_factory=list)
     stopped_early: bool = False
 
     def crash(self, kind: str, case: Case, detail: str) -> None:
@@ -288,7 +289,9 @@ async def call(
     if text.startswith("INTERNAL_ERROR"):
         tally.crash("internal_error", case, text[:200])
     if text.startswith("TEMPORARILY_UNAVAILABLE"):
+        # Nothing is down here: a failure of local work named as the network is a bug.
         tally.unavailable += 1
+        tally.notes.append(f"{case.tool}({case.mutated}={_shown(case)}): {text[:200]}")
 
 
 async def fuzz(
@@ -340,6 +343,8 @@ def report(tally: Tally, elapsed: float) -> None:
     print(
         f"fuzz.seconds {elapsed:.1f}" + (" (stopped at the budget)" if tally.stopped_early else "")
     )
+    for note in tally.notes:
+        print(f"fuzz.unavailable {note}")
     seen: set[tuple[str, str, str]] = set()
     for kind, where, detail in tally.crashes:
         key = (kind, where.split("(")[0], detail[:60])

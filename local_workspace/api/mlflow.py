@@ -44,6 +44,9 @@ SAME_PATHS = frozenset({"/get-artifact", "/model-versions/get-artifact"})
 CHECKED_PREFIXES = ("/api/2.0/mlflow/", "/api/3.0/mlflow/", "/ajax-api/")
 # Numeric ids MLflow's SQL store converts to SQLite integers.
 INT_ID_FIELDS = ("experiment_id", "experiment_ids")
+# Search filters become SQL LIKE patterns: SQLite refuses long ones ("pattern too complex").
+FILTER_FIELDS = ("filter", "filter_string")
+FILTER_MAX_CHARS = 10_000
 
 
 def mlflow_path(path: str) -> str | None:
@@ -87,7 +90,7 @@ class MlflowMount:
 def check_request(query_string: bytes, body: bytes) -> None:
     """A 400 for input MLflow's server would fail on with a 500 (which its client retries
     for minutes): numeric ids beyond int64 (SQLite's integers), page tokens that are not
-    ASCII (MLflow base64-decodes them)."""
+    ASCII (MLflow base64-decodes them), search filters too long for SQLite."""
     fields: list[tuple[str, Any]] = parse_qsl(query_string.decode("latin-1"))
     try:
         parsed = json.loads(body) if body else {}
@@ -103,6 +106,10 @@ def check_request(query_string: bytes, body: bytes) -> None:
                     int64(item, name)
         elif name == "page_token" and isinstance(value, str) and not value.isascii():
             raise invalid(f"Invalid page_token {value!r}: use the next_page_token of a response.")
+        elif name in FILTER_FIELDS and isinstance(value, str) and len(value) > FILTER_MAX_CHARS:
+            raise invalid(
+                f"{name} has {len(value):,} characters; at most {FILTER_MAX_CHARS:,} are allowed."
+            )
 
 
 async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
