@@ -26,6 +26,10 @@ from local_workspace.faults import with_faults
 log = logging.getLogger("local_workspace")
 
 START_TIMEOUT_S = 60.0
+# The longest request line and headers h11 reads (its default is 16 KiB): past it, the
+# connection is dropped while the client still sends, and the client sees a reset instead
+# of an answer. A 1 MB name in a query string gets a Databricks-style answer instead.
+MAX_REQUEST_HEAD_BYTES = 4 * 1024 * 1024
 
 
 class LocalWorkspace:
@@ -54,6 +58,7 @@ class LocalWorkspace:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         )
         self._server = uvicorn.Server(uv_config)
         self._thread = threading.Thread(
@@ -143,6 +148,7 @@ def serve_forever(config: LocalConfig) -> None:
             port=config.port,
             log_level="warning",
             lifespan="off",
+            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         )
     )
     original_startup = server.startup
