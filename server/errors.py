@@ -107,11 +107,11 @@ def _local_error(exc: BaseException) -> str | None:
         if exc.errno == errno.ENAMETOOLONG:
             return _with_hint(
                 "INVALID_PARAMETER_VALUE",
-                f"File name too long{where}: this machine allows at most 255 bytes a name "
-                "and 4096 a path. Use a shorter path.",
+                f"File name too long{where}. Use a shorter file name (most file systems "
+                "allow 255 bytes a name).",
             )
         return _with_hint("LOCAL_ERROR", f"{what}{where}.")
-    if isinstance(exc, ValueError) and "null" in str(exc) and ("byte" in str(exc)):
+    if isinstance(exc, ValueError) and "embedded null" in str(exc):
         # open() and os.* refuse NUL in a path ("embedded null byte").
         return _with_hint(
             "INVALID_PARAMETER_VALUE", "A path holds a NUL character. Remove it and call again."

@@ -32,7 +32,6 @@ OPAQUE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 NAME_MAX = 255
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f/\\]")
 SHOWN_MAX = 60
-LEVELS = {1: "name", 2: "schema.name", 3: "catalog.schema.name"}
 
 
 def shown(value: str) -> str:
@@ -65,17 +64,17 @@ def uc_name(value: str, what: str) -> str:
     return value
 
 
-def full_name(value: str, what: str, levels: int = 3) -> str:
-    """A Unity Catalog full name of ``levels`` parts, checked, percent-escaped for a URL
-    path segment (``samples.tpch.orders`` stays as it is)."""
+def full_name(value: str, what: str, shape: str = "catalog.schema.table") -> str:
+    """A Unity Catalog full name with as many parts as ``shape``, checked, percent-escaped
+    for a URL path segment (``samples.tpch.orders`` stays as it is)."""
     parts = value.split(".")
+    levels = shape.count(".") + 1
     problems = [p for p in (_uc_problem(part) for part in parts) if p]
     if len(parts) != levels or problems:
         why = problems[0] if problems else f"it has {len(parts)} part(s), not {levels}"
         raise InvalidInput(
-            f"{what} {shown(value)} is not a full name ({LEVELS[levels]}): {why}.",
-            f"Use {LEVELS[levels]}: each part 1-255 characters, without spaces, '/' or "
-            "control characters.",
+            f"{what} {shown(value)} is not a full name ({shape}): {why}.",
+            f"Use {shape}: each part 1-255 characters, without spaces, '/' or control characters.",
         )
     return ".".join(quote(part, safe="") for part in parts)
 

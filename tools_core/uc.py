@@ -22,8 +22,13 @@ if TYPE_CHECKING:
     from databricks.sdk.service.catalog import TableInfo
 
 SecurableType = Literal["catalog", "schema", "table", "volume"]
-# How many parts a securable's full name has.
-LEVELS: dict[str, int] = {"catalog": 1, "schema": 2, "table": 3, "volume": 3}
+# The full name of each kind of securable.
+SHAPES: dict[str, str] = {
+    "catalog": "catalog",
+    "schema": "catalog.schema",
+    "table": "catalog.schema.table",
+    "volume": "catalog.schema.volume",
+}
 T = TypeVar("T")
 
 MAX_COLUMNS = 300
@@ -355,7 +360,9 @@ def get_grants(
 
 def _securable(securable_type: str, full_name: str) -> str:
     """The securable's full name checked and escaped for the permissions URL."""
-    return ids.full_name(full_name, securable_type, LEVELS.get(securable_type, 3))
+    return ids.full_name(
+        full_name, securable_type, SHAPES.get(securable_type, "catalog.schema.table")
+    )
 
 
 def _privileges(names: list[str]) -> list[str]:

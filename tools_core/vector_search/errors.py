@@ -24,7 +24,7 @@ def check_index_name(name: str) -> str:
             f"Index name {ids.shown(name)} must have three parts: catalog.schema.index.",
             "Example: main.default.docs_index.",
         )
-    return ids.full_name(name, "index name")
+    return ids.full_name(name, "index name", "catalog.schema.index")
 
 
 @contextmanager
