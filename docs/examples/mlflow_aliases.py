@@ -14,6 +14,7 @@ from typing import Any
 
 import mlflow
 import mlflow.sklearn
+import sklearn
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 from numpy.typing import NDArray
@@ -32,7 +33,12 @@ def train_and_register(c: float, x_train: NDArray[Any], y_train: NDArray[Any]) -
         mlflow.log_params({"model": "logistic_regression", "C": c})
         model = LogisticRegression(C=c, max_iter=500).fit(x_train, y_train)
         info = mlflow.sklearn.log_model(
-            model, name="model", registered_model_name=MODEL_NAME, input_example=x_train[:3]
+            model,
+            name="model",
+            registered_model_name=MODEL_NAME,
+            input_example=x_train[:3],
+            # Pin what serving installs; naming it also skips MLflow's slow inference step.
+            pip_requirements=[f"scikit-learn=={sklearn.__version__}"],
         )
     return str(info.registered_model_version)
 

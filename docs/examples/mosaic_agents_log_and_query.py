@@ -33,6 +33,8 @@ def main() -> None:
             python_model=str(AGENT_CODE),  # a file path: models from code, no pickling
             input_example=question,
             registered_model_name=MODEL_NAME,
+            # The agent needs only MLflow: pin it rather than let MLflow infer (slow).
+            pip_requirements=[f"mlflow=={mlflow.__version__}"],
         )
     version = info.registered_model_version
     print(f"registered {MODEL_NAME} version {version}")
