@@ -49,6 +49,15 @@ class OutcomeUnknown(ToolsCoreError):
         )
         self.check = check
 
+    @classmethod
+    def maybe_twice(cls, made: str, cause: str, check: str) -> OutcomeUnknown:
+        """A create that was applied, but may have been applied twice (its client retried it)
+        and the look-up that would tell could not run."""
+        error = cls(made, cause, check)
+        error.message = f"{made}, but a retried request may have made a second one ({cause})."
+        error.hint = f"Check with {check} and delete the extra before retrying."
+        return error
+
 
 MESSAGE_MAX_CHARS = 300
 

@@ -146,6 +146,14 @@ def each_poll() -> Iterator[None]:
         _CALL.reset(token)
 
 
+def seconds_left() -> float | None:
+    """Seconds left in the current bounded call (None outside one)."""
+    call = _CALL.get()
+    if call is None or call.deadline is None:
+        return None
+    return call.deadline - time.monotonic()
+
+
 class _NotRetried(Exception):
     """Raised by the clock instead of a retry in a single attempt; ``__cause__`` is the failure."""
 

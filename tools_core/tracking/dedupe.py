@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from tools_core.errors import OutcomeUnknown, ToolsCoreError
-from tools_core.mlflow_client import TRANSIENT_CODES
-from tools_core.retries import describe_failure
+from tools_core.mlflow_client import TRANSIENT_CODES, is_transient
+from tools_core.retries import describe_failure, seconds_left
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -31,6 +31,9 @@ KEY_TAG = "dbx_devkit.request_id"
 VERSION_SCAN = 200
 # How far back (ms) a version counts as made by this create: clocks of client and server differ.
 CLOCK_SLACK_MS = 300_000
+# The look-up after a create is a read: safe to repeat. Tries, and pauses between them.
+LOOK_UP_TRIES = 5
+LOOK_UP_PAUSE_S = 0.25
 
 
 def may_have_been_applied(exc: BaseException) -> bool:
@@ -50,15 +53,14 @@ def create_run_once(
     from mlflow.exceptions import MlflowException
 
     key = uuid.uuid4().hex
+    check = (
+        f'mlflow_search_runs experiments=["{experiment_id}"] filter_string="{run_key_filter(key)}"'
+    )
     try:
         run = client.create_run(experiment_id, run_name=run_name, tags={KEY_TAG: key})
     except (MlflowException, ToolsCoreError) as exc:
         if not may_have_been_applied(exc):
             raise
-        check = (
-            f'mlflow_search_runs experiments=["{experiment_id}"] '
-            f'filter_string="{run_key_filter(key)}"'
-        )
         found = _or_unknown(
             f"Creating a run in experiment {experiment_id}",
             lambda: _runs_with_key(client, experiment_id, key),
@@ -68,13 +70,18 @@ def create_run_once(
         if not found:
             raise  # looked up: the create was not applied, so "retry later" is the truth
         run = found[0]
-        _delete_runs(client, found[1:])
-        return run, []
-    try:
-        found = _runs_with_key(client, experiment_id, key)
-    except (MlflowException, ToolsCoreError):
-        return run, [f"could not check for a duplicate run of a retried request ({key})"]
-    _delete_runs(client, [r for r in found if r.info.run_id != run.info.run_id])
+    else:
+        found = _checked(
+            f"Created run {run.info.run_id} in experiment {experiment_id}",
+            lambda: _runs_with_key(client, experiment_id, key),
+            check,
+        )
+    extras = [r for r in found if r.info.run_id != run.info.run_id]
+    _checked(
+        f"Created run {run.info.run_id} in experiment {experiment_id}",
+        lambda: _delete_runs(client, extras),
+        check,
+    )
     return run, []
 
 
@@ -109,6 +116,11 @@ def create_version_once(
 
     key = uuid.uuid4().hex
     since = int(time.time() * 1000) - CLOCK_SLACK_MS
+    check = f"registry_list_versions name={name} (tag {KEY_TAG}={key})"
+
+    def look_up() -> list[ModelVersion]:
+        return _versions_with_key(client, name, source, run_id, key, since)
+
     try:
         made = client.create_model_version(
             name,
@@ -121,22 +133,18 @@ def create_version_once(
     except (MlflowException, ToolsCoreError) as exc:
         if not may_have_been_applied(exc):
             raise
-        check = f"registry_list_versions name={name} (tag {KEY_TAG}={key})"
-        found = _or_unknown(
-            f"Registering a version of {name}",
-            lambda: _versions_with_key(client, name, source, run_id, key, since),
-            exc,
-            check,
-        )
+        found = _or_unknown(f"Registering a version of {name}", look_up, exc, check)
         if not found:
             raise
-        _delete_versions(client, name, found[1:])
-        return found[0]
-    try:
-        found = _versions_with_key(client, name, source, run_id, key, since)
-    except (MlflowException, ToolsCoreError):
-        return made
-    _delete_versions(client, name, [v for v in found if str(v.version) != str(made.version)])
+        made = found[0]
+    else:
+        found = _checked(f"Registered {name} version {made.version}", look_up, check)
+    extras = [v for v in found if str(v.version) != str(made.version)]
+    _checked(
+        f"Registered {name} version {made.version}",
+        lambda: _delete_versions(client, name, extras),
+        check,
+    )
     return made
 
 
@@ -162,17 +170,60 @@ def _versions_with_key(
 
 
 def _delete_versions(client: MlflowClient, name: str, versions: list[ModelVersion]) -> None:
+    from mlflow.exceptions import MlflowException
+
     for extra in versions:
-        client.delete_model_version(name, str(extra.version))
+        try:
+            client.delete_model_version(name, str(extra.version))
+        except MlflowException as exc:
+            # Repeated after a lost answer: the first attempt already deleted it.
+            if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
+                raise
+
+
+class _StillFailing(Exception):
+    """A read or delete that kept failing for now; ``__cause__`` is its last failure."""
+
+
+def _repeat(action: Callable[[], T]) -> T:
+    """``action()`` (a look-up or a delete: safe to repeat), repeated while it fails for now,
+    within the call's time limit."""
+    from mlflow.exceptions import MlflowException
+
+    for attempt in range(LOOK_UP_TRIES):
+        try:
+            return action()
+        except (MlflowException, ToolsCoreError) as exc:
+            if not (may_have_been_applied(exc) or is_transient(exc)):
+                raise
+            failure = exc
+        pause = LOOK_UP_PAUSE_S * 2**attempt
+        left = seconds_left()
+        if attempt + 1 == LOOK_UP_TRIES or (left is not None and left < pause + 1.0):
+            raise _StillFailing() from failure
+        time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def _checked(made: str, action: Callable[[], T], check: str) -> T:
+    """What follows a successful create (the look-up for extras, their deletion), repeated.
+
+    MLflow may have sent the create twice (its client retries POSTs): only the look-up finds
+    the extra. If it cannot run, a plain success would hide a possible duplicate, so the
+    outcome is reported as unknown instead, with how to check."""
+    try:
+        return _repeat(action)
+    except _StillFailing as stop:
+        failure = stop.__cause__ or stop
+        cause = f"the check for it failed: {describe_failure(failure)}"
+        raise OutcomeUnknown.maybe_twice(made, cause, check) from failure
 
 
 def _or_unknown(what: str, look_up: Callable[[], T], failure: BaseException, check: str) -> T:
-    """``look_up()``, or OutcomeUnknown when it fails too: whether ``what`` happened is then
-    unknown."""
-    from mlflow.exceptions import MlflowException
-
+    """``look_up()`` (repeated while it fails for now), or OutcomeUnknown when it cannot run:
+    whether ``what`` happened is then unknown."""
     try:
-        return look_up()
-    except (MlflowException, ToolsCoreError) as exc:
+        return _repeat(look_up)
+    except _StillFailing as stop:
         cause = f"{describe_failure(failure)}; the look-up failed too"
-        raise OutcomeUnknown(what, cause, check) from exc
+        raise OutcomeUnknown(what, cause, check) from stop.__cause__ or stop
