@@ -13,6 +13,7 @@ state is checked through a direct backend (no proxy). Run with ``-s`` for the fi
 from __future__ import annotations
 
 import functools
+import os
 import re
 import time
 import uuid
@@ -41,8 +42,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 # 30% of API requests faulted, half of them after forwarding (the proxy). Few drops:
 # a dropped connection costs the SDK a 1-2 s backoff, a 429/503 with Retry-After: 0 half that.
+# FAULT_SEED reruns the same test under another fault pattern (a stress run by hand).
 PLAN = FaultPlan(
-    seed=11,
+    seed=int(os.environ.get("FAULT_SEED", "11")),
     rates={"error_before": 0.12, "drop_before": 0.03, "error_after": 0.12, "drop_after": 0.03},
 )
 FAULTED = {"error_before", "drop_before", "error_after", "drop_after"}
@@ -202,12 +204,6 @@ async def sql_area(rig: Rig) -> None:
     counts = {str(row[0]): int(row[1]) for row in rows}
     no_duplicates(rig, counts)
     applied_exactly_as_answered(outcomes, counts)
-    # The scenario did happen: INSERTs were faulted after being forwarded.
-    assert any(
-        d.method == "POST" and d.fault in ("error_after", "drop_after")
-        for o in outcomes.values()
-        for d in o.decisions
-    )
 
 
 async def grants_and_warehouses_area(rig: Rig) -> None:
@@ -396,7 +392,9 @@ async def mlflow_area(rig: Rig) -> None:
             rig, "registry_register_version", name=model, model_uri=model_uri,
             description=description,
         )  # fmt: skip
-    await drive(rig, "registry_set_alias", name=model, alias="challenger", version=1)
+    alias = await drive(rig, "registry_set_alias", name=model, alias="challenger", version=1)
+    if alias.kind != "ok":  # promotion needs the challenger: set it past the proxy
+        await off_loop(direct.set_registered_model_alias)(model, "challenger", "1")
     await drive(rig, "registry_set_tag", name=model, key="team", value="fraud")
     await drive(rig, "registry_promote", name=model, metric="f1", confirm=True)
     await drive(rig, "registry_delete_alias", name=model, alias="challenger", confirm=True)
@@ -589,6 +587,29 @@ async def test_a_create_answered_503_after_it_was_applied_is_not_sent_again(
     assert f"Check with jobs_list name='{name}' before retrying." in text
     assert [j.settings.name for j in backend.client.jobs.list(name=name)] == [name]  # once
     assert proxy.counts["error_after"] == 1
+
+
+async def test_an_insert_answered_503_after_it_ran_is_reported_unknown_and_never_run_twice(
+    backend: Backend, local_ws: LocalWorkspace
+) -> None:
+    # The scenario, made certain: every statement POST is applied, then answered 503.
+    table = f"{SCHEMA}.once_{unique()}"
+    sql(backend.client, f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    sql(backend.client, f"CREATE TABLE {table} (id BIGINT)")
+    plan = FaultPlan(
+        rates={"error_after": 1.0}, statuses=(503,), paths=("/api/2.0/sql/statements",)
+    )
+    with fault_proxy(local_ws.url, plan) as proxy:
+        async with mcp_session(local_backend(proxy.url, local_ws.token)) as client:
+            result = await client.call_tool(
+                "sql_execute", {"statement": f"INSERT INTO {table} VALUES (1)"}
+            )
+    text = text_of(result)
+    assert text.startswith("OUTCOME_UNKNOWN: "), text
+    assert "Check with sql_query" in text, text
+    assert [d.fault for d in proxy.log if d.method == "POST"] == ["error_after"]  # sent once
+    rows = sql(backend.client, f"SELECT count(*) FROM {table}")
+    assert rows == [["1"]]  # applied exactly once
 
 
 async def test_a_start_with_a_token_answered_503_after_it_was_applied_is_retried_into_one_run(
