@@ -85,7 +85,8 @@ def test_runs_keep_params_metrics_tags_and_artifact_files(
     assert [m.value for m in client.get_metric_history(run_id, "auc")] == [0.8, 0.85, 0.9]
     assert [f.path for f in client.list_artifacts(run_id, "reports")] == ["reports/report.txt"]
     # The artifact is a real file in the workspace's local artifact store.
-    stored = list((local_ws.config.data_dir / "mlflow" / "artifacts").rglob("report.txt"))
+    artifacts = local_ws.config.data_dir / "mlflow" / "artifacts"
+    stored = [p for p in artifacts.rglob("report.txt") if run_id in p.parts]
     assert [p.read_text() for p in stored] == ["auc went up"]
     local = client.download_artifacts(run_id, "reports/report.txt", str(tmp_path / "dl"))
     assert Path(local).read_text() == "auc went up"
