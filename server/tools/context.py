@@ -9,8 +9,7 @@ from tools_core.context import WorkspaceContext, describe_context
 
 @reader("workspace", title="Workspace context")
 def workspace_context() -> WorkspaceContext:
-    """Host, user, backend (local/remote), default warehouse, read-only state, toolsets. Call
-    first."""
+    """Host, user, backend (local/remote), default warehouse, read-only, toolsets. Call first."""
     runtime = current()
     return describe_context(
         runtime.backend(), read_only=runtime.settings.read_only, toolsets=runtime.toolsets

@@ -49,9 +49,9 @@ def sql_execute(
     limit: Rows = 50,
     timeout_s: Timeout = 60,
     save_to: SaveTo = "",
-    confirm: Annotated[bool, Field(description="Run if destructive")] = False,
+    confirm: Annotated[bool, Field(description="Really run")] = False,
 ) -> core.SqlResult:
-    """Run one SQL statement; destructive ones (DROP, TRUNCATE...) preview unless confirm=true."""
+    """Run one SQL statement; destructive ones (DROP...) preview unless confirm=true."""
     return core.execute(
         backend(),
         statement,
