@@ -46,9 +46,9 @@ _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 class SavedFile:
     """A file written into the results folder."""
 
-    path: str  # absolute, with every folder resolved
+    path: str  # absolute, with every folder resolved; its name may differ from the one
+    # asked for (a taken name gets -1, -2...)
     bytes: int
-    requested: str  # the name asked for; differs from path's name when it was taken
 
 
 def _echo(value: str) -> str:
@@ -140,7 +140,7 @@ def save_new(
         finally:
             with suppress(FileNotFoundError):
                 os.unlink(temporary, dir_fd=fd)
-        return SavedFile(str(real / final), size, name), value
+        return SavedFile(str(real / final), size), value
 
 
 def _candidates(name: str) -> list[str]:

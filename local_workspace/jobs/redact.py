@@ -27,8 +27,3 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True):
         text = text.replace(secret, MASK)
     return DATABRICKS_TOKEN.sub(MASK, text)
-
-
-def redact_optional(text: str | None, secrets: Iterable[str] = ()) -> str | None:
-    """:func:`redact` of a text that may be missing."""
-    return None if text is None else redact(text, secrets)

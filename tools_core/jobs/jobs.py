@@ -10,6 +10,7 @@ import dataclasses
 import itertools
 import json
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from typing import Any, Literal
 
 from tools_core.backend import Backend
@@ -183,12 +184,9 @@ def delete_job(backend: Backend, job_id: int, confirm: bool = False) -> JobWritt
             active_runs=sum(1 for _ in active),
             done=False,
         )
-    try:
-        with missing_id(JOB_HINT):
-            backend.client.jobs.delete(job_id)
-    except ToolsCoreError as exc:
-        # It existed a moment ago: "does not exist" now means it is gone, as asked (the SDK
-        # retried a delete that was applied, or someone deleted it meanwhile).
-        if "does not exist" not in exc.message:
-            raise
+    # It existed a moment ago: "does not exist" now (the only error missing_id turns into a
+    # ToolsCoreError) means it is gone, as asked: the SDK retried a delete that was applied,
+    # or someone deleted it meanwhile.
+    with suppress(ToolsCoreError), missing_id(JOB_HINT):
+        backend.client.jobs.delete(job_id)
     return JobWritten(job_id=job_id, action="deleted", name=name, tasks=tasks)

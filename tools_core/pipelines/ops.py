@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from tools_core import ids
@@ -243,14 +243,11 @@ def delete_pipeline(backend: Backend, pipeline_id: str, confirm: bool = False) -
         return PipelineWritten(
             pipeline_id=pipeline_id, action="delete", name=detail.name, done=False, detail=what
         )
-    try:
-        with missing_pipeline():
-            backend.client.pipelines.delete(pipeline_id)
-    except ToolsCoreError as exc:
-        # It existed a moment ago: "not found" now means it is gone, as asked (the SDK
-        # retried a delete that was applied, or someone deleted it meanwhile).
-        if exc.hint != PIPELINE_HINT:
-            raise
+    # It existed a moment ago: "not found" now (the only error missing_pipeline turns into a
+    # ToolsCoreError) means it is gone, as asked: the SDK retried a delete that was applied,
+    # or someone deleted it meanwhile.
+    with suppress(ToolsCoreError), missing_pipeline():
+        backend.client.pipelines.delete(pipeline_id)
     return PipelineWritten(pipeline_id=pipeline_id, action="deleted", name=detail.name, detail=what)
 
 
