@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 
@@ -27,6 +28,7 @@ from local_workspace.api import (
 )
 from local_workspace.config import LocalConfig
 from local_workspace.errors import ApiError, internal, invalid
+from local_workspace.faults import FAULTS_PATH
 from local_workspace.http import json_response
 from local_workspace.mlflow_server import MlflowServer
 from local_workspace.state import WorkspaceState
@@ -115,6 +117,25 @@ def _discovery_routes(state: WorkspaceState) -> list[BaseRoute]:
     ]
 
 
+def _fault_routes(state: WorkspaceState) -> list[BaseRoute]:
+    """Tests re-arm the faults of a running workspace process and read its counters here;
+    the route exists only when the workspace was started with faults (never by default)."""
+    faults = state.config.faults
+    if faults is None:
+        return []
+
+    async def control(request: Request) -> Response:
+        if request.method == "PUT":
+            body = await request.json()
+            try:
+                faults.arm(str(body.get("spec", "")))
+            except ValueError as exc:
+                raise invalid(str(exc)) from exc
+        return json_response(dataclasses.asdict(faults.counters))
+
+    return [Route(FAULTS_PATH, control, methods=["GET", "PUT"])]
+
+
 def build_state(config: LocalConfig) -> WorkspaceState:
     """Open (or create) the workspace's data directory and its services."""
     from local_workspace.catalog import Catalog
@@ -131,7 +152,7 @@ def create_app(config: LocalConfig) -> Starlette:
     """The ASGI app of a local workspace whose data lives in ``config.data_dir``."""
     state = build_state(config)
     # Order matters: sql opens the catalog engine that uc reads; jobs use workspace and sql.
-    routes: list[BaseRoute] = [*_discovery_routes(state)]
+    routes: list[BaseRoute] = [*_discovery_routes(state), *_fault_routes(state)]
     for module in (
         scim,
         workspace,

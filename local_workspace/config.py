@@ -11,6 +11,8 @@ from local_workspace.faults import FaultConfig
 
 DEFAULT_USER = "dev@dbx-devkit.local"
 WORKSPACE_ID = "1000000000000001"
+# How a starter hands a chosen token to the workspace process (never on its command line).
+TOKEN_ENV = "DBX_DEVKIT_LOCAL_TOKEN"
 
 
 def default_data_dir() -> Path:

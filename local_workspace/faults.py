@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 # Databricks' error code for each status we inject.
 ERROR_CODES = {429: "TOO_MANY_REQUESTS", 503: "TEMPORARILY_UNAVAILABLE"}
 ALWAYS = -1
+# Where a workspace started with faults is re-armed (PUT {"spec": ...}) and its counters read.
+FAULTS_PATH = "/dbx-devkit/faults"
 
 
 @dataclass
@@ -48,6 +50,23 @@ class FaultConfig:
     def __post_init__(self) -> None:
         if self.status is not None and self.status not in ERROR_CODES:
             raise ValueError(f"Fault status must be 429 or 503, got {self.status}.")
+
+    def to_spec(self) -> str:
+        """The spec :func:`parse_faults` reads back into this configuration."""
+        parts = [f"latency={self.latency_s}", f"every={self.every}", f"drop={self.drop}"]
+        if self.status is not None:
+            count = "*" if self.status_count == ALWAYS else str(self.status_count)
+            parts.append(f"status={self.status}:{count}")
+        parts += [f"retry_after={self.retry_after_s}", "paths=" + "|".join(self.paths)]
+        return ",".join(parts)
+
+    def arm(self, spec: str) -> None:
+        """Replace the faults by ``spec`` (see :func:`parse_faults`) with fresh counters."""
+        armed = parse_faults(spec)
+        for name in ("latency_s", "status", "status_count", "every", "drop", "retry_after_s"):
+            setattr(self, name, getattr(armed, name))
+        self.paths = armed.paths
+        self.counters = FaultCounters()
 
 
 def parse_faults(spec: str) -> FaultConfig:

@@ -1,10 +1,11 @@
 """The real MLflow tracking server (full ``mlflow``), run in-process for one local workspace.
 
 MLflow's server app (``mlflow.server:app``, Flask) is configured through process-wide
-environment variables and caches its stores in module globals, so one data directory per
-process may own it at a time. Importing it takes seconds and creating the SQLite schema a
-few more: :meth:`MlflowServer.start_background` does both in a thread once the workspace
-answers requests, and MLflow requests wait for it (bounded). Other APIs never wait.
+environment variables and caches its stores in module globals: the workspace's process is
+its own, so they are set once, at start, for this one data directory. Importing the server
+takes seconds and creating the SQLite schema a few more: :meth:`MlflowServer.start_background`
+does both in a thread once the workspace answers requests, and MLflow requests wait for it
+(bounded). Other APIs never wait.
 
 Requests reach the Flask app through a small WSGI bridge that runs it in a worker thread
 and sends each response in one buffer (see FACTS: two writes cost ~40 ms on loopback).
@@ -55,27 +56,24 @@ _REGISTRY_STORE = "_MLFLOW_SERVER_REGISTRY_STORE"
 WsgiApp = Callable[..., Iterable[bytes]]
 
 
-class _Process:
-    """What is process-global: the imported Flask app and which server owns its stores."""
-
-    lock = threading.RLock()  # guards owner and stores_of together
-    import_lock = threading.Lock()
-    app: WsgiApp | None = None
-    import_error: str | None = None
-    owner: MlflowServer | None = None
-    stores_of: MlflowServer | None = None  # whose data dir MLflow's cached stores hold
-
-
 class MlflowServer:
-    """The MLflow server of one local workspace: SQLite store and artifacts in its data dir."""
+    """The MLflow server of one local workspace: SQLite store and artifacts in its data dir.
+
+    A workspace process has exactly one: it configures the process's MLflow once (the
+    server's stores, then every in-process MLflow client pointed at the workspace's own URL
+    and token), so model serving and anything else in the process read the workspace's own
+    registry and artifacts, never a default store in some working folder.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.root = data_dir / "mlflow"
         self._ready = threading.Event()
         self._error: ApiError | None = None
+        self._app: WsgiApp | None = None
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
-        self._closed = False
+        self._url = ""
+        self._token = ""
 
     @property
     def backend_store_uri(self) -> str:
@@ -89,6 +87,10 @@ class MlflowServer:
 
     # -- start -------------------------------------------------------------------------
 
+    def configure(self, url: str, token: str) -> None:
+        """The workspace's own address and token, known once it listens (before any start)."""
+        self._url, self._token = url, token
+
     def start_background(self) -> None:
         """Import the server and open its store in a daemon thread (idempotent)."""
         with self._start_lock:
@@ -98,15 +100,33 @@ class MlflowServer:
                 )
                 self._thread.start()
 
+    def wait_ready(self, timeout_s: float = START_WAIT_S) -> None:
+        """Block until the server can answer (a worker thread, never the event loop)."""
+        self.start_background()
+        if not self._ready.wait(timeout_s):
+            raise ApiError(
+                503,
+                "TEMPORARILY_UNAVAILABLE",
+                f"The local MLflow server is still starting (waited {timeout_s:.0f} s); "
+                "retry in a moment.",
+            )
+        if self._error is not None:
+            raise self._error
+
     def _start(self) -> None:
         try:
-            # Claim first when free: the variables must be set before MLflow is imported.
-            claimed = self._claim()
-            app = _import_server()
-            if app is None:
+            if not self._url:
+                raise RuntimeError("the workspace's URL is not known yet (configure first)")
+            self._configure_server()
+            try:
+                from mlflow.server import app
+            except ImportError:  # mlflow-skinny: no Flask, no server
                 self._error = ApiError(501, "NOT_IMPLEMENTED", NEEDS_FULL_MLFLOW)
-            elif claimed:
-                self._open_stores()  # no-op if this server was closed meanwhile
+                return
+            _use_server_store_for_logged_models()
+            self._open_stores()
+            self._configure_clients()
+            self._app = app
         except Exception as exc:  # a thread's top level: requests report it, never hang
             log.warning("the local MLflow server failed to start", exc_info=True)
             self._error = ApiError(
@@ -115,130 +135,67 @@ class MlflowServer:
         finally:
             self._ready.set()
 
-    def _claim(self) -> bool:
-        """Own the process's MLflow server if nobody does; True when this server owns it."""
-        with _Process.lock:
-            if _Process.owner is self:
-                return True
-            if _Process.owner is not None or self._closed:
-                return False
-            _Process.owner = self
+    def _configure_server(self) -> None:
+        """What `mlflow server` hands its workers; read when MLflow's server is imported."""
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
         os.environ[_BACKEND_STORE] = self.backend_store_uri
         os.environ[_ARTIFACT_ROOT] = "mlflow-artifacts:/"
         os.environ[_SERVE_ARTIFACTS] = "true"
         os.environ[_ARTIFACTS_DESTINATION] = str(self.artifacts_dir)
         os.environ.pop(_REGISTRY_STORE, None)
-        return True
 
     def _open_stores(self) -> None:
         """Create or migrate the SQLite schema now rather than on the first request."""
-        # MLflow logs its schema creation at INFO on stderr: noise in the MCP server's log
-        # and in every command that embeds the workspace.
-        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
-        with _Process.lock:
-            if _Process.owner is self and _Process.stores_of is not self:
-                self._open_stores_locked()
-                _Process.stores_of = self
-
-    def _open_stores_locked(self) -> None:
         from mlflow.server import handlers
-        from mlflow.tracking._model_registry import utils as registry_utils
-        from mlflow.tracking._tracking_service import utils as tracking_utils
 
-        # Opening the stores points this process's MLflow client (and MLFLOW_TRACKING_URI /
-        # MLFLOW_REGISTRY_URI) at the SQLite file: put them back, so in-process clients and
-        # task subprocesses keep talking to the workspace over HTTP.
-        saved_env = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")}
-        saved_tracking = tracking_utils._tracking_uri
-        saved_registry = registry_utils._registry_uri
-        try:
-            handlers.initialize_backend_stores(self.backend_store_uri, None, "mlflow-artifacts:/")
-        finally:
-            tracking_utils._tracking_uri = saved_tracking
-            registry_utils._registry_uri = saved_registry
-            for name, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        # MLflow logs its schema creation at INFO on stderr: noise in the workspace's log.
+        logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)
+        handlers.initialize_backend_stores(self.backend_store_uri, None, "mlflow-artifacts:/")
         # Before this workspace answers any MLflow request: no run of its own is RUNNING yet.
         ended = end_abandoned_runs(handlers._get_tracking_store())
         if ended:
             log.warning("ended %d MLflow run(s) left RUNNING by a stopped workspace", ended)
 
-    # -- serve -------------------------------------------------------------------------
+    def _configure_clients(self) -> None:
+        """Point this process's MLflow clients at the workspace itself, over HTTP, once.
 
-    async def app_for_request(self) -> WsgiApp:
-        """The Flask app once this workspace owns it, or the ApiError to answer instead."""
-        self.start_background()
-        if not self._ready.is_set():
-            ready = await anyio.to_thread.run_sync(self._ready.wait, START_WAIT_S)
-            if not ready:
-                raise ApiError(
-                    503,
-                    "TEMPORARILY_UNAVAILABLE",
-                    f"The local MLflow server is still starting (waited {START_WAIT_S:.0f} s); "
-                    "retry in a moment.",
-                )
-        if self._error is not None:
-            raise self._error
-        app = _Process.app
-        assert app is not None
-        if _Process.stores_of is self:
-            return app  # the usual case, without taking the lock on the event loop
-        # Claiming may wait for another workspace opening its stores: not on the event loop.
-        if not await anyio.to_thread.run_sync(self._claim):
-            owner = _Process.owner
-            where = owner.root.parent if owner is not None else "another data directory"
-            raise ApiError(
-                503,
-                "TEMPORARILY_UNAVAILABLE",
-                "The MLflow server of this process belongs to the local workspace on "
-                f"{where}; run this workspace in its own process (`dbx-devkit local`) to use "
-                "its MLflow.",
-            )
-        if _Process.stores_of is not self:
-            # Ownership passed to us after a previous owner stopped: open our stores now.
-            await anyio.to_thread.run_sync(self._open_stores)
-            if _Process.stores_of is not self:
-                raise ApiError(503, "TEMPORARILY_UNAVAILABLE", "This local workspace is stopping.")
-        return app
+        Opening the stores pointed them at the SQLite file, where ``mlflow-artifacts:/``
+        locations cannot be resolved; over HTTP the workspace's clients (model serving)
+        see exactly what any other client sees. MLflow's REST client reads its token from
+        the environment only: this process is the workspace's own, so that is the place.
+        """
+        import mlflow
+
+        os.environ["MLFLOW_TRACKING_TOKEN"] = self._token
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+        mlflow.set_tracking_uri(self._url)
+        mlflow.set_registry_uri(self._url)
+
+    # -- serve -------------------------------------------------------------------------
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
         """Answer one HTTP request with MLflow's app, as if it had arrived on ``path``."""
         try:
-            app = await self.app_for_request()
+            if not self._ready.is_set():
+                await anyio.to_thread.run_sync(self.wait_ready)
+            elif self._error is not None:
+                raise self._error
         except ApiError as error:
             await json_response(error.body(), error.status)(scope, receive, send)
             return
-        await call_wsgi(app, scope, receive, send, path)
+        assert self._app is not None
+        await call_wsgi(self._app, scope, receive, send, path)
 
     def close(self) -> None:
-        """Give up the process's MLflow server so another workspace may own it."""
-        with _Process.lock:
-            self._closed = True
-            if _Process.owner is not self:
-                return
-            _Process.owner = None
-            if _Process.stores_of is not self:
-                return
-            _Process.stores_of = None
-            from mlflow.server import handlers
+        """Release the SQLite connections of MLflow's stores (the process is ending)."""
+        if not self._ready.is_set() or self._app is None:
+            return
+        from mlflow.server import handlers
 
-            # The stores are module globals of MLflow's handlers: drop them (and their SQLite
-            # connections) so the next owner opens its own data directory.
-            for name in (
-                "_tracking_store",
-                "_model_registry_store",
-                "_job_store",
-                "_artifact_repo",
-            ):
-                store = getattr(handlers, name, None)
-                engine = getattr(store, "engine", None)
-                if engine is not None:
-                    engine.dispose()
-                setattr(handlers, name, None)
+        for name in ("_tracking_store", "_model_registry_store", "_job_store"):
+            engine = getattr(getattr(handlers, name, None), "engine", None)
+            if engine is not None:
+                engine.dispose()
 
 
 def end_abandoned_runs(store: Any) -> int:
@@ -288,20 +245,6 @@ def end_abandoned_runs(store: Any) -> int:
         except MlflowException:
             log.warning("could not end the abandoned MLflow run %s", run.info.run_id, exc_info=True)
     return len(abandoned)
-
-
-def _import_server() -> WsgiApp | None:
-    """``mlflow.server:app``, imported once per process; None without the full mlflow."""
-    with _Process.import_lock:
-        if _Process.app is None and _Process.import_error is None:
-            try:
-                from mlflow.server import app
-            except ImportError as exc:  # mlflow-skinny: no Flask, no server
-                _Process.import_error = str(exc)
-            else:
-                _use_server_store_for_logged_models()
-                _Process.app = app
-        return _Process.app
 
 
 class _ServerStoreClient:

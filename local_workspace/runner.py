@@ -1,98 +1,169 @@
-"""Run a local workspace: in a background thread (embedded) or in the foreground.
+"""Start a local workspace as its own process, find one already running, stop it.
 
-A running workspace writes ``server.json`` (url, pid) into its data directory so that other
-processes on the same data directory attach to it instead of opening the same DuckDB files.
+:class:`LocalWorkspace` is a handle on a child process (``python -m local_workspace``): the
+workspace shares no memory, environment or MLflow settings with whoever started it (an MCP
+server, a test, a bench). The child reports readiness on a pipe; its output goes to
+``<data_dir>/logs/local-workspace.log``, never to its starter's stdout or stderr.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
-import threading
+import select
+import signal
+import subprocess
+import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-import uvicorn
-
-from local_workspace.app import create_app
-from local_workspace.config import LocalConfig
-from local_workspace.faults import with_faults
-
-log = logging.getLogger("local_workspace")
+from local_workspace.config import TOKEN_ENV, LocalConfig
+from local_workspace.discovery import find_running, healthy
 
 START_TIMEOUT_S = 60.0
-# The longest request line and headers h11 reads (its default is 16 KiB): past it, the
-# connection is dropped while the client still sends, and the client sees a reset instead
-# of an answer. A 1 MB name in a query string gets a Databricks-style answer instead.
-MAX_REQUEST_HEAD_BYTES = 4 * 1024 * 1024
+STOP_TIMEOUT_S = 10.0
+# What a failed start reports from the child's log.
+LOG_TAIL_CHARS = 1500
+# The starter's configuration for *its* clients: never the workspace's business.
+_CLIENT_ENV_PREFIXES = ("DATABRICKS_", "MLFLOW_", "DBX_DEVKIT_")
 
 
 class LocalWorkspace:
-    """A local workspace served by uvicorn on 127.0.0.1 (a free port unless configured).
+    """A local workspace served by its own process on 127.0.0.1 (a free port unless set).
 
-    Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    Use as a context manager, or call :meth:`start` and :meth:`stop`. ``owned``: the process
+    ends by itself once no owner lease (:mod:`local_workspace.owners`) names a live process.
     """
 
-    def __init__(self, config: LocalConfig | None = None) -> None:
+    def __init__(self, config: LocalConfig | None = None, owned: bool = False) -> None:
         self.config = config or LocalConfig()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self.owned = owned
         self.url = ""
         self.token = ""
-        self._services: dict[str, Any] = {}
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The workspace process's id, once started."""
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def log_path(self) -> Path:
+        """Where the workspace process writes its log."""
+        return self.config.data_dir / "logs" / "local-workspace.log"
 
     def start(self) -> LocalWorkspace:
-        """Build the app, serve it in a daemon thread and wait until it answers."""
-        app = create_app(self.config)
-        self.token = app.state.workspace.token
-        self._services = app.state.workspace.services
-        uv_config = uvicorn.Config(
-            with_faults(app, self.config.faults),
-            host=self.config.host,
-            port=self.config.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
-        )
-        self._server = uvicorn.Server(uv_config)
-        self._thread = threading.Thread(
-            target=self._server.run, name="dbx-devkit-local-workspace", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"The local workspace failed to start on {self.config.host}:{self.config.port}"
+        """Start the process and wait (bounded) until it answers requests."""
+        data_dir = self.config.data_dir = self.config.data_dir.resolve()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.token = self.config.resolved_token()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        read_fd, write_fd = os.pipe()
+        try:
+            with self.log_path.open("ab") as log:
+                self._process = subprocess.Popen(
+                    self._command(write_fd),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=log,
+                    cwd=data_dir,
+                    env=self._env(),
+                    pass_fds=(write_fd,),
+                    # Its own session: a Ctrl-C meant for the starter's terminal does not
+                    # reach a workspace other owners may still use.
+                    start_new_session=True,
                 )
-            time.sleep(0.01)
-        port = self._server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://{self.config.host}:{port}"
-        _write_server_file(self.config.data_dir, self.url)
-        if self.config.warm_mlflow:
-            _start_mlflow(self._services)
+            os.close(write_fd)
+            write_fd = -1
+            with os.fdopen(read_fd, "rb") as ready:
+                read_fd = -1
+                info = self._wait_ready(ready)
+        finally:
+            for fd in (read_fd, write_fd):
+                if fd >= 0:
+                    os.close(fd)
+        self.url = str(info["url"])
         return self
 
+    def _command(self, ready_fd: int) -> list[str]:
+        config = self.config
+        command = [sys.executable, "-m", "local_workspace", "--data-dir", str(config.data_dir)]
+        command += ["--host", config.host, "--port", str(config.port), "--user", config.user]
+        command += ["--ready-fd", str(ready_fd)]
+        if not config.seed:
+            command.append("--no-seed")
+        if not config.warm_mlflow:
+            command.append("--no-warm-mlflow")
+        if config.faults is not None:
+            command += ["--faults", config.faults.to_spec()]
+        if self.owned:
+            command.append("--owned")
+        return command
+
+    def _env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(_CLIENT_ENV_PREFIXES)}
+        # The child imports this very copy of the package, whatever its working folder.
+        root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
+        if self.config.token:
+            env[TOKEN_ENV] = self.config.token
+        return env
+
+    def _wait_ready(self, ready: IO[bytes]) -> dict[str, Any]:
+        """The child's ready line; a clear error with its log when it exits or hangs."""
+        assert self._process is not None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        line = b""
+        while not line.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.stop()
+                raise RuntimeError(
+                    f"The local workspace did not start within {START_TIMEOUT_S:.0f} s."
+                    + self._log_tail()
+                )
+            readable, _, _ = select.select([ready], [], [], left)
+            if readable:
+                chunk = os.read(ready.fileno(), 4096)
+                if not chunk:
+                    break  # the child closed the pipe: it exited
+                line += chunk
+        if not line.endswith(b"\n"):
+            code = self._process.wait(timeout=STOP_TIMEOUT_S)
+            raise RuntimeError(
+                f"The local workspace failed to start on {self.config.host}:{self.config.port}"
+                f" (exit code {code})." + self._log_tail()
+            )
+        info: dict[str, Any] = json.loads(line)
+        return info
+
+    def _log_tail(self) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        tail = text[-LOG_TAIL_CHARS:].strip()
+        return f" Its log ({self.log_path}) ends with:\n{tail}" if tail else ""
+
+    def alive(self) -> bool:
+        """Whether the workspace process still runs."""
+        return self._process is not None and self._process.poll() is None
+
     def stop(self) -> None:
-        """Stop serving and wait for the thread to end."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        _remove_server_file(self.config.data_dir, self.url)
-        # Services holding files (DuckDB, SQLite) release them so a restart can reopen them.
-        # Reverse order: services opened later (SQL statements) depend on earlier ones (catalog).
-        for service in reversed(list(self._services.values())):
-            close = getattr(service, "close", None)
-            if callable(close):
-                close()
-        self._services = {}
+        """Stop the process: SIGTERM (it closes its files), SIGKILL if it does not end."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=STOP_TIMEOUT_S)
 
     def __enter__(self) -> LocalWorkspace:
         return self.start()
@@ -101,76 +172,4 @@ class LocalWorkspace:
         self.stop()
 
 
-def _start_mlflow(services: dict[str, Any]) -> None:
-    """Import MLflow's server in the background now that the workspace answers: seconds of
-    work that MLflow requests wait for and no other API does."""
-    mlflow = services.get("mlflow")
-    if mlflow is not None:
-        mlflow.start_background()
-
-
-def _server_file(data_dir: Path) -> Path:
-    return data_dir / "server.json"
-
-
-def _write_server_file(data_dir: Path, url: str) -> None:
-    _server_file(data_dir).write_text(json.dumps({"url": url, "pid": os.getpid()}))
-
-
-def _remove_server_file(data_dir: Path, url: str) -> None:
-    path = _server_file(data_dir)
-    with contextlib.suppress(OSError, ValueError):
-        if json.loads(path.read_text()).get("url") == url:
-            path.unlink()
-
-
-def find_running(data_dir: Path) -> str | None:
-    """The URL of a live local workspace serving ``data_dir``, if another process runs one."""
-    try:
-        info: dict[str, Any] = json.loads(_server_file(data_dir).read_text())
-    except (OSError, ValueError):
-        return None
-    url = str(info.get("url", ""))
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=1) as resp:
-            return url if resp.status == 200 else None
-    except (OSError, urllib.error.URLError, ValueError):
-        return None
-
-
-def serve_forever(config: LocalConfig) -> None:
-    """Serve in the foreground until interrupted (``dbx-devkit local``)."""
-    app = create_app(config)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            with_faults(app, config.faults),
-            host=config.host,
-            port=config.port,
-            log_level="warning",
-            lifespan="off",
-            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
-        )
-    )
-    original_startup = server.startup
-
-    async def startup(sockets: Any = None) -> None:
-        await original_startup(sockets)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        url = f"http://{config.host}:{port}"
-        _write_server_file(config.data_dir, url)
-        if config.warm_mlflow:
-            _start_mlflow(app.state.workspace.services)
-        announce = getattr(config, "on_ready", None)
-        if callable(announce):
-            announce(url, app.state.workspace.token)
-
-    server.startup = startup  # type: ignore[method-assign]
-    try:
-        server.run()
-    finally:
-        with contextlib.suppress(OSError):
-            _server_file(config.data_dir).unlink()
-        for service in reversed(list(app.state.workspace.services.values())):
-            close = getattr(service, "close", None)
-            if callable(close):
-                close()
+__all__ = ["LocalWorkspace", "find_running", "healthy"]

@@ -66,8 +66,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_local(args: argparse.Namespace) -> int:
     """Run the local workspace alone and print how to point an SDK or CLI at it."""
     from local_workspace.config import LocalConfig, default_data_dir
+    from local_workspace.discovery import find_running
     from local_workspace.faults import parse_faults
-    from local_workspace.runner import find_running, serve_forever
+    from local_workspace.serve import serve
 
     spec = args.faults or os.environ.get("DBX_DEVKIT_LOCAL_FAULTS")
     try:
@@ -89,8 +90,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         _print_exports(url, token)
         print(f"# data: {config.data_dir}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
 
-    config.on_ready = announce  # type: ignore[attr-defined]
-    serve_forever(config)
+    serve(config, announce)
     return 0
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from server.settings import Settings
 
 if TYPE_CHECKING:
-    from local_workspace.runner import LocalWorkspace
+    from local_workspace.supervisor import Supervisor
     from tools_core.backend import Backend
     from tools_core.retries import Timeouts
 
@@ -40,7 +40,7 @@ class Runtime:
         self.settings = settings
         self._backend = backend
         self._lock = threading.Lock()
-        self._local: LocalWorkspace | None = None
+        self._local: Supervisor | None = None
         self.toolsets: list[str] = []  # the enabled toolsets, set by build_server
         self._warm_up_timer: threading.Timer | None = None
 
@@ -80,11 +80,20 @@ class Runtime:
         return bounded_call(self.settings.call_timeout_s)
 
     def backend(self) -> Backend:
-        """The backend, created on first call (thread-safe)."""
+        """The backend, created on first call (thread-safe); made again if the supervised
+        local workspace came back on another URL."""
         with self._lock:
-            if self._backend is None:
+            moved = self._local is not None and self._local.url != getattr(
+                self._backend, "host", None
+            )
+            if self._backend is None or moved:
                 self._backend = self._connect()
             return self._backend
+
+    @property
+    def local_workspace(self) -> Supervisor | None:
+        """The supervisor of the local workspace this server uses, once it has one."""
+        return self._local
 
     def _connect(self) -> Backend:
         from tools_core.backend import Backend, MlflowTarget, local_backend, workspace_client
@@ -104,23 +113,22 @@ class Runtime:
             backend.mlflow = MlflowTarget(
                 settings.mlflow_tracking_uri,
                 settings.mlflow_registry_uri or settings.mlflow_tracking_uri,
-                backend.mlflow.env,
+                backend.mlflow.token,
             )
         return backend
 
     def _local_workspace(self) -> tuple[str, str]:
-        """Attach to a local workspace already serving the data dir, or start one in-process."""
+        """The local workspace's URL and token: attached to the one already serving the data
+        dir, or started as a supervised child process (its output goes to its log file)."""
         from local_workspace.config import LocalConfig
-        from local_workspace.runner import LocalWorkspace, find_running
+        from local_workspace.supervisor import Supervisor
 
-        config = LocalConfig(data_dir=self.data_dir)
-        print(LOCAL_BANNER.format(data_dir=config.data_dir), file=sys.stderr)
-        running = find_running(config.data_dir)
-        if running:
-            log.info("attaching to the local workspace at %s", running)
-            return running, config.resolved_token()
-        self._local = LocalWorkspace(config).start()
-        return self._local.url, self._local.token
+        if self._local is None:
+            config = LocalConfig(data_dir=self.data_dir)
+            print(LOCAL_BANNER.format(data_dir=config.data_dir), file=sys.stderr)
+            self._local = Supervisor(config)
+        url = self._local.start()
+        return url, self._local.config.resolved_token()
 
     def warm_up_later(self, delay_s: float = WARM_UP_DELAY_S) -> None:
         """Prepare the backend in the background once the handshake is over, so the first
@@ -145,11 +153,11 @@ class Runtime:
             log.warning("warming up the local workspace failed", exc_info=True)
 
     def close(self) -> None:
-        """Stop the embedded local workspace, if this process started one."""
+        """Give up the local workspace (it stops unless another server still uses it)."""
         if self._warm_up_timer is not None:
             self._warm_up_timer.cancel()
         if self._local is not None:
-            self._local.stop()
+            self._local.close()
             self._local = None
 
 

@@ -61,15 +61,37 @@ def ws(backend: Backend) -> Any:
     return backend.client
 
 
-@pytest.fixture
-def mlflow_env(local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The MLflow fluent API pointed at the local workspace (tracking and registry)."""
-    import mlflow
+def mlflow_client_of(workspace: LocalWorkspace) -> Any:
+    """A real MlflowClient on ``workspace`` whose token is its own: the test process's
+    MLflow settings and environment stay untouched (see tools_core.mlflow_rest)."""
+    from tools_core import mlflow_rest
 
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
-    mlflow.set_tracking_uri(local_ws.url)
-    mlflow.set_registry_uri(local_ws.url)
-    yield mlflow
+    return mlflow_rest.client(workspace.url, workspace.url, workspace.token)
+
+
+def mlflow_script(workspace: LocalWorkspace, source: str, *args: str, timeout: float = 240) -> Any:
+    """Run ``source`` as a user's MLflow script would run against ``workspace``: its own
+    process, with ``MLFLOW_TRACKING_URI``/``TOKEN`` in *its* environment only, in a fresh
+    folder. The JSON it prints on its last line is returned."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        env = subprocess_env(Path(folder))
+        env |= {"MLFLOW_TRACKING_URI": workspace.url, "MLFLOW_TRACKING_TOKEN": workspace.token}
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+        done = subprocess.run(
+            [sys.executable, "-c", source, *args],
+            env=env,
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 @asynccontextmanager

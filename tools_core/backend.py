@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
 BackendKind = Literal["local", "remote"]
+# What the local workspace's /health says it is.
+LOCAL_WORKSPACE_PRODUCT = "dbx-devkit-local-workspace"
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,14 @@ class MlflowTarget:
     """Where the MLflow client goes: one code path, two sets of URIs.
 
     Against Databricks: tracking URI ``databricks`` and registry URI ``databricks-uc``
-    (``databricks://<profile>`` with a profile). Against the local workspace: its own URL for
-    both (it mounts the OSS MLflow server), with the token in ``env``: MLflow's REST client
-    reads credentials from the environment only.
+    (``databricks://<profile>`` with a profile; MLflow authenticates through databricks-sdk).
+    Against the local workspace: its own URL for both (it mounts the OSS MLflow server),
+    with its token, which this target's clients send themselves (:mod:`tools_core.mlflow_rest`).
     """
 
     tracking_uri: str = "databricks"
     registry_uri: str = "databricks-uc"
-    env: tuple[tuple[str, str], ...] = ()
+    token: str | None = field(default=None, repr=False)
 
     @classmethod
     def databricks(cls, profile: str | None = None) -> MlflowTarget:
@@ -42,7 +44,7 @@ class MlflowTarget:
     @classmethod
     def local(cls, url: str, token: str) -> MlflowTarget:
         """The local workspace's MLflow server, authenticated with its token."""
-        return cls(url, url, (("MLFLOW_TRACKING_TOKEN", token),))
+        return cls(url, url, token)
 
 
 @dataclass
@@ -76,6 +78,40 @@ def local_backend(
     timeouts = timeouts or Timeouts()
     client = workspace_client(host=url, token=token, timeouts=timeouts)
     return Backend(client, "local", url, warehouse_id, MlflowTarget.local(url, token), timeouts)
+
+
+def connect(
+    profile: str | None = None, warehouse_id: str | None = None, timeouts: Timeouts | None = None
+) -> Backend:
+    """A backend from the SDK's unified auth (environment, ``~/.databrickscfg``, ``profile``),
+    whether it names a Databricks workspace or a dbx-devkit local workspace.
+
+    The local workspace (``dbx-devkit local`` prints its ``DATABRICKS_HOST``/``TOKEN``) serves
+    plain HTTP, which no Databricks workspace does: only such a host is asked whether it is
+    one, and its MLflow is then reached with the workspace's own URL and token.
+    """
+    timeouts = timeouts or Timeouts()
+    client = workspace_client(profile=profile, timeouts=timeouts)
+    host = (client.config.host or "").rstrip("/")
+    if host.startswith("http://") and _is_local_workspace(client):
+        token = client.config.token or ""
+        return Backend(
+            client, "local", host, warehouse_id, MlflowTarget.local(host, token), timeouts
+        )
+    mlflow = MlflowTarget.databricks(profile)
+    return Backend(client, "remote", host, warehouse_id, mlflow, timeouts)
+
+
+def _is_local_workspace(client: WorkspaceClient) -> bool:
+    """Whether the host answers the local workspace's health check (the SDK has no method
+    for a path outside the REST API: hence ``api_client.do``)."""
+    from databricks.sdk.errors import DatabricksError
+
+    try:
+        answer = client.api_client.do("GET", "/health")
+    except (DatabricksError, OSError, ValueError):
+        return False
+    return isinstance(answer, dict) and answer.get("product") == LOCAL_WORKSPACE_PRODUCT
 
 
 def workspace_client(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
-import threading
 from typing import TYPE_CHECKING, Any, cast
 
 from tools_core.backend import Backend
@@ -13,7 +11,6 @@ from tools_core.errors import ToolsCoreError, one_line
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
-_lock = threading.Lock()
 # Codes of MLflow errors that say the service failed for now, not that the request was wrong.
 TRANSIENT_CODES = {
     "TEMPORARILY_UNAVAILABLE",
@@ -27,34 +24,23 @@ UNAVAILABLE_HINT = "MLflow did not answer in time or is failing: retry later."
 def mlflow_client(backend: Backend) -> MlflowClient:
     """An ``MlflowClient`` on the backend's tracking and registry URIs (made once per backend).
 
-    MLflow's REST client reads credentials and its HTTP settings (timeouts, retries) from the
-    environment only, so the backend's are put there first: its token (the local
-    workspace's) and the limits of :meth:`Timeouts.mlflow_env`. MLflow is imported here, not
-    at module import: it takes seconds to load.
+    Its URIs and token are its own (:mod:`tools_core.mlflow_rest`): nothing is read from or
+    written to the process's MLflow settings, so two backends in one process never mix.
+    MLflow is imported here, not at module import: it takes seconds to load.
 
     The client answers a request that failed for transport reasons (MLflow wraps them in a
     generic INTERNAL_ERROR) with ``TEMPORARILY_UNAVAILABLE`` instead.
     """
-    if backend.mlflow.tracking_uri.startswith("databricks") or (
-        backend.mlflow.registry_uri.startswith("databricks")
-    ):
+    target = backend.mlflow
+    if target.tracking_uri.startswith("databricks") or target.registry_uri.startswith("databricks"):
         _check_reachable(backend)
-    with _lock:
-        # Set on every call, not once: MLflow reads them at each request, and whoever
-        # cleared the environment since (a test's isolation fixture) must not break the client.
-        os.environ.update(dict(backend.mlflow.env))
-        os.environ.update(backend.timeouts.mlflow_env())
-        # MLflow writes "View run ... at: <url>" to stdout when a run ends: in the stdio
-        # server, stdout carries only MCP messages.
-        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"
+    with backend._lock:
         if backend._mlflow_client is None:
-            from mlflow import MlflowClient
+            from tools_core import mlflow_rest
 
+            mlflow_rest.apply_http_limits(backend.timeouts.mlflow_env())
             backend._mlflow_client = _Transient(
-                MlflowClient(
-                    tracking_uri=backend.mlflow.tracking_uri,
-                    registry_uri=backend.mlflow.registry_uri,
-                )
+                mlflow_rest.client(target.tracking_uri, target.registry_uri, target.token)
             )
         return cast("MlflowClient", backend._mlflow_client)
 

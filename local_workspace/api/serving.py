@@ -27,8 +27,9 @@ EMBEDDING_ENDPOINT = "local-minilm-l6-v2"
 
 def service(state: WorkspaceState) -> ServingService:
     """The serving service (created on first use)."""
+    mlflow = state.services["mlflow"]
     return state.service(
-        "serving", lambda: ServingService(state.config.data_dir, state.token, state.user)
+        "serving", lambda: ServingService(state.config.data_dir, state.user, mlflow.wait_ready)
     )
 
 
@@ -71,17 +72,13 @@ def _embed(embedder: Any, body: dict[str, Any]) -> dict[str, Any]:
     return {"object": "list", "model": EMBEDDING_ENDPOINT, "data": data}
 
 
-def _host(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def routes(state: WorkspaceState) -> list[BaseRoute]:
     """The serving-endpoints routes."""
     serving = service(state)
 
     async def create(request: Request) -> Response:
         body = await json_body(request)
-        return json_response(serving.create(body, _host(request)))
+        return json_response(serving.create(body))
 
     async def list_endpoints(request: Request) -> Response:
         endpoints = [serving.get(name) for name in serving.names()]
@@ -102,7 +99,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
     async def update_config(request: Request) -> Response:
         body = await json_body(request)
         name = request.path_params["name"]
-        return json_response(serving.update_config(name, body, _host(request)))
+        return json_response(serving.update_config(name, body))
 
     async def invocations(request: Request) -> Response:
         name = request.path_params["name"]
@@ -112,8 +109,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             body = json.loads(raw or b"{}")
             result = await anyio.to_thread.run_sync(_embed, embedder, body)
         else:
-            host = _host(request)
-            result = await anyio.to_thread.run_sync(serving.invoke, name, raw, host)
+            result = await anyio.to_thread.run_sync(serving.invoke, name, raw)
         return json_response(result)
 
     base = "/api/2.0/serving-endpoints"

@@ -1,7 +1,9 @@
 """One served model version: downloaded from the workspace's MLflow over HTTP, run in-process.
 
-The model is fetched with the workspace's own URL and token (as a job's task would) and loaded
-with ``mlflow.pyfunc``. Scoring reuses MLflow's scoring server (``invocations``), so payload
+The model is fetched through the MLflow configuration the workspace's process set once at
+start (its own URL and token: :meth:`MlflowServer._configure_clients`), so it comes from the
+workspace's own registry and artifact store, and loaded with ``mlflow.pyfunc``. Scoring
+reuses MLflow's scoring server (``invocations``), so payload
 parsing (dataframe_records, dataframe_split, inputs, instances, chat ``messages``) and schema
 enforcement behave as on Databricks Model Serving, which runs the same code.
 """
@@ -9,8 +11,8 @@ enforcement behave as on Databricks Model Serving, which runs the same code.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from local_workspace.errors import ApiError
@@ -21,19 +23,19 @@ NEEDS_FULL_MLFLOW = (
 )
 
 
-def load(host: str, token: str, name: str, version: str) -> Any:
-    """Download ``models:/<name>/<version>`` from the workspace at ``host`` and load it."""
+def load(name: str, version: str, scratch: Path) -> Any:
+    """Download ``models:/<name>/<version>`` from the workspace's registry and load it.
+
+    Call once the workspace's MLflow is ready (it configures the process's clients)."""
     try:
-        import mlflow
         import mlflow.artifacts
         import mlflow.pyfunc
     except ImportError as exc:
         raise ApiError(501, "NOT_IMPLEMENTED", NEEDS_FULL_MLFLOW) from exc
-    # MLflow's REST client reads credentials from the environment only.
-    os.environ["MLFLOW_TRACKING_TOKEN"] = token
-    dst = tempfile.mkdtemp(prefix="dbx-devkit-serving-")
+    scratch.mkdir(parents=True, exist_ok=True)
+    dst = tempfile.mkdtemp(prefix="model-", dir=scratch)
     path = mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{name}/{version}", dst_path=dst, tracking_uri=host, registry_uri=host
+        artifact_uri=f"models:/{name}/{version}", dst_path=dst
     )
     return mlflow.pyfunc.load_model(path)
 

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,10 +76,11 @@ def _entities(config: dict[str, Any]) -> list[dict[str, Any]]:
 class ServingService:
     """The serving endpoints of one local workspace."""
 
-    def __init__(self, data_dir: Path, token: str, user: str) -> None:
+    def __init__(self, data_dir: Path, user: str, mlflow_ready: Callable[[], None]) -> None:
         self._path = data_dir / "serving.json"
-        self._token = token
+        self._scratch = data_dir / "serving"
         self._user = user
+        self._mlflow_ready = mlflow_ready
         self._lock = threading.RLock()
         self._endpoints: dict[str, dict[str, Any]] = {}
         self._runtime: dict[str, _Runtime] = {}
@@ -92,7 +94,7 @@ class ServingService:
 
     # -- configuration -----------------------------------------------------------------
 
-    def create(self, body: dict[str, Any], host: str) -> dict[str, Any]:
+    def create(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create an endpoint and start loading its model."""
         name = str(body.get("name") or "")
         if not name:
@@ -115,10 +117,10 @@ class ServingService:
             }
             self._runtime[name] = _Runtime()
             self._save()
-        self._start_load(name, host)
+        self._start_load(name)
         return self.get(name)
 
-    def update_config(self, name: str, config: dict[str, Any], host: str) -> dict[str, Any]:
+    def update_config(self, name: str, config: dict[str, Any]) -> dict[str, Any]:
         """Replace what an endpoint serves; the old version answers until the new one loads."""
         entities = _entities(config)
         with self._lock:
@@ -129,7 +131,7 @@ class ServingService:
             }
             endpoint["last_updated_timestamp"] = int(time.time() * 1000)
             self._save()
-        self._start_load(name, host)
+        self._start_load(name)
         return self.get(name)
 
     def delete(self, name: str) -> None:
@@ -187,13 +189,13 @@ class ServingService:
 
     # -- loading -----------------------------------------------------------------------
 
-    def _start_load(self, name: str, host: str) -> None:
+    def _start_load(self, name: str) -> None:
         rt = self._rt(name)
         with rt.lock:
             rt.loading = self._wanted(name)
             rt.error = None
         threading.Thread(
-            target=self._load, args=(name, host), name=f"serving-{name}", daemon=True
+            target=self._load, args=(name,), name=f"serving-{name}", daemon=True
         ).start()
 
     def _wanted(self, name: str) -> str:
@@ -201,7 +203,7 @@ class ServingService:
             entity = self._get_doc(name)["config"]["served_entities"][0]
         return f"{entity['entity_name']}/{entity['entity_version']}"
 
-    def _load(self, name: str, host: str) -> None:
+    def _load(self, name: str) -> None:
         rt = self._rt(name)
         with rt.lock:  # one load per endpoint at a time; a newer config loads after
             try:
@@ -210,7 +212,8 @@ class ServingService:
                 return  # deleted meanwhile
             model_name, version = wanted.rsplit("/", 1)
             try:
-                model = loaded.load(host, self._token, model_name, version)
+                self._mlflow_ready()
+                model = loaded.load(model_name, version, self._scratch)
             except ApiError as exc:
                 rt.error, rt.error_code = exc.message, exc.status
             except Exception as exc:  # a thread's top level: the endpoint's state reports it
@@ -222,7 +225,7 @@ class ServingService:
                 if rt.loading == wanted:
                     rt.loading = None
 
-    def model_for(self, name: str, host: str) -> Any:
+    def model_for(self, name: str) -> Any:
         """The model an endpoint serves now, loading it first after a restart (blocking)."""
         with self._lock:
             self._get_doc(name)
@@ -230,7 +233,7 @@ class ServingService:
         if rt.model is not None:
             return rt.model
         if rt.loading is None and rt.error is None:
-            self._start_load(name, host)
+            self._start_load(name)
         deadline = time.monotonic() + LOAD_WAIT_S
         while rt.loading is not None and time.monotonic() < deadline:
             time.sleep(0.05)  # a worker thread, never the event loop
@@ -245,6 +248,6 @@ class ServingService:
             raise ApiError(503, "TEMPORARILY_UNAVAILABLE", f"Endpoint '{name}' is not ready yet.")
         return rt.model
 
-    def invoke(self, name: str, body: bytes, host: str) -> dict[str, Any]:
+    def invoke(self, name: str, body: bytes) -> dict[str, Any]:
         """Score a request on an endpoint (blocking: call from a worker thread)."""
-        return loaded.invoke(self.model_for(name, host), body)
+        return loaded.invoke(self.model_for(name), body)

@@ -1,0 +1,100 @@
+"""MLflow clients whose URIs and credentials are their own, not the process's.
+
+``MlflowClient(tracking_uri=..., registry_uri=...)`` takes its URIs per client, but for an
+``http`` URI MLflow's REST stores read the token from ``MLFLOW_TRACKING_TOKEN`` at every
+request, and its artifact repositories do the same. Two backends in one process (two MCP
+sessions, a script beside a test) would then share one token. So the stores here are MLflow's
+own REST stores built with a credentials function that returns *this* client's token, and
+artifact listing goes through the REST API with the same credentials. With a ``databricks``
+URI MLflow resolves credentials through databricks-sdk from the URI's profile: nothing to
+add. MLflow is imported by this module: import it only when a client is needed.
+
+One thing MLflow reads from the environment only: its HTTP timeouts and retries (no
+parameter reaches them from a client). :func:`apply_http_limits` is the single place that
+sets them, with ``setdefault`` so that a user's own ``MLFLOW_HTTP_*`` settings win.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from mlflow import MlflowClient
+from mlflow.entities import FileInfo
+from mlflow.protos.service_pb2 import ListArtifacts
+from mlflow.store.model_registry.rest_store import RestStore as RegistryRestStore
+from mlflow.store.tracking.rest_store import RestStore
+from mlflow.tracking._model_registry.client import ModelRegistryClient
+from mlflow.tracking._tracking_service.client import TrackingServiceClient
+from mlflow.utils.proto_json_utils import message_to_json
+from mlflow.utils.rest_utils import MlflowHostCreds, call_endpoint
+
+LIST_ARTIFACTS = "/api/2.0/mlflow/artifacts/list"
+
+
+def apply_http_limits(limits: Mapping[str, str]) -> None:
+    """MLflow's HTTP timeout and retry settings (environment only, see the module doc)."""
+    for name, value in limits.items():
+        os.environ.setdefault(name, value)
+
+
+class _TrackingClient(TrackingServiceClient):
+    """MLflow's tracking client on a given store; prints nothing to stdout."""
+
+    def __init__(self, tracking_uri: str, store: Any, creds: MlflowHostCreds | None) -> None:
+        self._store = store
+        self._creds = creds
+        super().__init__(tracking_uri)
+
+    @property
+    def store(self) -> Any:
+        """The store this client was built with."""
+        return self._store
+
+    def _log_url(self, run_id: str) -> None:
+        """MLflow prints "View run ... at" when a run ends: stdout may carry only MCP."""
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[FileInfo]:
+        """A run's artifacts, with this client's credentials when it has its own."""
+        if self._creds is None:
+            return list(super().list_artifacts(run_id, path))
+        request = ListArtifacts(run_id=run_id, path=path or "")
+        response = call_endpoint(
+            self._creds, LIST_ARTIFACTS, "GET", message_to_json(request), ListArtifacts.Response()
+        )
+        return [FileInfo.from_proto(f) for f in response.files]
+
+
+class _RegistryClient(ModelRegistryClient):
+    """MLflow's registry client on a given store."""
+
+    def __init__(self, registry_uri: str, tracking_uri: str, store: Any) -> None:
+        self._store = store
+        super().__init__(registry_uri, tracking_uri)
+
+    @property
+    def store(self) -> Any:
+        """The store this client was built with."""
+        return self._store
+
+
+def client(tracking_uri: str, registry_uri: str, token: str | None) -> MlflowClient:
+    """An MlflowClient on these URIs; with ``token``, every request (tracking, registry,
+    artifact listing) carries it and nothing reads ``MLFLOW_TRACKING_TOKEN``."""
+    mlflow = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
+    if token is None:
+        store = TrackingServiceClient(tracking_uri).store
+        mlflow._tracking_client = _TrackingClient(tracking_uri, store, None)
+        return mlflow
+    tracking_creds = MlflowHostCreds(tracking_uri, token=token)
+    registry_creds = MlflowHostCreds(registry_uri, token=token)
+    mlflow._tracking_client = _TrackingClient(
+        tracking_uri, RestStore(lambda: tracking_creds), tracking_creds
+    )
+    # MlflowClient builds its registry client lazily under this attribute name.
+    registry = _RegistryClient(
+        registry_uri, tracking_uri, RegistryRestStore(lambda: registry_creds)
+    )
+    setattr(mlflow, "_registry_client_lazy", registry)  # noqa: B010  (not in MLflow's stubs)
+    return mlflow
