@@ -109,7 +109,10 @@ def _discovery_routes(state: WorkspaceState) -> list[BaseRoute]:
         return json_response({"workspace_id": state.workspace_id})
 
     async def health(request: Request) -> Response:
-        return json_response({"status": "ok", "product": "dbx-devkit-local-workspace"})
+        mlflow: MlflowServer = state.services["mlflow"]
+        return json_response(
+            {"status": "ok", "product": "dbx-devkit-local-workspace", "mlflow": mlflow.state}
+        )
 
     return [
         Route("/.well-known/databricks-config", databricks_config),

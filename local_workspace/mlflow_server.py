@@ -85,6 +85,13 @@ class MlflowServer:
         """The local artifact store the server proxies (``mlflow-artifacts:/``)."""
         return self.root / "artifacts"
 
+    @property
+    def state(self) -> str:
+        """``starting`` (or not started yet), ``ready`` or ``unavailable``."""
+        if not self._ready.is_set():
+            return "starting"
+        return "unavailable" if self._error is not None else "ready"
+
     # -- start -------------------------------------------------------------------------
 
     def configure(self, url: str, token: str) -> None:
