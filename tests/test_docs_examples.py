@@ -266,6 +266,8 @@ def test_the_tools_core_example_lists_tables_caps_a_query_and_refuses_a_drop(
     local_ws: LocalWorkspace, tmp_path: Path
 ) -> None:
     out = run_example("ai_dev_kit_tools_core.py", local_ws, tmp_path)
+    assert f"connected to the local workspace at {local_ws.url}" in out
+    assert re.search(r"model registry: \d+ model\(s\) in main", out), out
     assert "| samples.nyctaxi.trips | MANAGED |" in out
     assert "columns: ['pickup_zip', 'trip_count'], truncated: True" in out
     assert "refused: INVALID_PARAMETER_VALUE: sql_query is read-only" in out

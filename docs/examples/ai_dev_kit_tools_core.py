@@ -1,22 +1,23 @@
 """Use dbx-devkit's tools_core from a script: the same operations the MCP tools run.
 
 tools_core takes a Backend (a databricks-sdk WorkspaceClient plus what is known about it)
-and returns typed results with a compact `to_text()`. The client comes from the SDK's
-unified auth (DATABRICKS_HOST/DATABRICKS_TOKEN, a profile, OAuth...), so this runs unchanged
-against Databricks and the local workspace (`dbx-devkit local`).
+and returns typed results with a compact `to_text()`. `connect()` builds it from the SDK's
+unified auth (DATABRICKS_HOST/DATABRICKS_TOKEN, a profile, OAuth...) and recognises the
+local workspace (`dbx-devkit local` prints its exports), so this runs unchanged against
+Databricks and the local workspace, MLflow registry included.
 """
 
 from __future__ import annotations
 
-from tools_core import sql, uc
-from tools_core.backend import Backend, workspace_client
+from tools_core import registry, sql, uc
+from tools_core.backend import connect
 from tools_core.errors import ToolsCoreError
 
 
 def main() -> None:
-    """List a schema's tables, run a bounded query, and show a refused write."""
-    client = workspace_client()  # environment or ~/.databrickscfg, like the Databricks CLI
-    backend = Backend(client, "remote", client.config.host or "")
+    """List a schema's tables, run a bounded query, list models, show a refused write."""
+    backend = connect()  # environment or ~/.databrickscfg, like the Databricks CLI
+    print(f"connected to the {backend.kind} workspace at {backend.host}")
 
     tables = uc.list_tables(backend, "samples", "nyctaxi")
     print(tables.to_text())
@@ -33,6 +34,9 @@ def main() -> None:
     )
     print(result.to_text())
     print(f"columns: {[c.name for c in result.columns]}, truncated: {result.truncated}")
+
+    models = registry.list_models(backend, "main.%", limit=5)  # the MLflow model registry
+    print(f"model registry: {len(models.models)} model(s) in main (5 at most)")
 
     try:  # query() accepts read statements only; execute() is the writer
         sql.query(backend, "DROP TABLE samples.nyctaxi.trips")
