@@ -204,3 +204,18 @@ async def test_a_second_server_attaches_and_the_workspace_ends_with_its_last_own
             first.kill()
             first.wait()
     wait_for(lambda: not alive(pid), timeout=15)  # its last owner left: it ended
+
+
+def test_a_killed_server_leaves_no_workspace_behind(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    server = raw_server(tmp_path / "project", home)
+    try:
+        pid = wait_for(lambda: workspace_pid(home), timeout=60)
+        server.kill()  # no goodbye: the workspace notices its last owner is gone
+        server.wait(timeout=30)
+        wait_for(lambda: not alive(pid), timeout=15)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert processes_using(data_dir(home)) == []
