@@ -13,26 +13,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from server.settings import TOOLSETS, Settings
+from server.cli_settings import settings_from_args
+from server.settings import TOOLSETS
 
 if TYPE_CHECKING:
     from server.registry import ToolSpec
-
-
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {}
-    for name in ("read_only", "local"):
-        if getattr(args, name, False):
-            overrides[name] = True
-    for name in ("toolsets", "profile", "data_dir", "warehouse_id"):
-        value = getattr(args, name, None)
-        if value is not None:
-            overrides[name] = value
-    if getattr(args, "output_schemas", False) or getattr(args, "structured", False):
-        overrides["output_schemas"] = True
-    return Settings(**overrides)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +42,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the MCP server (stdio by default)."""
     from server.transports import serve_http, serve_stdio
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if args.transport == "http":
         overrides = {"http_host": args.host, "http_port": args.port}
         settings = settings.model_copy(update={k: v for k, v in overrides.items() if v})
@@ -120,7 +107,7 @@ def cmd_tools(args: argparse.Namespace) -> int:
     """Print the tools with toolset and annotations."""
     from server.app import selected_specs
 
-    specs = sorted(selected_specs(_settings(args)), key=lambda s: (s.toolset, s.name))
+    specs = sorted(selected_specs(settings_from_args(args)), key=lambda s: (s.toolset, s.name))
     if args.json:
         rows = [
             {
@@ -179,7 +166,7 @@ def cmd_call(args: argparse.Namespace) -> int:
     if not isinstance(arguments, dict):
         print("INVALID_PARAMETER_VALUE: --json must be a JSON object.", file=sys.stderr)
         return 2
-    result = anyio.run(call_tool, _settings(args), args.tool, arguments)
+    result = anyio.run(call_tool, settings_from_args(args), args.tool, arguments)
     text = "\n".join(getattr(c, "text", "") for c in result.content)
     if result.is_error:
         # Errors go to stderr so that scripts can keep stdout for results only.
@@ -195,7 +182,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """Check configuration, auth and connectivity, and say what to fix."""
     from server.doctor import run_doctor
 
-    return run_doctor(_settings(args), retry_timeout_s=args.timeout)
+    return run_doctor(settings_from_args(args), retry_timeout_s=args.timeout)
 
 
 def build_parser() -> argparse.ArgumentParser:

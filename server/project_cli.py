@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from server.cli_settings import settings_from_args
 from tools_core.errors import ToolsCoreError
 
 if TYPE_CHECKING:
@@ -33,11 +34,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Run the deployment checklist; exit 0 when no item failed, 1 otherwise."""
-    from server.cli import _settings
     from server.runtime import Runtime
     from tools_core.project import check_project
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     runtime = Runtime(settings)
     try:
         backend: Any = None
