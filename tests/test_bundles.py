@@ -34,6 +34,18 @@ def has(report: bundles.BundleValidation, severity: str, file: str, line: int, t
 # --- validation through tools_core --------------------------------------------------------
 
 
+def test_every_listed_resource_type_names_a_databricks_bundles_dataclass() -> None:
+    import dataclasses
+
+    from tools_core.bundles.schema import RESOURCE_TYPES, resource_class
+
+    for rtype, (module, name) in RESOURCE_TYPES.items():
+        assert module.startswith("databricks.bundles."), rtype
+        cls = resource_class(rtype)
+        assert cls is not None and cls.__name__ == name and dataclasses.is_dataclass(cls)
+    assert resource_class("no_such_resources") is None
+
+
 def test_the_valid_sample_bundle_reports_no_error_in_any_target() -> None:
     report = bundles.validate(VALID)
     assert report.errors == 0, report.to_text()

@@ -8,7 +8,6 @@ writes them. Python sources fail the update: they need Spark (a Databricks clust
 from __future__ import annotations
 
 import graphlib
-import importlib
 import logging
 import re
 import threading
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from local_workspace.pipelines import cdc
 from local_workspace.pipelines.flows import FlowFailed, FlowResult, Flows, parse_query
 from local_workspace.pipelines.sources import UpdateFailed, library_sources
 from local_workspace.pipelines.sqlfile import (
@@ -127,20 +127,9 @@ def build_plan(sources: list[tuple[str, str]]) -> Plan:
     return plan
 
 
-def _cdc_module() -> Any:
-    """``local_workspace.pipelines.cdc`` (the CDC engine), or None while it is missing."""
-    try:
-        return importlib.import_module("local_workspace.pipelines.cdc")
-    except ModuleNotFoundError:
-        return None
-
-
 def _cdc_statement(statement: Statement, plan: Plan) -> None:
     # ---- CDC HOOK (parse): the CDC helper's parse_apply_changes turns the statement into an
     # ApplyChanges spec; the runner keeps it by target and runs it in _run_cdc below.
-    cdc = _cdc_module()
-    if cdc is None:
-        raise PipelineSqlError(f"{statement.where}: APPLY CHANGES / AUTO CDC is not available.")
     try:
         spec = cdc.parse_apply_changes(statement.text)
     except ValueError as exc:
@@ -392,7 +381,6 @@ def _run_cdc(
 ) -> FlowResult:
     # ---- CDC HOOK (run): only the unseen change rows of the source go to apply_changes, in
     # one transaction with the target write; the consumed identities are recorded after.
-    cdc = _cdc_module()
     spec, statement = plan.cdc[dataset.name.lower()]
     source_name = str(spec.source).replace("`", "")
     probe = Dataset(

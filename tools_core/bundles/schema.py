@@ -21,32 +21,39 @@ from typing import Any
 from tools_core.bundles.findings import Findings
 from tools_core.bundles.nodes import Node
 
-# Resource type in databricks.yml -> (module of databricks.bundles, class name).
+# Resource type in databricks.yml -> (module of databricks-bundles, class name): every module
+# imported is listed here in full, never computed; imported on first use (not at start-up).
 RESOURCE_TYPES: dict[str, tuple[str, str]] = {
-    "jobs": ("jobs", "Job"),
-    "pipelines": ("pipelines", "Pipeline"),
-    "experiments": ("experiments", "MlflowExperiment"),
-    "registered_models": ("registered_models", "RegisteredModel"),
-    "model_serving_endpoints": ("model_serving_endpoints", "ModelServingEndpoint"),
-    "schemas": ("schemas", "Schema"),
-    "volumes": ("volumes", "Volume"),
-    "models": ("models", "MlflowModel"),
-    "clusters": ("clusters", "Cluster"),
-    "dashboards": ("dashboards", "Dashboard"),
-    "apps": ("apps", "App"),
-    "quality_monitors": ("quality_monitors", "QualityMonitor"),
-    "secret_scopes": ("secret_scopes", "SecretScope"),
-    "sql_warehouses": ("sql_warehouses", "SqlWarehouse"),
-    "catalogs": ("catalogs", "Catalog"),
-    "alerts": ("alerts", "Alert"),
-    "database_instances": ("database_instances", "DatabaseInstance"),
-    "database_catalogs": ("database_catalogs", "DatabaseCatalog"),
-    "synced_database_tables": ("synced_database_tables", "SyncedDatabaseTable"),
-    "external_locations": ("external_locations", "ExternalLocation"),
-    "vector_search_endpoints": ("vector_search_endpoints", "VectorSearchEndpoint"),
-    "vector_search_indexes": ("vector_search_indexes", "VectorSearchIndex"),
-    "cluster_policies": ("cluster_policies", "ClusterPolicy"),
-    "instance_pools": ("instance_pools", "InstancePool"),
+    "jobs": ("databricks.bundles.jobs", "Job"),
+    "pipelines": ("databricks.bundles.pipelines", "Pipeline"),
+    "experiments": ("databricks.bundles.experiments", "MlflowExperiment"),
+    "registered_models": ("databricks.bundles.registered_models", "RegisteredModel"),
+    "model_serving_endpoints": (
+        "databricks.bundles.model_serving_endpoints",
+        "ModelServingEndpoint",
+    ),
+    "schemas": ("databricks.bundles.schemas", "Schema"),
+    "volumes": ("databricks.bundles.volumes", "Volume"),
+    "models": ("databricks.bundles.models", "MlflowModel"),
+    "clusters": ("databricks.bundles.clusters", "Cluster"),
+    "dashboards": ("databricks.bundles.dashboards", "Dashboard"),
+    "apps": ("databricks.bundles.apps", "App"),
+    "quality_monitors": ("databricks.bundles.quality_monitors", "QualityMonitor"),
+    "secret_scopes": ("databricks.bundles.secret_scopes", "SecretScope"),
+    "sql_warehouses": ("databricks.bundles.sql_warehouses", "SqlWarehouse"),
+    "catalogs": ("databricks.bundles.catalogs", "Catalog"),
+    "alerts": ("databricks.bundles.alerts", "Alert"),
+    "database_instances": ("databricks.bundles.database_instances", "DatabaseInstance"),
+    "database_catalogs": ("databricks.bundles.database_catalogs", "DatabaseCatalog"),
+    "synced_database_tables": ("databricks.bundles.synced_database_tables", "SyncedDatabaseTable"),
+    "external_locations": ("databricks.bundles.external_locations", "ExternalLocation"),
+    "vector_search_endpoints": (
+        "databricks.bundles.vector_search_endpoints",
+        "VectorSearchEndpoint",
+    ),
+    "vector_search_indexes": ("databricks.bundles.vector_search_indexes", "VectorSearchIndex"),
+    "cluster_policies": ("databricks.bundles.cluster_policies", "ClusterPolicy"),
+    "instance_pools": ("databricks.bundles.instance_pools", "InstancePool"),
 }
 
 # Strings the CLI normalizes to booleans (libs/dyn/convert/normalize.go).
@@ -58,7 +65,7 @@ def resource_class(resource_type: str) -> type | None:
     spec = RESOURCE_TYPES.get(resource_type)
     if spec is None:
         return None
-    module = importlib.import_module(f"databricks.bundles.{spec[0]}")
+    module = importlib.import_module(spec[0])
     cls: type = getattr(module, spec[1])
     return cls
 
