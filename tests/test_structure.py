@@ -7,11 +7,13 @@ The tool-schema snapshot lives in tests/snapshots/tools.json; after an intended 
 from __future__ import annotations
 
 import ast
+import graphlib
 import json
 import os
 import re
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -68,28 +70,37 @@ def python_files(package: str) -> Iterator[Path]:
     yield from sorted((REPO / package).rglob("*.py"))
 
 
-def imports(path: Path) -> Iterator[tuple[str, int, bool]]:
-    """(module, line, at_module_level) of every import in ``path``; TYPE_CHECKING blocks
-    are skipped (they never run)."""
+def import_statements(path: Path) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
+    """Every import statement of ``path`` with whether it runs at module level (not inside a
+    function); TYPE_CHECKING blocks are skipped (they never run)."""
     tree = ast.parse(path.read_text(), filename=str(path))
 
-    def visit(node: ast.AST, top_level: bool) -> Iterator[tuple[str, int, bool]]:
+    def visit(node: ast.AST, top_level: bool) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
                 yield from (item for n in child.orelse for item in visit_one(n, top_level))
                 continue
             yield from visit_one(child, top_level)
 
-    def visit_one(node: ast.AST, top_level: bool) -> Iterator[tuple[str, int, bool]]:
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield alias.name, node.lineno, top_level
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            yield node.module, node.lineno, top_level
+    def visit_one(
+        node: ast.AST, top_level: bool
+    ) -> Iterator[tuple[ast.Import | ast.ImportFrom, bool]]:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node, top_level
         nested = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
         yield from visit(node, top_level and not nested)
 
     yield from visit(tree, True)
+
+
+def imports(path: Path) -> Iterator[tuple[str, int, bool]]:
+    """(module, line, at_module_level) of every absolute import in ``path``."""
+    for node, top_level in import_statements(path):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno, top_level
+        elif node.module and node.level == 0:
+            yield node.module, node.lineno, top_level
 
 
 def violations(package: str, forbidden: tuple[str, ...], module_level_only: bool) -> list[str]:
@@ -138,6 +149,143 @@ def test_starting_the_server_loads_no_heavy_package() -> None:
     ).stdout.split()
     loaded = sorted(m for m in out if any(m == h or m.startswith(h + ".") for h in HEAVY))
     assert loaded == [], f"loaded at start-up (import them lazily): {loaded[:10]}"
+
+
+# --- the project's import graph ---------------------------------------------------------
+
+PROJECT_PACKAGES = ("tools_core", "server", "local_workspace")
+# Modules (and packages, with everything under them) whose imports must form no cycle, not
+# even through lazy imports inside functions. server.registry, server.runtime and
+# server.tools still import each other (their refactor is another task's).
+ACYCLIC_SCOPES = (
+    "tools_core",
+    "local_workspace",
+    "server.cli",
+    "server.cli_settings",
+    "server.project_cli",
+    "server.skills_cli",
+)
+
+
+def module_of(path: Path, root: Path = REPO) -> str:
+    """The dotted module name of a file under ``root`` (a package is its ``__init__``)."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(
+    root: Path = REPO, packages: tuple[str, ...] = PROJECT_PACKAGES
+) -> dict[str, dict[str, int]]:
+    """Module -> {project module it imports: line}, from every import statement that runs
+    (module level or inside functions; relative imports resolved; TYPE_CHECKING skipped).
+    ``from a.b import c`` is an edge to ``a.b.c`` when that is a module, else to ``a.b``."""
+    files = {
+        module_of(p, root): p
+        for package in packages
+        for p in sorted((root / package).rglob("*.py"))
+    }
+    graph: dict[str, dict[str, int]] = {}
+    for name, path in files.items():
+        edges = graph.setdefault(name, {})
+        here = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        for node, _ in import_statements(path):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            else:
+                base = node.module or ""
+                if node.level:
+                    parent = here[: len(here) - node.level + 1]
+                    base = ".".join([*parent, base] if base else parent)
+                targets = [
+                    f"{base}.{a.name}" if f"{base}.{a.name}" in files else base for a in node.names
+                ]
+            for target in targets:
+                if target in files and target != name:
+                    edges.setdefault(target, node.lineno)
+    return graph
+
+
+def in_scope(module: str, scopes: tuple[str, ...] = ACYCLIC_SCOPES) -> bool:
+    return any(module == s or module.startswith(s + ".") for s in scopes)
+
+
+def import_cycles(graph: dict[str, dict[str, int]], scopes: tuple[str, ...]) -> list[list[str]]:
+    """One shortest cycle (``[a, b, a]``) through each module in ``scopes`` that lies on
+    one, each cycle once; a cycle counts if any of its modules is in scope."""
+    cycles: dict[frozenset[str], list[str]] = {}
+    for start in sorted(m for m in graph if in_scope(m, scopes)):
+        came_from: dict[str, str] = {}
+        queue = deque([start])
+        while queue and start not in came_from:
+            node = queue.popleft()
+            for target in graph[node]:
+                if target not in came_from:
+                    came_from[target] = node
+                    queue.append(target)
+        if start in came_from:
+            path = [start]
+            while len(path) == 1 or path[-1] != start:
+                path.append(came_from[path[-1]])
+            cycle = path[::-1]
+            cycles.setdefault(frozenset(cycle), cycle)
+    return list(cycles.values())
+
+
+def import_graph_report(scopes: tuple[str, ...] = ACYCLIC_SCOPES) -> str:
+    """The import edges out of the scoped modules (``a -> b  (line)``), one per line, then
+    the cycles through them (or that there are none): what ``python -m
+    tests.test_structure`` prints."""
+    graph = import_graph()
+    lines = [
+        f"{source} -> {target}  (line {line})"
+        for source in sorted(graph)
+        if in_scope(source, scopes)
+        for target, line in sorted(graph[source].items())
+    ]
+    # graphlib orders the scoped modules (leaves first) when they form no cycle.
+    scoped = {m: [t for t in graph[m] if in_scope(t, scopes)] for m in graph if in_scope(m, scopes)}
+    try:
+        order = list(graphlib.TopologicalSorter(scoped).static_order())
+    except graphlib.CycleError:
+        order = []
+    cycles = import_cycles(graph, scopes)
+    lines.append(f"{len(lines)} edges out of {len(scoped)} modules in {', '.join(scopes)}")
+    if order:
+        lines.append(f"import order (leaves first): {', '.join(order)}")
+    lines += [f"cycle: {' -> '.join(c)}" for c in cycles] or ["no import cycle"]
+    return "\n".join(lines)
+
+
+def test_the_import_graph_has_no_cycle_in_the_acyclic_scopes() -> None:
+    cycles = import_cycles(import_graph(), ACYCLIC_SCOPES)
+    assert cycles == [], "modules import each other in a cycle (break it: move the shared "
+    "part into its own module):\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def test_the_import_graph_sees_lazy_and_relative_imports_and_prints_a_cycle(
+    tmp_path: Path,
+) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("from . import b\n")
+    (package / "a.py").write_text("import pkg.sub\n")
+    (package / "sub" / "b.py").write_text("from ..c import value\n")
+    (package / "c.py").write_text("def value():\n    from pkg import a\n    return a\n")
+    (package / "d.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.a\n"
+    )
+    graph = import_graph(tmp_path, ("pkg",))
+    assert graph["pkg.sub"] == {"pkg.sub.b": 1}  # relative, from a package
+    assert graph["pkg.sub.b"] == {"pkg.c": 1}  # relative, two levels up
+    assert graph["pkg.c"] == {"pkg.a": 2}  # lazy, inside a function
+    assert graph["pkg.d"] == {}  # TYPE_CHECKING never runs
+    assert import_cycles(graph, ("pkg.c",)) == [["pkg.c", "pkg.a", "pkg.sub", "pkg.sub.b", "pkg.c"]]
+    assert import_cycles(graph, ("pkg.d",)) == []
+    # The project's own lazy imports are edges too.
+    project = import_graph()
+    assert "server.project_cli" in project["server.cli"]
+    assert "local_workspace.pipelines.cdc" in project["local_workspace.pipelines.runner"]
 
 
 # --- tools --------------------------------------------------------------------------
@@ -281,3 +429,8 @@ def test_readme_tools_table_matches_the_registry() -> None:
         "README's tools table is out of date: run "
         "DBX_DEVKIT_UPDATE_SNAPSHOT=1 pytest tests/test_structure.py and commit README.md."
     )
+
+
+if __name__ == "__main__":
+    # uv run python -m tests.test_structure: the import graph of the acyclic scopes.
+    print(import_graph_report())
