@@ -65,7 +65,7 @@ def test_every_problem_is_listed_at_once() -> None:
         "SOMETIMES",
         "max_retries: expected an integer",
         "duplicate task_key",
-        "exactly one task kind",
+        "exactly one task type",
         "python_file' is missing",
         "cycle: c -> d -> c",
         "absolute workspace path",

@@ -8,14 +8,14 @@ Naming conventions are the project guide's (warnings, never errors): jobs
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 from tools_core.bundles.findings import Findings
 from tools_core.bundles.nodes import Node
 from tools_core.bundles.schema import is_reference, suggest
-from tools_core.graphs import find_cycle
+from tools_core.jobs.task_rules import task_problems
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 NOUN_NOUN = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)+$")
@@ -26,13 +26,6 @@ FREQUENCIES = (
 )  # fmt: skip
 EXPERIMENT_ROOTS = ("/Users/", "/Workspace/", "/Shared/")
 NOTEBOOK_SUFFIXES = ("", ".py", ".ipynb", ".sql", ".scala", ".r", ".R")
-
-
-def task_types() -> tuple[str, ...]:
-    """The task-type fields of a job task (``notebook_task``, ``sql_task``, ...)."""
-    from databricks.bundles.jobs import Task
-
-    return tuple(f.name for f in dataclasses.fields(Task) if f.name.endswith("_task"))
 
 
 def check_resources(config: Node, root: Path, found: Findings) -> None:
@@ -63,29 +56,26 @@ def check_resources(config: Node, root: Path, found: Findings) -> None:
 
 
 def check_job(job: Node, path: str, root: Path, found: Findings) -> None:
-    """Tasks: unique task_key, one task type, depends_on known tasks, no cycles; keys of
-    job clusters and environments exist; local source files exist."""
+    """Tasks: the task rules (:mod:`tools_core.jobs.task_rules`: unique task_key, one task
+    type, depends_on known tasks, no cycles); keys of job clusters and environments exist;
+    local source files exist."""
     tasks = job.get("tasks")
     if tasks is None or not tasks.is_list:
         return
-    kinds = task_types()
-    keys: dict[str, Node] = {}
-    for i, task in enumerate(tasks.value):
-        if not task.is_map:
-            continue
-        key = task.get("task_key")
-        if key is not None and isinstance(key.value, str):
-            if key.value in keys:
-                first = keys[key.value]
-                found.error(
-                    key.file,
-                    key.where,
-                    f"{path}.tasks[{i}].task_key",
-                    f"duplicate task_key '{key.value}' (first at {first.file}:{first.where})",
-                )
-            else:
-                keys[key.value] = key
-    graph: dict[str, list[str]] = {}
+    plain = [_for_rules(task) for task in tasks.value]
+    first: dict[Any, int] = {}
+    for i, task in enumerate(plain):
+        first.setdefault(task.get("task_key"), i)
+    for problem in task_problems(plain):
+        task = tasks.value[problem.task]
+        node = _field_node(task, problem.field) or task
+        where = f"{path}.tasks[{problem.task}]" + (f".{problem.field}" if problem.field else "")
+        message = problem.message
+        earlier = first.get(plain[problem.task].get("task_key"), problem.task)
+        if problem.field == "task_key" and earlier < problem.task:
+            other = tasks.value[earlier].get("task_key") or tasks.value[earlier]
+            message += f" (first at {other.file}:{other.where})"
+        found.error(node.file, node.where, where, message)
     cluster_keys = _keys(job.get("job_clusters"), "job_cluster_key")
     env_keys = _keys(job.get("environments"), "environment_key")
     has_git = job.get("git_source") is not None
@@ -93,54 +83,45 @@ def check_job(job: Node, path: str, root: Path, found: Findings) -> None:
         if not task.is_map:
             continue
         tpath = f"{path}.tasks[{i}]"
-        name = str(task.scalar("task_key") or f"#{i}")
-        present = [k for k in kinds if task.get(k) is not None]
-        if len(present) != 1:
-            found.error(
-                task.file,
-                task.where,
-                tpath,
-                f"task {name} must have exactly one task type, has "
-                + (", ".join(present) if present else "none")
-                + " (e.g. notebook_task, spark_python_task, sql_task)",
-            )
-        graph[name] = []
-        depends = task.get("depends_on")
-        if depends is not None and depends.is_list:
-            for j, dep in enumerate(depends.value):
-                dep_key = dep.get("task_key") if dep.is_map else None
-                if dep_key is None or is_reference(dep_key.value):
-                    continue
-                target = str(dep_key.value)
-                if target not in keys:
-                    found.error(
-                        dep_key.file,
-                        dep_key.where,
-                        f"{tpath}.depends_on[{j}].task_key",
-                        f"task {name} depends on unknown task '{target}'" + suggest(target, keys),
-                    )
-                elif target == name:
-                    found.error(
-                        dep_key.file,
-                        dep_key.where,
-                        f"{tpath}.depends_on[{j}].task_key",
-                        f"task {name} depends on itself",
-                    )
-                else:
-                    graph[name].append(target)
         _ref_key(task, "job_cluster_key", cluster_keys, tpath, "job_clusters", found)
         _ref_key(task, "environment_key", env_keys, tpath, "environments", found)
         if not has_git:
             _task_sources(task, tpath, root, found)
-    cycle = find_cycle(graph)
-    if cycle:
-        start = keys.get(cycle[0]) or tasks
-        found.error(
-            start.file,
-            start.where,
-            f"{path}.tasks",
-            "tasks depend on each other in a cycle: " + " -> ".join(cycle),
-        )
+
+
+def _for_rules(task: Node) -> dict[str, Any]:
+    """A task as the task rules read it: task keys as the CLI makes them (strings), and
+    ``${...}`` references left out (they are resolved at deploy)."""
+    if not task.is_map:
+        return {}
+    plain: dict[str, Any] = task.plain()
+    if _plain_scalar(plain.get("task_key")):
+        plain["task_key"] = str(plain["task_key"])
+    deps = plain.get("depends_on")
+    if isinstance(deps, list):
+        plain["depends_on"] = [
+            {**dep, "task_key": str(dep["task_key"])}
+            if isinstance(dep, dict) and _plain_scalar(dep.get("task_key"))
+            else {}
+            for dep in deps
+        ]
+    return plain
+
+
+def _plain_scalar(value: Any) -> bool:
+    return value is not None and not is_reference(value) and not isinstance(value, dict | list)
+
+
+def _field_node(task: Node, field: str) -> Node | None:
+    """The node of a field path such as ``depends_on[0].task_key`` (None if absent)."""
+    node: Node | None = task
+    for part in field.split(".") if field else []:
+        name, _, index = part.partition("[")
+        node = node.get(name) if node is not None else None
+        if index and node is not None and node.is_list:
+            position = int(index.rstrip("]"))
+            node = node.value[position] if position < len(node.value) else None
+    return node
 
 
 def _keys(node: Node | None, key: str) -> set[str] | None:

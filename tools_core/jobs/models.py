@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from tools_core.jobs.task_rules import task_kinds
 from tools_core.results import Result, markdown_table
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ def task_kind(task: Any) -> tuple[str, str | None]:
                 query = getattr(body, "query", None)
                 detail = getattr(file, "path", None) or getattr(query, "query_id", None) or detail
             return kind, None if detail is None else str(detail)
-    for name in ("condition_task", "for_each_task", "spark_jar_task", "dbt_task"):
+    for name in task_kinds():
         if getattr(task, name, None) is not None:
             return name, None
     return "?", None

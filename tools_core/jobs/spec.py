@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tools_core.errors import InvalidInput, ToolsCoreError
-from tools_core.graphs import find_cycle
+from tools_core.jobs.task_rules import task_problems
 
 if TYPE_CHECKING:
     from databricks.sdk.service.jobs import JobSettings
@@ -101,59 +101,18 @@ def job_settings(spec: Mapping[str, Any]) -> JobSettings:
     return JobSettings.from_dict(dict(spec))
 
 
-def task_kinds() -> tuple[str, ...]:
-    """The Task fields that name a task kind (exactly one per task)."""
-    from databricks.sdk.service.jobs import Task
-
-    return tuple(f.name for f in dataclasses.fields(Task) if f.name.endswith("_task"))
-
-
 def check_tasks(tasks: list[Any], known_keys: Iterable[str] = ()) -> list[str]:
-    """Problems of a task list: keys unique, one kind each, depends_on valid, no cycles.
+    """Problems of a task list: the task rules (:mod:`tools_core.jobs.task_rules`) and
+    notebook paths that are not absolute.
 
     ``known_keys`` are task keys that exist besides ``tasks`` (an update's current tasks).
     """
-    problems: list[str] = []
-    kinds = task_kinds()
-    keys: list[str] = []
-    edges: dict[str, list[str]] = {}
+    problems = [p.message for p in task_problems(tasks, known_keys)]
     for index, task in enumerate(tasks):
-        where = f"spec.tasks[{index}]"
-        if not isinstance(task, Mapping):
-            continue  # reported by the type check
-        key = task.get("task_key")
-        if isinstance(key, str) and key:
-            where = f"task {key!r}"
-            if key in keys:
-                problems.append(f"{where}: duplicate task_key; task keys must be unique.")
-            keys.append(key)
-        present = [k for k in kinds if task.get(k) is not None]
-        if len(present) != 1:
-            got = ", ".join(present) if present else "none"
-            problems.append(
-                f"{where}: needs exactly one task kind (notebook_task, spark_python_task, "
-                f"sql_task, ...); got {got}."
-            )
-        problems.extend(_check_paths_shape(task, where))
-        deps = task.get("depends_on") or []
-        if isinstance(key, str) and isinstance(deps, list):
-            edges.setdefault(key, []).extend(
-                d["task_key"] for d in deps if isinstance(d, Mapping) and "task_key" in d
-            )
-    existing = set(keys) | set(known_keys)
-    for key, targets in edges.items():
-        for target in targets:
-            if target == key:
-                problems.append(f"task {key!r}: depends_on itself.")
-            elif target not in existing:
-                close = difflib.get_close_matches(str(target), sorted(existing), n=1)
-                guess = f" (did you mean {close[0]!r}?)" if close else ""
-                problems.append(
-                    f"task {key!r}: depends_on {target!r}, which is not a task of this job{guess}."
-                )
-    cycle = find_cycle(edges)
-    if cycle:
-        problems.append(f"tasks depend on each other in a cycle: {' -> '.join(cycle)}.")
+        if isinstance(task, Mapping):
+            key = task.get("task_key")
+            where = f"task {key!r}" if isinstance(key, str) and key else f"spec.tasks[{index}]"
+            problems.extend(_check_paths_shape(task, where))
     return problems
 
 
