@@ -132,7 +132,7 @@ def test_a_malformed_job_spec_is_refused_and_nothing_is_created(ws: WorkspaceCli
             jobs.Task(task_key="a", notebook_task=nb),
             jobs.Task(task_key="a", notebook_task=nb),
         ],
-        "not a task": [
+        "unknown task 'ghost'": [
             jobs.Task(task_key="a", notebook_task=nb, depends_on=[jobs.TaskDependency("ghost")])
         ],
         "cycle": [
@@ -144,6 +144,66 @@ def test_a_malformed_job_spec_is_refused_and_nothing_is_created(ws: WorkspaceCli
     for message, tasks in bad_specs.items():
         with pytest.raises(InvalidParameterValue, match=message):
             ws.jobs.create(name=name, tasks=tasks)
+    assert list(ws.jobs.list(name=name)) == []
+
+
+# The same bad task lists, refused by tools_core before sending and by the local workspace's
+# REST API through the real SDK, with the same words (the two copies of the task rules).
+NB = jobs.NotebookTask(notebook_path="/Shared/x")
+SAME_REFUSALS: dict[str, list[jobs.Task]] = {
+    "duplicate task_key 'a': more than one task uses it": [
+        jobs.Task(task_key="a", notebook_task=NB),
+        jobs.Task(task_key="a", notebook_task=NB),
+    ],
+    "task 'a' must have exactly one task type, has none": [jobs.Task(task_key="a")],
+    "task 'a' must have exactly one task type, has notebook_task, spark_python_task": [
+        jobs.Task(
+            task_key="a",
+            notebook_task=NB,
+            spark_python_task=jobs.SparkPythonTask(python_file="/Shared/x.py"),
+        )
+    ],
+    "task 'a': sql_task needs one of query, file, alert or dashboard.": [
+        jobs.Task(task_key="a", sql_task=jobs.SqlTask(warehouse_id=WAREHOUSE))
+    ],
+    "notebook_task: required field 'notebook_path' is missing": [
+        jobs.Task(task_key="a", notebook_task=jobs.NotebookTask(notebook_path=None))  # type: ignore[arg-type]
+    ],
+    "Invalid dependency graph, task 'a' depends on unknown task 'ghost'": [
+        jobs.Task(task_key="a", notebook_task=NB, depends_on=[jobs.TaskDependency("ghost")])
+    ],
+    "Invalid dependency graph, task 'a' can not reference itself.": [
+        jobs.Task(task_key="a", notebook_task=NB, depends_on=[jobs.TaskDependency("a")])
+    ],
+    "Invalid dependency graph, tasks depend on each other in a cycle: a -> c -> b -> a.": [
+        jobs.Task(task_key="a", notebook_task=NB, depends_on=[jobs.TaskDependency("c")]),
+        jobs.Task(task_key="b", notebook_task=NB, depends_on=[jobs.TaskDependency("a")]),
+        jobs.Task(task_key="c", notebook_task=NB, depends_on=[jobs.TaskDependency("b")]),
+    ],
+}
+
+
+@pytest.mark.parametrize("expected", list(SAME_REFUSALS))
+def test_tools_core_and_the_local_workspace_refuse_the_same_task_lists_alike(
+    ws: WorkspaceClient, expected: str
+) -> None:
+    from tools_core.errors import InvalidInput
+    from tools_core.jobs import validate_job_spec
+
+    name = f"t_jobs_same_{uuid.uuid4().hex[:6]}"
+    settings = jobs.JobSettings(name=name, tasks=SAME_REFUSALS[expected])
+    with pytest.raises(InvalidInput) as before_sending:
+        validate_job_spec(settings.as_dict())
+    assert expected in str(before_sending.value)
+    with pytest.raises(InvalidParameterValue) as refused:
+        ws.jobs.create(name=name, tasks=SAME_REFUSALS[expected])
+    assert expected in str(refused.value)
+    with pytest.raises(InvalidParameterValue) as refused_run:
+        ws.jobs.submit(
+            run_name=name,
+            tasks=[jobs.SubmitTask.from_dict(t.as_dict()) for t in SAME_REFUSALS[expected]],
+        )
+    assert expected in str(refused_run.value)
     assert list(ws.jobs.list(name=name)) == []
 
 

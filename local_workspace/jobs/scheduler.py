@@ -245,8 +245,8 @@ class JobsService:
 
     def submit(self, body: dict[str, Any], base_url: str) -> dict[str, Any]:
         """A one-time run of the given tasks (runs/submit)."""
-        tasks = validate.check_tasks(body.get("tasks"))
-        if not tasks:
+        tasks = body.get("tasks")
+        if tasks is None or tasks == []:
             raise invalid("A run needs at least one task.")
         validate.check_settings({"tasks": tasks, "timeout_seconds": body.get("timeout_seconds")})
         settings = {
