@@ -105,3 +105,9 @@ def test_names_off_the_convention_get_a_warning_not_an_error(name: str) -> None:
     warning = naming_warning(name)
     assert warning and "domain-action-frequency" in warning
     assert validate_job_spec({"name": name, "tasks": [nb("a")]}) == [warning]
+
+
+def test_the_problems_shown_are_bounded() -> None:
+    text = problems(spec(*({"task_key": f"t{i}"} for i in range(200))))
+    assert "200 problem(s) (first 20 shown)" in text
+    assert text.count("exactly one task type") == 20

@@ -217,10 +217,11 @@ def _short(value: Any) -> str:
 
 def _raise_if(problems: list[str]) -> None:
     if problems:
-        more = " (first 20 shown)" if len(problems) >= MAX_PROBLEMS else ""
+        # The type check stops at MAX_PROBLEMS; the task rules may add more: show that many.
+        more = f" (first {MAX_PROBLEMS} shown)" if len(problems) >= MAX_PROBLEMS else ""
         raise InvalidInput(
             f"the job spec has {len(problems)} problem(s){more}:\n- "
-            + "\n- ".join(problems)
+            + "\n- ".join(problems[:MAX_PROBLEMS])
             + "\n",
             "Fix them and call again; nothing was created.",
         )
