@@ -111,3 +111,16 @@ def test_the_problems_shown_are_bounded() -> None:
     text = problems(spec(*({"task_key": f"t{i}"} for i in range(200))))
     assert "200 problem(s) (first 20 shown)" in text
     assert text.count("exactly one task type") == 20
+
+
+def test_pydantic_still_cannot_build_a_schema_of_the_sdk_or_bundles_dataclasses() -> None:
+    """Why spec.py and bundles/schema.py walk type hints instead of using a TypeAdapter:
+    when this fails, pydantic can take over (see their docstrings)."""
+    from databricks.bundles.jobs import Job
+    from databricks.sdk.service.jobs import JobSettings
+    from pydantic import PydanticUserError, TypeAdapter
+
+    with pytest.raises(AttributeError, match="no attribute 'Library'"):
+        TypeAdapter(JobSettings)
+    with pytest.raises(PydanticUserError):
+        TypeAdapter(Job)

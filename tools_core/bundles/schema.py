@@ -4,7 +4,10 @@
 resource as a dataclass generated from the CLI's schema: field names, nested types, enums,
 required fields and ``${...}`` references (``Variable``). Its ``from_dict`` stops at the first
 problem and says neither where nor which path, so we walk its type hints ourselves and
-collect every finding with its file and line. Imported lazily: it is not needed at start-up.
+collect every finding with its file and line. pydantic's ``TypeAdapter`` would not serve: it
+refuses these hints (``type[list[...]]``), and the CLI's own conversions (``"yes"`` is a
+boolean, any scalar a string), ``${...}`` references and enum warnings are not its rules.
+databricks-bundles is imported lazily: it is not needed at start-up.
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 Every problem is collected (not just the first) and raised together as one
 :class:`InvalidInput`, so an agent fixes a spec in one round trip. Types, required fields
 and unknown keys are checked against the SDK's own dataclass annotations (``JobSettings``,
-``Task`` and everything nested), so the rules follow the SDK when it moves.
+``Task`` and everything nested), so the rules follow the SDK when it moves. They are walked
+here because pydantic's ``TypeAdapter`` cannot build a schema of them: ``Task``'s field
+``compute`` (default None) shadows the module its ``libraries`` annotation names
+(pydantic#10572, not planned; tests/test_jobs_spec.py notices when that changes).
 """
 
 from __future__ import annotations
