@@ -20,7 +20,6 @@ from typing import Any
 
 import uvicorn
 
-from local_workspace import sdk_types
 from local_workspace.app import create_app
 from local_workspace.config import LocalConfig
 from local_workspace.discovery import remove_server_file, write_server_file
@@ -73,7 +72,6 @@ def serve(config: LocalConfig, on_ready: OnReady | None = None, owned: bool = Fa
         port = server.servers[0].sockets[0].getsockname()[1]
         url = f"http://{config.host}:{port}"
         write_server_file(config.data_dir, url, owned)
-        sdk_types.warm_in_background()
         mlflow = services.get("mlflow")
         if mlflow is not None:
             mlflow.configure(url, token)

@@ -129,9 +129,16 @@ def test_server_imports_local_workspace_only_where_it_starts_it_and_lazily() -> 
     assert violations("server", ("local_workspace",), True) == [], "import it inside functions"
 
 
+# Modules whose one job is to adapt a heavy client: they import it at the top, and are
+# themselves imported only inside functions (checked below).
+HEAVY_ADAPTERS = {"tools_core/mlflow_rest.py": "tools_core.mlflow_rest"}
+
+
 def test_tools_core_and_tool_modules_import_no_heavy_package_at_module_level() -> None:
     heavy = ("databricks.sdk", "duckdb", "sqlglot", "pyarrow", "mlflow", "local_workspace")
+    heavy += tuple(HEAVY_ADAPTERS.values())
     found = violations("tools_core", heavy, True) + violations("server", heavy, True)
+    found = [v for v in found if v.split(":")[0] not in HEAVY_ADAPTERS]
     assert found == [], "import these inside the functions that need them (cold start)"
 
 

@@ -13,6 +13,13 @@ import io
 import zipfile
 from typing import Any
 
+from databricks.sdk.service.workspace import (
+    ExportResponse,
+    Language,
+    ListResponse,
+    ObjectInfo,
+    ObjectType,
+)
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,7 +41,7 @@ MAX_IMPORT_BYTES = 10 * 1024 * 1024
 # Base64 grows content by 4/3; refuse bigger bodies before reading them.
 MAX_BODY_BYTES = MAX_IMPORT_BYTES * 4 // 3 + 64 * 1024
 FORMATS = frozenset({"AUTO", "DBC", "HTML", "JUPYTER", "RAW", "R_MARKDOWN", "SOURCE"})
-LANGUAGES = frozenset({"PYTHON", "SQL", "SCALA", "R"})  # the SDK's workspace.Language
+LANGUAGES = frozenset(lang.value for lang in Language)
 
 
 def normalize(path: Any) -> str:
@@ -54,9 +61,6 @@ def normalize(path: Any) -> str:
 
 def object_info(obj: WorkspaceObject) -> dict[str, Any]:
     """The ObjectInfo wire shape of ``obj`` (size and timestamps only for notebooks/files)."""
-    # The SDK's types are imported on first use (see local_workspace.sdk_types).
-    from databricks.sdk.service.workspace import Language, ObjectInfo, ObjectType
-
     info = ObjectInfo(
         path=obj.path,
         object_type=ObjectType(obj.object_type),
@@ -84,8 +88,6 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         objects = store.children(path) if obj.object_type == DIRECTORY else [obj]
         if after is not None:
             objects = [o for o in objects if o.object_type != NOTEBOOK or o.modified_at > after]
-        from databricks.sdk.service.workspace import ListResponse, ObjectInfo
-
         body = ListResponse(objects=[ObjectInfo.from_dict(object_info(o)) for o in objects])
         return json_response(body.as_dict())
 
@@ -143,8 +145,6 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
                 headers={"Content-Disposition": f'attachment; filename="{filename}"'},
             )
         encoded = base64.b64encode(content).decode()
-        from databricks.sdk.service.workspace import ExportResponse
-
         return json_response(ExportResponse(content=encoded, file_type=file_type).as_dict())
 
     prefix = "/api/2.0/workspace"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from databricks.sdk.service.jobs import BaseJob, Job, Run, RunTask
+
 from local_workspace.jobs.store import JobRecord, now_ms
 
 ACTIVE_LIFE = frozenset(
@@ -194,8 +196,6 @@ def task_view(doc: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
     }
     if task.get("condition_outcome") is not None and "condition_task" in body:
         body["condition_task"] = {**body["condition_task"], "outcome": task["condition_outcome"]}
-    from databricks.sdk.service.jobs import RunTask  # on first use: see sdk_types
-
     return RunTask.from_dict(body).as_dict()
 
 
@@ -235,8 +235,6 @@ def run_view(
         body["tasks"] = [task_view(doc, t) for t in doc["tasks"]]
     if include_history:
         body["repair_history"] = [_history_view(item) for item in doc.get("repair_history", [])]
-    from databricks.sdk.service.jobs import Run  # on first use: see sdk_types
-
     return Run.from_dict(body).as_dict()
 
 
@@ -267,8 +265,6 @@ def task_run_view(doc: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
         "tasks": [task_view(doc, task)],
         **_times(task),
     }
-    from databricks.sdk.service.jobs import Run  # on first use: see sdk_types
-
     return Run.from_dict(body).as_dict()
 
 
@@ -285,8 +281,6 @@ def job_view(record: JobRecord, *, full: bool) -> dict[str, Any]:
         "created_time": record.created_time,
         "settings": settings,
     }
-    from databricks.sdk.service.jobs import BaseJob, Job  # on first use: see sdk_types
-
     return (Job if full else BaseJob).from_dict(body).as_dict()
 
 
