@@ -23,7 +23,7 @@ from local_workspace.config import TOKEN_ENV, LocalConfig
 from local_workspace.discovery import find_running, healthy
 
 START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 20.0
 # What a failed start reports from the child's log.
 LOG_TAIL_CHARS = 1500
 # The starter's configuration for *its* clients: never the workspace's business.

@@ -11,10 +11,12 @@ processes on the same data directory attach to it instead of opening the same Du
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +38,43 @@ MAX_REQUEST_HEAD_BYTES = 4 * 1024 * 1024
 OWNER_CHECK_S = 0.5
 
 OnReady = Callable[[str, str], None]
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, plus what a workspace process does once it listens, and a stop on
+    SIGTERM/SIGINT that lets :func:`serve` close its files (uvicorn re-raises the signal
+    after its own shutdown, which would end the process before that)."""
+
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[str], None]) -> None:
+        super().__init__(config)
+        self._on_listening = on_listening
+        self.url = ""
+
+    async def startup(self, sockets: Any = None) -> None:
+        """Start listening, then announce where."""
+        await super().startup(sockets)
+        if self.servers and not self.should_exit:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            self.url = f"http://{host}:{port}"
+            self._on_listening(self.url)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Stop gracefully on SIGTERM/SIGINT; restore the handlers, re-raise nothing."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def serve(config: LocalConfig, on_ready: OnReady | None = None, owned: bool = False) -> None:
-    """Serve ``config``'s workspace until SIGINT/SIGTERM (or, when ``owned``, until no
+    """Serve ``config``'s workspace until SIGTERM/SIGINT (or, when ``owned``, until no
     process leases it any more). ``on_ready(url, token)`` runs once it answers requests."""
     config.data_dir = config.data_dir.resolve()
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -49,28 +84,9 @@ def serve(config: LocalConfig, on_ready: OnReady | None = None, owned: bool = Fa
     app = create_app(config)
     services: dict[str, Any] = app.state.workspace.services
     token: str = app.state.workspace.token
-    server = uvicorn.Server(
-        uvicorn.Config(
-            with_faults(app, config.faults),
-            host=config.host,
-            port=config.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
-        )
-    )
     stop_watching = threading.Event()
-    original_startup = server.startup
-    url = ""
 
-    async def startup(sockets: Any = None) -> None:
-        nonlocal url
-        await original_startup(sockets)
-        if not server.servers:
-            return  # could not bind: uvicorn exits
-        port = server.servers[0].sockets[0].getsockname()[1]
-        url = f"http://{config.host}:{port}"
+    def listening(url: str) -> None:
         write_server_file(config.data_dir, url, owned)
         mlflow = services.get("mlflow")
         if mlflow is not None:
@@ -82,12 +98,21 @@ def serve(config: LocalConfig, on_ready: OnReady | None = None, owned: bool = Fa
         if owned:
             _watch_owners(config.data_dir, server, stop_watching)
 
-    server.startup = startup  # type: ignore[method-assign]
+    uv_config = uvicorn.Config(
+        with_faults(app, config.faults),
+        host=config.host,
+        port=config.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+    )
+    server = _Server(uv_config, listening)
     try:
         server.run()
     finally:
         stop_watching.set()
-        remove_server_file(config.data_dir, url)
+        remove_server_file(config.data_dir, server.url)
         # Services holding files (DuckDB, SQLite) release them so a restart can reopen them.
         # Reverse order: services opened later (SQL statements) depend on earlier ones.
         for service in reversed(list(services.values())):
