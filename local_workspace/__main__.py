@@ -29,17 +29,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--faults", help="fault spec (tests); '' arms none but allows re-arming")
     parser.add_argument("--owned", action="store_true", help="end when no owner lease is live")
     parser.add_argument("--ready-fd", type=int, help="write the ready line here")
+    parser.add_argument("--spare", action="store_true", help="import, then wait for 'go' on stdin")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Serve until stopped; 0 on a clean stop."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # The imports are most of a start: a spare has them done before it is needed.
     from local_workspace.config import DEFAULT_USER, TOKEN_ENV, LocalConfig
     from local_workspace.faults import parse_faults
     from local_workspace.serve import serve
 
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    if args.spare and sys.stdin.readline().strip() != "go":
+        return 0  # its starter went away (or changed its mind): nothing to do
     config = LocalConfig(
         data_dir=args.data_dir,
         host=args.host,

@@ -43,6 +43,7 @@ class LocalWorkspace:
         self.url = ""
         self.token = ""
         self._process: subprocess.Popen[bytes] | None = None
+        self._ready: IO[bytes] | None = None  # the readiness pipe, until read
 
     @property
     def pid(self) -> int | None:
@@ -56,16 +57,22 @@ class LocalWorkspace:
 
     def start(self) -> LocalWorkspace:
         """Start the process and wait (bounded) until it answers requests."""
+        self.spawn()
+        return self.wait_ready()
+
+    def spawn(self, spare: bool = False) -> LocalWorkspace:
+        """Start the process without waiting. A ``spare`` one imports everything it needs,
+        then waits for :meth:`activate` before it touches the data directory (it ends if
+        its starter goes away first): a restart then costs no imports."""
         data_dir = self.config.data_dir = self.config.data_dir.resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
-        self.token = self.config.resolved_token()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         read_fd, write_fd = os.pipe()
         try:
             with self.log_path.open("ab") as log:
                 self._process = subprocess.Popen(
-                    self._command(write_fd),
-                    stdin=subprocess.DEVNULL,
+                    self._command(write_fd, spare),
+                    stdin=subprocess.PIPE if spare else subprocess.DEVNULL,
                     stdout=log,
                     stderr=log,
                     cwd=data_dir,
@@ -75,19 +82,34 @@ class LocalWorkspace:
                     # reach a workspace other owners may still use.
                     start_new_session=True,
                 )
-            os.close(write_fd)
-            write_fd = -1
-            with os.fdopen(read_fd, "rb") as ready:
-                read_fd = -1
-                info = self._wait_ready(ready)
+        except BaseException:
+            os.close(read_fd)
+            raise
         finally:
-            for fd in (read_fd, write_fd):
-                if fd >= 0:
-                    os.close(fd)
+            os.close(write_fd)
+        self._ready = os.fdopen(read_fd, "rb")
+        return self
+
+    def activate(self) -> LocalWorkspace:
+        """Let a spare process (:meth:`spawn`) serve, and wait until it answers."""
+        process = self._process
+        assert process is not None and process.stdin is not None
+        with contextlib.suppress(OSError):  # it died meanwhile: wait_ready says so
+            process.stdin.write(b"go\n")
+            process.stdin.close()
+        return self.wait_ready()
+
+    def wait_ready(self) -> LocalWorkspace:
+        """Wait (bounded) until the spawned process answers requests."""
+        assert self._ready is not None
+        with self._ready:
+            info = self._wait_ready(self._ready)
+        self._ready = None
+        self.token = self.config.resolved_token()
         self.url = str(info["url"])
         return self
 
-    def _command(self, ready_fd: int) -> list[str]:
+    def _command(self, ready_fd: int, spare: bool) -> list[str]:
         config = self.config
         command = [sys.executable, "-m", "local_workspace", "--data-dir", str(config.data_dir)]
         command += ["--host", config.host, "--port", str(config.port), "--user", config.user]
@@ -100,6 +122,8 @@ class LocalWorkspace:
             command += ["--faults", config.faults.to_spec()]
         if self.owned:
             command.append("--owned")
+        if spare:
+            command.append("--spare")
         return command
 
     def _env(self) -> dict[str, str]:
@@ -156,6 +180,12 @@ class LocalWorkspace:
         process = self._process
         if process is None:
             return
+        if self._ready is not None:
+            self._ready.close()
+            self._ready = None
+        if process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()  # a spare that was never activated ends on its own
         if process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGTERM)

@@ -4,7 +4,9 @@ An MCP server holds one :class:`Supervisor`. :meth:`Supervisor.start` attaches t
 workspace already serving the data directory (another MCP server's, or ``dbx-devkit
 local``) or starts one as a child process; either way this process takes an owner lease
 (:mod:`local_workspace.owners`). A watcher thread checks it twice a second and starts it
-again if it died (on the same port when it can, so clients keep their URL).
+again if it died (on the same port when it can, so clients keep their URL). A spare process
+that has already imported everything takes over, so a restart costs no imports; a new spare
+is then prepared.
 :meth:`Supervisor.close` gives the lease up and stops the child unless another owner is
 attached; the workspace ends by itself once the last owner is gone, even a killed one.
 """
@@ -42,6 +44,8 @@ class Supervisor:
         self.restarts = 0
         self._owners = Owners(config.data_dir)
         self._child: LocalWorkspace | None = None
+        # A process with everything imported, waiting to replace the workspace if it dies.
+        self._spare: LocalWorkspace | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -82,13 +86,25 @@ class Supervisor:
 
     def _start_child(self) -> LocalWorkspace:
         port = _port_of(self.url) or self.config.port
+        spare, self._spare = self._spare, None
         try:
-            return LocalWorkspace(dataclasses.replace(self.config, port=port), owned=True).start()
+            if spare is not None and spare.config.port == port and spare.alive():
+                child = spare.activate()
+            else:
+                if spare is not None:
+                    spare.stop()
+                child = self._workspace(port).start()
         except RuntimeError:
             if port == self.config.port:
                 raise
             # The old port was taken meanwhile: a new one (clients rebuild on the new URL).
-            return LocalWorkspace(self.config, owned=True).start()
+            child = self._workspace(self.config.port).start()
+        port = _port_of(child.url)
+        self._spare = self._workspace(port).spawn(spare=True)
+        return child
+
+    def _workspace(self, port: int) -> LocalWorkspace:
+        return LocalWorkspace(dataclasses.replace(self.config, port=port), owned=True)
 
     def _watch(self) -> None:
         misses = 0
@@ -119,7 +135,9 @@ class Supervisor:
             self._owners.remove()
             if self._child is not None and not self._owners.alive():
                 self._child.stop()
-            self._child = None
+            if self._spare is not None:
+                self._spare.stop()
+            self._child = self._spare = None
             self.url = ""
 
 
