@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from local_workspace.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +85,11 @@ def _norm(name: str) -> str:
     return name.strip().lower()
 
 
-class LineageStore:
+class LineageStore(SqliteStore):
     """The lineage database, safe to use from several threads."""
 
     def __init__(self, data_dir: Path) -> None:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(data_dir / "lineage.sqlite", check_same_thread=False)
-        self._db.executescript(_SCHEMA)
-        self._db.commit()
+        super().__init__(data_dir / "lineage.sqlite", _SCHEMA)
 
     def record(
         self,
@@ -125,14 +122,14 @@ class LineageStore:
         if not rows and not col_rows:
             return
         try:
-            with self._lock, self._db:
-                self._db.executemany(
+            with self.transaction() as db:
+                db.executemany(
                     "INSERT INTO edges VALUES (?,?,?,?,?,?,?) "
                     "ON CONFLICT(source, target, entity_kind, entity_id) DO UPDATE SET "
                     "entity_name=excluded.entity_name, extra=excluded.extra, ts=excluded.ts",
                     rows,
                 )
-                self._db.executemany(
+                db.executemany(
                     "INSERT INTO column_edges VALUES (?,?,?,?,?) "
                     "ON CONFLICT DO UPDATE SET ts=excluded.ts",
                     col_rows,
@@ -158,11 +155,9 @@ class LineageStore:
 
     def known(self, table: str) -> bool:
         """Whether ``table`` takes part in any recorded edge."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT 1 FROM edges WHERE source=? OR target=? LIMIT 1",
-                (_norm(table), _norm(table)),
-            ).fetchone()
+        row = self.query_one(
+            "SELECT 1 FROM edges WHERE source=? OR target=? LIMIT 1", (_norm(table), _norm(table))
+        )
         return row is not None
 
     def column_upstream(self, table: str, column: str) -> list[ColumnEdge]:
@@ -183,14 +178,8 @@ class LineageStore:
             column,
         )
 
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
-
     def _edges(self, sql: str, table: str) -> list[Edge]:
-        with self._lock:
-            rows = self._db.execute(sql + " ORDER BY ts DESC", (_norm(table),)).fetchall()
+        rows = self.query(sql + " ORDER BY ts DESC", (_norm(table),))
         edges = []
         for other, kind, ident, name, extra, ts in rows:
             entity = (
@@ -200,8 +189,7 @@ class LineageStore:
         return edges
 
     def _columns(self, sql: str, table: str, column: str) -> list[ColumnEdge]:
-        with self._lock:
-            rows = self._db.execute(sql, (_norm(table), _norm(column))).fetchall()
+        rows = self.query(sql, (_norm(table), _norm(column)))
         return [ColumnEdge(t, c, ts) for t, c, ts in rows]
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from local_workspace.sqlite_store import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -44,33 +43,16 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class MetaStore:
-    """The SQLite file ``uc.sqlite``; every write holds one lock (SQLite has one writer)."""
+class MetaStore(SqliteStore):
+    """The SQLite file ``uc.sqlite``: rows come back as dicts."""
 
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.executescript(_SCHEMA)
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write (under the lock)."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        super().__init__(path, _SCHEMA)
+        self._db.row_factory = sqlite3.Row
 
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Query rows as dicts."""
-        with self._lock:
-            return [dict(row) for row in self._conn.execute(sql, params).fetchall()]
+        return [dict(row) for row in self.query(sql, params)]
 
     def row(self, sql: str, params: tuple[Any, ...] = ()) -> dict[str, Any] | None:
         """The first row, or None."""
@@ -86,11 +68,6 @@ class MetaStore:
         """Store a value in the settings table."""
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, value))
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self._conn.close()
 
 
 def dumps(value: dict[str, str] | None) -> str | None:

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from local_workspace.sqlite_store import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -76,28 +77,20 @@ class JobRecord:
     created_time: int
 
 
-class JobsStore:
+class JobsStore(SqliteStore):
     """The jobs database, safe to use from several threads."""
 
     def __init__(self, data_dir: Path) -> None:
         self.runs_dir = data_dir / "runs"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(data_dir / "jobs.sqlite", check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
+        super().__init__(data_dir / "jobs.sqlite", _SCHEMA)
 
     # -- jobs --------------------------------------------------------------------------
 
     def create_job(self, settings: dict[str, Any], creator: str) -> int:
         """Store a new job; its id."""
-        with self._lock, self._db:
-            cursor = self._db.execute(
+        with self.transaction() as db:
+            cursor = db.execute(
                 "INSERT INTO jobs (name, settings, creator, created_time) VALUES (?, ?, ?, ?)",
                 (str(settings.get("name") or ""), json.dumps(settings), creator, now_ms()),
             )
@@ -105,11 +98,10 @@ class JobsStore:
 
     def get_job(self, job_id: int) -> JobRecord | None:
         """A job by id, or None."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT job_id, settings, creator, created_time FROM jobs WHERE job_id = ?",
-                (job_id,),
-            ).fetchone()
+        row = self.query_one(
+            "SELECT job_id, settings, creator, created_time FROM jobs WHERE job_id = ?",
+            (job_id,),
+        )
         return JobRecord(row[0], json.loads(row[1]), row[2], row[3]) if row else None
 
     def list_jobs(self, name: str | None, offset: int, limit: int) -> tuple[list[JobRecord], bool]:
@@ -121,57 +113,53 @@ class JobsStore:
             args.append(name)
         sql += " ORDER BY job_id DESC LIMIT ? OFFSET ?"
         args += [limit + 1, offset]
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
+        rows = self.query(sql, args)
         jobs = [JobRecord(r[0], json.loads(r[1]), r[2], r[3]) for r in rows]
         return jobs[:limit], len(jobs) > limit
 
     def save_job_settings(self, job_id: int, settings: dict[str, Any]) -> None:
         """Replace a job's settings."""
-        with self._lock, self._db:
-            self._db.execute(
+        with self.transaction() as db:
+            db.execute(
                 "UPDATE jobs SET name = ?, settings = ? WHERE job_id = ?",
                 (str(settings.get("name") or ""), json.dumps(settings), job_id),
             )
 
     def delete_job(self, job_id: int) -> None:
         """Forget a job (its runs stay readable, as on Databricks until they expire)."""
-        with self._lock, self._db:
-            self._db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
+        with self.transaction() as db:
+            db.execute("DELETE FROM jobs WHERE job_id = ?", (job_id,))
 
     def next_number_in_job(self, job_id: int) -> int:
         """The sequence number of a job's next run."""
-        with self._lock, self._db:
-            self._db.execute(
+        with self.transaction() as db:
+            db.execute(
                 "UPDATE jobs SET runs_started = runs_started + 1 WHERE job_id = ?", (job_id,)
             )
-            row = self._db.execute(
-                "SELECT runs_started FROM jobs WHERE job_id = ?", (job_id,)
-            ).fetchone()
+            row = db.execute("SELECT runs_started FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
         return int(row[0]) if row else 0
 
     # -- ids and tokens ----------------------------------------------------------------
 
     def new_id(self) -> int:
         """A fresh id for a run, a task run or a repair."""
-        with self._lock, self._db:
-            cursor = self._db.execute("INSERT INTO ids DEFAULT VALUES")
+        with self.transaction() as db:
+            cursor = db.execute("INSERT INTO ids DEFAULT VALUES")
             return RUN_ID_BASE + int(cursor.lastrowid or 0)
 
     def token_run(self, scope: str, token: str) -> tuple[int, bool] | None:
         """(run_id, deleted) of an idempotency token already used in ``scope``."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT run_id, deleted FROM tokens WHERE scope = ? AND token = ?", (scope, token)
-            ).fetchone()
+        row = self.query_one(
+            "SELECT run_id, deleted FROM tokens WHERE scope = ? AND token = ?", (scope, token)
+        )
         return (int(row[0]), bool(row[1])) if row else None
 
     # -- runs --------------------------------------------------------------------------
 
     def insert_run(self, doc: dict[str, Any], token_scope: str | None) -> None:
         """Store a new run (and claim its idempotency token, if any)."""
-        with self._lock, self._db:
-            self._db.execute(
+        with self.transaction() as db:
+            db.execute(
                 "INSERT INTO runs (run_id, job_id, run_type, start_time, active, doc) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (
@@ -184,44 +172,43 @@ class JobsStore:
                 ),
             )
             if token_scope is not None and doc.get("idempotency_token"):
-                self._db.execute(
+                db.execute(
                     "INSERT INTO tokens (scope, token, run_id) VALUES (?, ?, ?)",
                     (token_scope, doc["idempotency_token"], doc["run_id"]),
                 )
-            self._index_tasks(doc)
+            self._index_tasks(db, doc)
 
     def save_run(self, doc: dict[str, Any]) -> None:
         """Rewrite a run's document."""
-        with self._lock, self._db:
-            self._db.execute(
+        with self.transaction() as db:
+            db.execute(
                 "UPDATE runs SET active = ?, start_time = ?, doc = ? WHERE run_id = ?",
                 (int(doc["active"]), doc["start_time"], json.dumps(doc), doc["run_id"]),
             )
-            self._index_tasks(doc)
+            self._index_tasks(db, doc)
 
-    def _index_tasks(self, doc: dict[str, Any]) -> None:
+    @staticmethod
+    def _index_tasks(db: sqlite3.Connection, doc: dict[str, Any]) -> None:
         rows = [
             (attempt["run_id"], doc["run_id"], task["task_key"])
             for task in doc["tasks"]
             for attempt in [*task["history"], task]
         ]
-        self._db.executemany(
+        db.executemany(
             "INSERT OR IGNORE INTO task_runs (task_run_id, run_id, task_key) VALUES (?, ?, ?)",
             rows,
         )
 
     def get_run(self, run_id: int) -> dict[str, Any] | None:
         """A run's document, or None."""
-        with self._lock:
-            row = self._db.execute("SELECT doc FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        row = self.query_one("SELECT doc FROM runs WHERE run_id = ?", (run_id,))
         return json.loads(row[0]) if row else None
 
     def parent_of_task_run(self, task_run_id: int) -> tuple[int, str] | None:
         """(run_id, task_key) of a task run id."""
-        with self._lock:
-            row = self._db.execute(
-                "SELECT run_id, task_key FROM task_runs WHERE task_run_id = ?", (task_run_id,)
-            ).fetchone()
+        row = self.query_one(
+            "SELECT run_id, task_key FROM task_runs WHERE task_run_id = ?", (task_run_id,)
+        )
         return (int(row[0]), str(row[1])) if row else None
 
     def list_runs(
@@ -252,23 +239,21 @@ class JobsStore:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY start_time DESC, run_id DESC LIMIT ? OFFSET ?"
         args += [limit + 1, offset]
-        with self._lock:
-            rows = self._db.execute(sql, args).fetchall()
+        rows = self.query(sql, args)
         docs = [json.loads(r[0]) for r in rows]
         return docs[:limit], len(docs) > limit
 
     def active_runs(self) -> list[dict[str, Any]]:
         """Every run not yet finished."""
-        with self._lock:
-            rows = self._db.execute("SELECT doc FROM runs WHERE active = 1").fetchall()
+        rows = self.query("SELECT doc FROM runs WHERE active = 1")
         return [json.loads(r[0]) for r in rows]
 
     def delete_run(self, run_id: int) -> None:
         """Forget a run and its files; its idempotency token stays taken."""
-        with self._lock, self._db:
-            self._db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
-            self._db.execute("DELETE FROM task_runs WHERE run_id = ?", (run_id,))
-            self._db.execute("UPDATE tokens SET deleted = 1 WHERE run_id = ?", (run_id,))
+        with self.transaction() as db:
+            db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM task_runs WHERE run_id = ?", (run_id,))
+            db.execute("UPDATE tokens SET deleted = 1 WHERE run_id = ?", (run_id,))
         shutil.rmtree(self.runs_dir / str(run_id), ignore_errors=True)
 
     def attempt_dir(self, run_id: int, task_key: str, attempt: int) -> Path:

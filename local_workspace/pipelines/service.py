@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 import threading
 import time
 import uuid
@@ -49,11 +48,6 @@ class PipelinesService:
         self.state = state
         root = state.config.data_dir / "pipelines"
         self.store = PipelinesStore(root)
-        self._owners = sqlite3.connect(root / "pipelines.sqlite", check_same_thread=False)
-        self._owners.execute(
-            "CREATE TABLE IF NOT EXISTS datasets (full_name TEXT PRIMARY KEY, "
-            "pipeline_id TEXT NOT NULL, kind TEXT NOT NULL)"
-        )
         self._lock = threading.Lock()
         self._running: dict[str, runner.UpdateContext] = {}  # pipeline_id -> active update
         attach_progress(state.catalog, str(root / "progress.duckdb"))
@@ -141,16 +135,11 @@ class PipelinesService:
         """Stop, then delete a pipeline and the tables it manages (as on Databricks)."""
         self.require(pipeline_id)
         self.stop(pipeline_id, wait_s=30)
-        with self._lock:
-            owned = self._owners.execute(
-                "SELECT full_name FROM datasets WHERE pipeline_id = ?", (pipeline_id,)
-            ).fetchall()
-        for (full_name,) in owned:
+        for full_name in self.store.datasets(pipeline_id):
             catalog, schema, table = full_name.split(".")
             if self.state.catalog.has_table(catalog, schema, table):
                 self.state.catalog.delete_table(full_name)
-        with self._lock, self._owners:
-            self._owners.execute("DELETE FROM datasets WHERE pipeline_id = ?", (pipeline_id,))
+        self.store.forget_datasets(pipeline_id)
         self.store.delete(pipeline_id)
 
     # -- views -----------------------------------------------------------------------------
@@ -266,8 +255,8 @@ class PipelinesService:
             emit=emit,
             set_state=set_state,
             record_lineage=lambda s, t: self._lineage(record, update_id, s, t),
-            owns=self._owner,
-            claim=lambda name, kind: self._claim(name, pipeline_id, kind),
+            owns=self.store.owner_of,
+            claim=lambda name, kind: self.store.claim(name, pipeline_id, kind),
         )
         with self._lock:
             if pipeline_id in self._running:
@@ -337,8 +326,6 @@ class PipelinesService:
         deadline = time.monotonic() + STOP_PERSIST_S
         for ctx in active:
             ctx.finished.wait(max(0.0, deadline - time.monotonic()))
-        with self._lock:
-            self._owners.close()
         self.store.close()
 
     def update(self, pipeline_id: str, update_id: str) -> dict[str, Any]:
@@ -349,20 +336,7 @@ class PipelinesService:
             raise not_found(f"Update '{update_id}' of pipeline '{pipeline_id}' does not exist.")
         return doc
 
-    # -- ownership, lineage, events --------------------------------------------------------
-
-    def _owner(self, full_name: str) -> str | None:
-        with self._lock:
-            row = self._owners.execute(
-                "SELECT pipeline_id FROM datasets WHERE full_name = ?", (full_name,)
-            ).fetchone()
-        return str(row[0]) if row else None
-
-    def _claim(self, full_name: str, pipeline_id: str, kind: str) -> None:
-        with self._lock, self._owners:
-            self._owners.execute(
-                "INSERT OR REPLACE INTO datasets VALUES (?, ?, ?)", (full_name, pipeline_id, kind)
-            )
+    # -- lineage, events -------------------------------------------------------------------
 
     def _lineage(
         self, record: PipelineRecord, update_id: str, sources: list[str], targets: list[str]
