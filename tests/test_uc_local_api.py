@@ -159,8 +159,8 @@ def test_a_table_created_through_the_api_is_queryable(ws: Any, local_ws: LocalWo
     assert table.columns[1].comment == "in EUR"
     assert ws.tables.exists("main.t_uc_created.sales_orders").table_exists
     catalog = _engine(local_ws)
-    cursor = catalog.cursor()
-    internal = catalog.to_internal("main")
+    cursor = catalog.engine.cursor()
+    internal = catalog.engine.to_internal("main")
     cursor.execute(f"INSERT INTO {internal}.t_uc_created.sales_orders VALUES (1, 9.5, ['a'])")
     assert cursor.execute(
         f"SELECT sum(amount) FROM {internal}.t_uc_created.sales_orders"
@@ -173,7 +173,7 @@ def test_grants_inherit_from_catalog_to_schema_to_table(ws: Any, local_ws: Local
     ws.catalogs.create(name="t_uc_grants")
     ws.schemas.create(name="sales", catalog_name="t_uc_grants")
     catalog = _engine(local_ws)
-    catalog.create_table("t_uc_grants", "sales", "orders", [{"name": "id", "type_text": "bigint"}])
+    catalog.tables.create("t_uc_grants", "sales", "orders", [{"name": "id", "type_text": "bigint"}])
     ws.grants.update(
         "catalog",
         "t_uc_grants",
@@ -231,10 +231,10 @@ def test_a_restart_loses_nothing(tmp_path: Path) -> None:
         client = workspace_client(host=first.url, token=first.token, retry_timeout_seconds=5)
         client.schemas.create(name="kept_schema", catalog_name="main", comment="survives")
         client.catalogs.create(name="kept_catalog")
-        _engine(first).create_table(
+        _engine(first).tables.create(
             "main", "kept_schema", "kept_table", [{"name": "x", "type_text": "int"}]
         )
-        cursor = _engine(first).cursor()
+        cursor = _engine(first).engine.cursor()
         cursor.execute("INSERT INTO uc_main.kept_schema.kept_table VALUES (42)")
     with LocalWorkspace(config) as second:
         client = workspace_client(host=second.url, token=second.token, retry_timeout_seconds=5)
@@ -244,7 +244,7 @@ def test_a_restart_loses_nothing(tmp_path: Path) -> None:
         assert [c.type_text for c in table.columns or []] == ["int"]
         rows = (
             _engine(second)
-            .cursor()
+            .engine.cursor()
             .execute("SELECT x FROM uc_main.kept_schema.kept_table")
             .fetchall()
         )

@@ -60,15 +60,15 @@ class Answers:
                 f"table_name must be a three-level name catalog.schema.table, got {raw!r}."
             )
         name = raw.lower()
-        if not self.state.catalog.has_table(*parts) and not self.store.known(name):
+        if not self.state.catalog.tables.has(*parts) and not self.store.known(name):
             raise not_found(f"Table '{name}' does not exist.", "TABLE_DOES_NOT_EXIST")
         return name
 
     def table_type(self, name: str) -> str:
         catalog = self.state.catalog
-        if not catalog.has_table(*name.split(".")):
+        if not catalog.tables.has(*name.split(".")):
             return "TABLE"  # dropped since: lineage outlives the table, as on Databricks
-        kind = str(catalog.get_table(name).get("table_type") or "MANAGED")
+        kind = str(catalog.tables.get(name).get("table_type") or "MANAGED")
         return "VIEW" if kind in ("VIEW", "MATERIALIZED_VIEW") else "TABLE"
 
     def table_info(self, name: str, ts: int) -> dict[str, Any]:

@@ -62,7 +62,7 @@ async def _run(state: WorkspaceState, fn: Callable[..., T], *args: Any, **kwargs
     try:
         return await run_in_threadpool(fn, *args, **kwargs)
     except duckdb.Error as exc:
-        raise invalid(state.catalog.public_text(str(exc))) from exc
+        raise invalid(state.catalog.engine.public_text(str(exc))) from exc
 
 
 def routes(state: WorkspaceState) -> list[BaseRoute]:
@@ -90,19 +90,19 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
                 raise not_available("Delta Sharing and foreign catalogs")
             info = await _run(
                 state,
-                cat.create_catalog,
+                cat.catalogs.create,
                 require(body, "name"),
                 body.get("comment"),
                 body.get("properties"),
             )
             return json_response(catalog_info(info).as_dict())
-        items = await _run(state, cat.list_catalogs)
+        items = await _run(state, cat.catalogs.all)
         return json_response(page(request, items, "catalogs", catalog_info))
 
     async def catalog(request: Request) -> Response:
         name = request.path_params["name"]
         if request.method == "DELETE":
-            await _run(state, cat.delete_catalog, name, query_bool(request, "force"))
+            await _run(state, cat.catalogs.delete, name, query_bool(request, "force"))
             return json_response({})
         if request.method == "PATCH":
             body = await json_body(request)
@@ -110,14 +110,14 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
                 raise not_available("Renaming a catalog")
             info = await _run(
                 state,
-                cat.update_catalog,
+                cat.catalogs.update,
                 name,
                 body.get("comment"),
                 body.get("owner"),
                 body.get("properties"),
             )
             return json_response(catalog_info(info).as_dict())
-        return json_response(catalog_info(await _run(state, cat.get_catalog, name)).as_dict())
+        return json_response(catalog_info(await _run(state, cat.catalogs.get, name)).as_dict())
 
     # -- schemas --
 
@@ -126,30 +126,30 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             body = await json_body(request)
             info = await _run(
                 state,
-                cat.create_schema,
+                cat.schemas.create,
                 require(body, "catalog_name"),
                 require(body, "name"),
                 body.get("comment"),
             )
             return json_response(schema_info(info).as_dict())
         catalog_name = _required_query(request, "catalog_name")
-        items = await _run(state, cat.list_schemas, catalog_name)
+        items = await _run(state, cat.schemas.list_in, catalog_name)
         return json_response(page(request, items, "schemas", schema_info))
 
     async def schema(request: Request) -> Response:
         full_name = request.path_params["full_name"]
         if request.method == "DELETE":
-            await _run(state, cat.delete_schema, full_name, query_bool(request, "force"))
+            await _run(state, cat.schemas.delete, full_name, query_bool(request, "force"))
             return json_response({})
         if request.method == "PATCH":
             body = await json_body(request)
             if body.get("new_name") and body["new_name"].lower() != full_name.split(".")[-1]:
                 raise not_available("Renaming a schema")
             info = await _run(
-                state, cat.update_schema, full_name, body.get("comment"), body.get("owner")
+                state, cat.schemas.update, full_name, body.get("comment"), body.get("owner")
             )
             return json_response(schema_info(info).as_dict())
-        return json_response(schema_info(await _run(state, cat.get_schema, full_name)).as_dict())
+        return json_response(schema_info(await _run(state, cat.schemas.get, full_name)).as_dict())
 
     # -- tables --
 
@@ -158,7 +158,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             body = await json_body(request)
             info = await _run(
                 state,
-                cat.create_table,
+                cat.tables.create,
                 require(body, "catalog_name"),
                 require(body, "schema_name"),
                 require(body, "name"),
@@ -171,7 +171,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             return json_response(table_info(info).as_dict())
         catalog_name = _required_query(request, "catalog_name")
         schema_name = _required_query(request, "schema_name")
-        items = await _run(state, cat.list_tables, catalog_name, schema_name)
+        items = await _run(state, cat.tables.list_in, catalog_name, schema_name)
         if query_bool(request, "omit_columns"):
             items = [{k: v for k, v in t.items() if k != "columns"} for t in items]
         if query_bool(request, "omit_properties"):
@@ -181,18 +181,18 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
     async def table(request: Request) -> Response:
         full_name = request.path_params["full_name"]
         if request.method == "DELETE":
-            await _run(state, cat.delete_table, full_name)
+            await _run(state, cat.tables.delete, full_name)
             return json_response({})
         if request.method == "PATCH":
             body = await json_body(request)
-            await _run(state, cat.update_table, full_name, body.get("owner"))
+            await _run(state, cat.tables.update, full_name, body.get("owner"))
             return json_response({})
-        return json_response(table_info(await _run(state, cat.get_table, full_name)).as_dict())
+        return json_response(table_info(await _run(state, cat.tables.get, full_name)).as_dict())
 
     async def table_exists(request: Request) -> Response:
         full_name = request.path_params["full_name"]
         try:
-            await _run(state, cat.get_table, full_name)
+            await _run(state, cat.tables.get, full_name)
         except ApiError as exc:
             if exc.status != 404:
                 raise
@@ -206,11 +206,11 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
 
         def collect() -> list[dict[str, Any]]:
             found: list[dict[str, Any]] = []
-            for s in cat.list_schemas(catalog_name):
+            for s in cat.schemas.list_in(catalog_name):
                 if fnmatch.fnmatchcase(s["name"], schema_pattern):
                     found.extend(
                         {"full_name": t["full_name"], "table_type": t["table_type"]}
-                        for t in cat.list_tables(catalog_name, s["name"])
+                        for t in cat.tables.list_in(catalog_name, s["name"])
                         if fnmatch.fnmatchcase(t["name"].lower(), table_pattern)
                     )
             return found
@@ -225,7 +225,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             body = await json_body(request)
             info = await _run(
                 state,
-                cat.create_volume,
+                cat.volumes.create,
                 require(body, "catalog_name"),
                 require(body, "schema_name"),
                 require(body, "name"),
@@ -236,15 +236,15 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             return json_response(volume_info(info).as_dict())
         catalog_name = _required_query(request, "catalog_name")
         schema_name = _required_query(request, "schema_name")
-        items = await _run(state, cat.list_volumes, catalog_name, schema_name)
+        items = await _run(state, cat.volumes.list_in, catalog_name, schema_name)
         return json_response(page(request, items, "volumes", volume_info))
 
     async def volume(request: Request) -> Response:
         name = request.path_params["name"]
         if request.method == "DELETE":
-            await _run(state, cat.delete_volume, name)
+            await _run(state, cat.volumes.delete, name)
             return json_response({})
-        return json_response(volume_info(await _run(state, cat.get_volume, name)).as_dict())
+        return json_response(volume_info(await _run(state, cat.volumes.get, name)).as_dict())
 
     # -- grants --
 
@@ -255,14 +255,14 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             changes = body.get("changes") or []
             if not isinstance(changes, list):
                 raise invalid("changes must be a list.")
-            assignments = await _run(state, cat.update_grants, kind, full_name, changes)
+            assignments = await _run(state, cat.grants.update, kind, full_name, changes)
             return json_response(
                 _sdk()
                 .UpdatePermissionsResponse.from_dict({"privilege_assignments": assignments})
                 .as_dict()
             )
         principal = request.query_params.get("principal") or None
-        assignments = await _run(state, cat.get_grants, kind, full_name, principal)
+        assignments = await _run(state, cat.grants.get, kind, full_name, principal)
         return json_response(
             _sdk()
             .GetPermissionsResponse.from_dict({"privilege_assignments": assignments})
@@ -272,7 +272,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
     async def effective_permissions(request: Request) -> Response:
         kind, full_name = request.path_params["securable_type"], request.path_params["full_name"]
         principal = request.query_params.get("principal") or None
-        assignments = await _run(state, cat.get_effective_grants, kind, full_name, principal)
+        assignments = await _run(state, cat.grants.effective, kind, full_name, principal)
         return json_response(
             _sdk()
             .EffectivePermissionsList.from_dict({"privilege_assignments": assignments})
@@ -291,7 +291,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         def add() -> dict[str, Any]:
             from local_workspace.catalog.constraints import column_nullability
 
-            info = cat.get_table(full_name)
+            info = cat.tables.get(full_name)
             if info["table_type"] == "VIEW":
                 raise invalid(f"{info['full_name']} is a view: constraints go on tables.")
             return cat.constraints.add(info["full_name"], constraint, column_nullability(info))
@@ -304,7 +304,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         name = _required_query(request, "constraint_name")
 
         def drop() -> None:
-            info = cat.get_table(full_name)
+            info = cat.tables.get(full_name)
             cat.constraints.drop(info["full_name"], name, cascade=query_bool(request, "cascade"))
 
         await _run(state, drop)

@@ -1,5 +1,5 @@
 """The local workspace's catalog engine: Unity Catalog objects over DuckDB + SQLite metadata."""
 
-from local_workspace.catalog.engine import Catalog
+from local_workspace.catalog.catalog import Catalog
 
 __all__ = ["Catalog"]

@@ -8,15 +8,14 @@ get the workspace user as owner and their catalog's creation time.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from local_workspace.errors import invalid
-
 if TYPE_CHECKING:
-    from local_workspace.catalog.engine import Catalog
+    from local_workspace.catalog.constraints import Constraints
+    from local_workspace.catalog.engine import DuckEngine
+    from local_workspace.catalog.meta import MetaStore
 
 # DuckDB schemas that are not Unity Catalog schemas. `main` exists in every DuckDB file; it
 # only shows up when someone created it in UC terms or put tables in it.
@@ -38,7 +37,6 @@ ORDER BY table_name, column_index
 """
 
 _type_lock = threading.Lock()
-_NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,254}$")
 
 
 @lru_cache(maxsize=2048)
@@ -79,41 +77,38 @@ def column_info(
     return info
 
 
-def quote(identifier: str) -> str:
-    """A DuckDB quoted identifier."""
-    return '"' + identifier.replace('"', '""') + '"'
-
-
-def split_name(full_name: str, parts: int, what: str) -> tuple[str, ...]:
-    """Split ``a.b[.c]`` into lowercased parts; 400 when the shape is wrong."""
-    pieces = [p.strip("`").lower() for p in (full_name or "").split(".")]
-    if len(pieces) != parts or not all(pieces):
-        shape = "catalog.schema.name" if parts == 3 else "catalog.schema"
-        raise invalid(f"Invalid {what} name '{full_name}': expected {shape}.")
-    return tuple(pieces)
-
-
 class ObjectReader:
-    """Queries DuckDB's catalog functions for one :class:`Catalog`."""
+    """Queries DuckDB's catalog functions, and adds the SQLite metadata of what it finds."""
 
-    def __init__(self, catalog: Catalog) -> None:
-        self.cat = catalog
+    def __init__(
+        self,
+        engine: DuckEngine,
+        meta: MetaStore,
+        constraints: Constraints,
+        owner: str,
+        metastore_id: str,
+    ) -> None:
+        self.engine = engine
+        self.meta = meta
+        self.constraints = constraints
+        self.owner = owner
+        self.metastore_id = metastore_id
 
     def _query(self, sql: str, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        cur = self.cat.cursor()
+        cur = self.engine.cursor()
         try:
             return cur.execute(sql, params).fetchall()
         finally:
             cur.close()
 
     def _meta(self, kind: str, full_name: str) -> dict[str, Any] | None:
-        return self.cat.meta.row(
+        return self.meta.row(
             "SELECT * FROM objects WHERE kind = ? AND full_name = ?", (kind, full_name)
         )
 
     def schema_names(self, catalog: str) -> list[str]:
         """UC schema names of a catalog, sorted."""
-        db = self.cat.to_internal(catalog)
+        db = self.engine.to_internal(catalog)
         rows = self._query(
             "SELECT schema_name FROM duckdb_schemas() WHERE database_name = $db "
             "AND schema_name NOT IN ('information_schema', 'pg_catalog') ORDER BY schema_name",
@@ -131,7 +126,7 @@ class ObjectReader:
     ) -> list[tuple[Any, ...]]:
         """(schema, name, comment, table_type, view sql) of tables and views."""
         filters = ""
-        params: dict[str, Any] = {"db": self.cat.to_internal(catalog)}
+        params: dict[str, Any] = {"db": self.engine.to_internal(catalog)}
         if schema is not None:
             filters += " AND schema_name = $schema"
             params["schema"] = schema
@@ -159,25 +154,25 @@ class ObjectReader:
             "updated_at": row["updated_at"],
             "updated_by": row["updated_by"],
             "schema_id": row.get("id"),
-            "metastore_id": self.cat.metastore_id,
+            "metastore_id": self.metastore_id,
             "catalog_type": "MANAGED_CATALOG",
             "browse_only": False,
         }
 
     def _default_meta(self, catalog: str) -> dict[str, Any]:
-        row = self.cat.meta.row(
+        row = self.meta.row(
             "SELECT owner, created_at, created_by, updated_at, updated_by FROM catalogs "
             "WHERE name = ?",
             (catalog,),
         )
-        return dict(row or {}) | {"owner": self.cat.owner, "comment": None, "id": None}
+        return dict(row or {}) | {"owner": self.owner, "comment": None, "id": None}
 
     def table_infos(self, catalog: str, schema: str, table: str | None) -> list[dict[str, Any]]:
         """TableInfo dicts (with columns) of one table or every table of a schema."""
         relations = self.relations(catalog, schema, table)
         if not relations:
             return []
-        params: dict[str, Any] = {"db": self.cat.to_internal(catalog), "schema": schema}
+        params: dict[str, Any] = {"db": self.engine.to_internal(catalog), "schema": schema}
         filters = ""
         if table is not None:
             filters = " AND lower(table_name) = $table"
@@ -192,7 +187,7 @@ class ObjectReader:
         prefix = f"{catalog}.{schema}."
         metas = {
             r["full_name"]: r
-            for r in self.cat.meta.rows(
+            for r in self.meta.rows(
                 "SELECT * FROM objects WHERE kind = 'table' AND substr(full_name, 1, ?) = ?",
                 (len(prefix), prefix),
             )
@@ -219,15 +214,15 @@ class ObjectReader:
                 "updated_at": meta["updated_at"],
                 "updated_by": meta["updated_by"],
                 "table_id": meta.get("id"),
-                "metastore_id": self.cat.metastore_id,
+                "metastore_id": self.metastore_id,
                 "properties": extra.get("properties"),
                 "storage_location": extra.get("storage_location"),
             }
-            constraints = self.cat.constraints.of(full_name)
+            constraints = self.constraints.of(full_name)
             if constraints:
                 info["table_constraints"] = constraints
             if table_type == "VIEW":
-                info["view_definition"] = _view_body(self.cat.public_text(view_sql or ""))
+                info["view_definition"] = _view_body(self.engine.public_text(view_sql or ""))
             else:
                 info["data_source_format"] = "DELTA"
             infos.append(info)
@@ -240,14 +235,3 @@ def _view_body(sql: str) -> str:
     at = upper.find(" AS ")
     body = sql[at + 4 :] if at >= 0 else sql
     return body.strip().rstrip(";")
-
-
-def check_name(name: str, what: str) -> str:
-    """A valid, lowercased object name (Unity Catalog names are case-insensitive)."""
-    lowered = (name or "").lower()
-    if not _NAME.match(lowered):
-        raise invalid(
-            f"Invalid {what} name '{name}': use letters, digits, '_' or '-' (snake_case advised).",
-            "INVALID_PARAMETER_VALUE",
-        )
-    return lowered

@@ -10,7 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from local_workspace.catalog.engine import Catalog
+    from local_workspace.catalog.catalogs import Catalogs
+    from local_workspace.catalog.ddl import DdlHooks
+    from local_workspace.catalog.engine import DuckEngine
+    from local_workspace.catalog.schemas import Schemas
 
 # u(i, salt): a deterministic pseudo-random DOUBLE in [0, 1) (DuckDB's hash has no seed).
 _MACROS = """
@@ -177,18 +180,18 @@ _TPCH_COMMENTS = {
 }
 
 
-def seed_workspace(catalog: Catalog) -> None:
+def seed_workspace(engine: DuckEngine, catalogs: Catalogs, schemas: Schemas, ddl: DdlHooks) -> None:
     """Create ``main.default`` and the ``samples`` catalog with its tables (first start only)."""
-    if not catalog.has_catalog("main"):
-        catalog.create_catalog("main", "Main catalog of the local workspace")
-    if catalog.has_catalog("samples"):
+    if not catalogs.has("main"):
+        catalogs.create("main", "Main catalog of the local workspace")
+    if catalogs.has("samples"):
         return
-    catalog.create_catalog("samples", "Sample data sets (synthetic, deterministic)")
-    catalog.create_schema("samples", "nyctaxi", "New York City taxi trips")
-    catalog.create_schema("samples", "tpch", "TPC-H benchmark tables (small scale)")
-    c = catalog.to_internal("samples")
+    catalogs.create("samples", "Sample data sets (synthetic, deterministic)")
+    schemas.create("samples", "nyctaxi", "New York City taxi trips")
+    schemas.create("samples", "tpch", "TPC-H benchmark tables (small scale)")
+    c = engine.to_internal("samples")
     nations = ", ".join(f"({i}, '{name}', {region})" for i, (name, region) in enumerate(_NATIONS))
-    cur = catalog.cursor()
+    cur = engine.cursor()
     try:
         cur.execute(_MACROS)
         cur.execute(_TRIPS.format(c=c))
@@ -201,6 +204,6 @@ def seed_workspace(catalog: Catalog) -> None:
         cur.execute("DROP MACRO pick; DROP MACRO u")
     finally:
         cur.close()
-    catalog.note_created("table", "samples.nyctaxi.trips")
+    ddl.created("table", "samples.nyctaxi.trips")
     for table in _TPCH_COMMENTS:
-        catalog.note_created("table", f"samples.tpch.{table}")
+        ddl.created("table", f"samples.tpch.{table}")

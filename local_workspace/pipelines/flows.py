@@ -24,7 +24,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from local_workspace.catalog.objects import quote
+from local_workspace.catalog.names import quote
 from local_workspace.pipelines.sqlfile import VIEW, Dataset, PipelineSqlError
 from local_workspace.sql import sandbox
 from local_workspace.sql.errors import SqlError
@@ -75,7 +75,7 @@ class FlowResult:
 
 def attach_progress(catalog: Catalog, path: str) -> None:
     """Attach the progress database to the shared DuckDB instance (once)."""
-    cursor = catalog.cursor()
+    cursor = catalog.engine.cursor()
     try:
         found = cursor.execute(
             "SELECT 1 FROM duckdb_databases() WHERE database_name = ?", [PROGRESS_DB]
@@ -123,7 +123,7 @@ class Flows:
         if dataset.kind == VIEW:
             return f"temp.main.{quote('__dlt_view_' + dataset.name.lower())}"
         return (
-            f"{quote(self.catalog.to_internal(self.target_catalog))}."
+            f"{quote(self.catalog.engine.to_internal(self.target_catalog))}."
             f"{quote(self.target_schema)}.{quote(dataset.name.lower())}"
         )
 
@@ -185,7 +185,7 @@ class Flows:
             if self.datasets[name].kind == VIEW:
                 parts = ("temp", "main", "__dlt_view_" + name)
             else:
-                internal = self.catalog.to_internal(self.target_catalog)
+                internal = self.catalog.engine.to_internal(self.target_catalog)
                 parts = (internal, self.target_schema, name)
             for key, part in zip(("catalog", "db", "this"), parts, strict=True):
                 table.set(key, exp.to_identifier(part, quoted=True))
@@ -195,13 +195,15 @@ class Flows:
         catalog = (table.catalog or self.target_catalog).lower()
         schema = (table.db or self.target_schema).lower()
         public = f"{catalog}.{schema}.{table.name.lower()}"
-        if not self.catalog.has_table(catalog, schema, table.name):
+        if not self.catalog.tables.has(catalog, schema, table.name):
             raise FlowFailed(
                 f"Table or view '{public}' does not exist: it is neither a dataset of this "
                 "pipeline nor a table in Unity Catalog. Create it first or fix the name.",
                 "TableNotFoundError",
             )
-        table.set("catalog", exp.to_identifier(self.catalog.to_internal(catalog), quoted=True))
+        table.set(
+            "catalog", exp.to_identifier(self.catalog.engine.to_internal(catalog), quoted=True)
+        )
         table.set("db", exp.to_identifier(schema, quoted=True))
         if public not in out.tables:
             out.tables.append(public)
@@ -284,7 +286,7 @@ class Flows:
         if dataset.kind == VIEW:
             self.cursor.execute(f"CREATE OR REPLACE TEMP TABLE {_last(target)} AS {keep}")
             return result
-        exists = self.catalog.has_table(self.target_catalog, self.target_schema, dataset.name)
+        exists = self.catalog.tables.has(self.target_catalog, self.target_schema, dataset.name)
         self.cursor.execute("BEGIN")
         try:
             if streaming and exists and not full_refresh:
@@ -294,7 +296,7 @@ class Flows:
             self.cursor.execute("COMMIT")
         except duckdb.Error as exc:
             self.cursor.execute("ROLLBACK")
-            raise FlowFailed(self.catalog.public_text(str(exc)), type(exc).__name__) from exc
+            raise FlowFailed(self.catalog.engine.public_text(str(exc)), type(exc).__name__) from exc
         if streaming:
             self.remember(flow, consumed, full_refresh)
         return result
@@ -307,7 +309,7 @@ class Flows:
             raise
         except duckdb.Error as exc:
             raise FlowFailed(
-                f"{dataset.statement.where}: {self.catalog.public_text(str(exc))}",
+                f"{dataset.statement.where}: {self.catalog.engine.public_text(str(exc))}",
                 type(exc).__name__,
             ) from exc
         conditions = [_condition(dataset, e.condition) for e in dataset.expectations]

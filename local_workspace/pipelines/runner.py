@@ -65,7 +65,7 @@ class UpdateContext:
 
     def open_cursor(self) -> duckdb.DuckDBPyConnection:
         """The update's own cursor of the shared DuckDB instance (closed by run_update)."""
-        cursor = self.catalog.cursor()
+        cursor = self.catalog.engine.cursor()
         with self.cursor_lock:
             self.cursor = cursor
         return cursor
@@ -198,7 +198,7 @@ def run_update(ctx: UpdateContext) -> str:
 def _fail(ctx: UpdateContext, message: str, class_name: str) -> str:
     if ctx.cancel.is_set():
         return _finish(ctx, "CANCELED")
-    message = ctx.catalog.public_text(message)
+    message = ctx.catalog.engine.public_text(message)
     ctx.emit(
         "update_progress",
         "ERROR",
@@ -243,7 +243,7 @@ def _run(ctx: UpdateContext) -> None:
     cursor = ctx.open_cursor()
     cursor.execute("SET TimeZone='UTC'")
     flows = Flows(ctx.catalog, cursor, ctx.pipeline_id, catalog_name, schema_name, plan.datasets)
-    if not ctx.catalog.has_catalog(catalog_name):
+    if not ctx.catalog.catalogs.has(catalog_name):
         raise UpdateFailed(f"Catalog '{catalog_name}' does not exist: create it or fix the spec.")
     order = ordered(dependencies(plan, flows))
     for key in order:
@@ -253,7 +253,7 @@ def _run(ctx: UpdateContext) -> None:
         full = flows.public_name(key)
         owner = ctx.owns(full)
         if owner not in (None, ctx.pipeline_id) or (
-            owner is None and ctx.catalog.has_table(catalog_name, schema_name, key)
+            owner is None and ctx.catalog.tables.has(catalog_name, schema_name, key)
         ):
             raise UpdateFailed(
                 f"Table '{full}' already exists and is not managed by this pipeline: rename "
@@ -274,8 +274,8 @@ def _run(ctx: UpdateContext) -> None:
     if ctx.options.get("validate_only"):
         return
     _state(ctx, "SETTING_UP_TABLES")
-    if not ctx.catalog.has_schema(catalog_name, schema_name):
-        ctx.catalog.create_schema(catalog_name, schema_name)
+    if not ctx.catalog.schemas.has(catalog_name, schema_name):
+        ctx.catalog.schemas.create(catalog_name, schema_name)
     _state(ctx, "RUNNING")
     full_all = bool(ctx.options.get("full_refresh"))
     full_some = {s.lower() for s in ctx.options.get("full_refresh_selection") or []}
@@ -341,7 +341,7 @@ def _flow(
         else:
             result = _run_cdc(ctx, plan, flows, dataset, full_refresh)
     except (FlowFailed, PipelineSqlError) as exc:
-        message = ctx.catalog.public_text(str(exc))
+        message = ctx.catalog.engine.public_text(str(exc))
         name = exc.class_name if isinstance(exc, FlowFailed) else "ParseException"
         details = {"flow_progress": {"status": "FAILED"}}
         ctx.emit(
@@ -358,7 +358,7 @@ def _flow(
     else:
         table_type = "STREAMING_TABLE" if dataset.kind == STREAMING_TABLE else "MATERIALIZED_VIEW"
         ctx.claim(full, table_type)
-        ctx.catalog.note_created(kind, full, dataset.comment, table_type)
+        ctx.catalog.ddl.created(kind, full, dataset.comment, table_type)
         ctx.record_lineage(_expand(result.sources, view_sources), [full])
     metrics = {"num_output_rows": result.output_rows, **result.metrics}
     quality: dict[str, Any] = {"dropped_records": result.dropped}
@@ -408,7 +408,7 @@ def _run_cdc(
         raise
     except (duckdb.Error, ValueError) as exc:
         cursor.execute("ROLLBACK")
-        raise FlowFailed(ctx.catalog.public_text(str(exc)), type(exc).__name__) from exc
+        raise FlowFailed(ctx.catalog.engine.public_text(str(exc)), type(exc).__name__) from exc
     flows.remember(flow, [(public, identities)], full_refresh)
     return FlowResult(
         output_rows=int(stats.output_rows),

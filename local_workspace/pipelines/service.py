@@ -137,8 +137,8 @@ class PipelinesService:
         self.stop(pipeline_id, wait_s=30)
         for full_name in self.store.datasets(pipeline_id):
             catalog, schema, table = full_name.split(".")
-            if self.state.catalog.has_table(catalog, schema, table):
-                self.state.catalog.delete_table(full_name)
+            if self.state.catalog.tables.has(catalog, schema, table):
+                self.state.catalog.tables.delete(full_name)
         self.store.forget_datasets(pipeline_id)
         self.store.delete(pipeline_id)
 

@@ -121,7 +121,7 @@ class Commands:
             catalog, schema = (parts[0], parts[1]) if len(parts) == 2 else (scope.catalog, parts[0])
         catalog = catalog.lower()
         self.require_catalog(catalog)
-        if not self.catalog.has_schema(catalog, schema):
+        if not self.catalog.schemas.has(catalog, schema):
             raise schema_not_found(catalog, schema)
         return catalog, schema
 
@@ -131,7 +131,7 @@ class Commands:
         while len(parts) < 3:
             parts.insert(0, scope.schema if len(parts) == 2 else scope.catalog)
         catalog, schema, table = parts[-3].lower(), parts[-2], parts[-1]
-        if not self.catalog.has_catalog(catalog) or not self.catalog.has_table(
+        if not self.catalog.catalogs.has(catalog) or not self.catalog.tables.has(
             catalog, schema, table
         ):
             raise table_not_found((catalog, schema, table))
@@ -139,7 +139,7 @@ class Commands:
 
     def require_catalog(self, catalog: str) -> None:
         """NO_SUCH_CATALOG_EXCEPTION unless ``catalog`` exists."""
-        if not self.catalog.has_catalog(catalog):
+        if not self.catalog.catalogs.has(catalog):
             raise catalog_not_found(catalog)
 
     def securable(self, kind: str, name: str, scope: Scope) -> tuple[str, str]:
@@ -164,7 +164,7 @@ class Commands:
         """SHOW CATALOGS | SCHEMAS | TABLES | VIEWS | COLUMNS | GRANTS."""
         if match := SHOW_CATALOGS.match(text):
             with catalog_errors():
-                names = [c["name"] for c in self.catalog.list_catalogs()]
+                names = [c["name"] for c in self.catalog.catalogs.all()]
             return Output(
                 strings("catalog"), [[n] for n in sorted(names) if like(match["like"], n)]
             )
@@ -172,7 +172,7 @@ class Commands:
             catalog = parse_name(match["in"])[0].lower() if match["in"] else scope.catalog
             self.require_catalog(catalog)
             with catalog_errors():
-                names = [s["name"] for s in self.catalog.list_schemas(catalog)]
+                names = [s["name"] for s in self.catalog.schemas.list_in(catalog)]
             return Output(
                 strings("databaseName"),
                 [[n] for n in sorted(names) if like(match["like"], n)],
@@ -181,7 +181,7 @@ class Commands:
             catalog, schema = self.schema_of(match["in"], scope)
             views_only = match["what"].upper() == "VIEWS"
             with catalog_errors():
-                tables = self.catalog.list_tables(catalog, schema)
+                tables = self.catalog.tables.list_in(catalog, schema)
             rows: list[list[str | None]] = []
             for table in sorted(tables, key=lambda t: str(t["name"])):
                 if views_only and table.get("table_type") != "VIEW":
@@ -199,7 +199,7 @@ class Commands:
             securable_type, full_name = self.securable(match["kind"], match["name"], scope)
             who = match["who"].strip("`") if match["who"] else None
             with catalog_errors():
-                grants = self.catalog.get_grants(securable_type, full_name, who)
+                grants = self.catalog.grants.get(securable_type, full_name, who)
             rows = [
                 [g["principal"], privilege, securable_type.upper(), full_name]
                 for g in grants
@@ -212,7 +212,7 @@ class Commands:
     def table_info(self, name: tuple[str, str, str]) -> dict[str, Any]:
         """TableInfo dict of a public name."""
         with catalog_errors():
-            return self.catalog.get_table(".".join(name))
+            return self.catalog.tables.get(".".join(name))
 
     def describe(self, text: str, extended: bool, scope: Scope) -> Output:
         """DESCRIBE [TABLE] [EXTENDED] t: col_name, data_type, comment (+ details)."""
@@ -263,7 +263,7 @@ class Commands:
         key = "add" if match["verb"].upper() == "GRANT" else "remove"
         changes = [{"principal": p, key: privileges} for p in principals]
         with catalog_errors():
-            self.catalog.update_grants(securable_type, full_name, changes)
+            self.catalog.grants.update(securable_type, full_name, changes)
         return Output()
 
     def use(self, kind: str, target: list[str], scope: Scope) -> Output:
@@ -288,11 +288,11 @@ class Commands:
         if not match:
             raise parse_error("CATALOG")
         name = parse_name(match["name"])[0].lower()
-        if match["ine"] and self.catalog.has_catalog(name):
+        if match["ine"] and self.catalog.catalogs.has(name):
             return Output()
         comment = match["comment"].replace("''", "'") if match["comment"] else None
         with catalog_errors():
-            self.catalog.create_catalog(name, comment=comment)
+            self.catalog.catalogs.create(name, comment=comment)
         return Output()
 
     def drop_catalog(self, text: str) -> Output:
@@ -301,10 +301,10 @@ class Commands:
         if not match:
             raise parse_error("CATALOG")
         name = parse_name(match["name"])[0].lower()
-        if not self.catalog.has_catalog(name):
+        if not self.catalog.catalogs.has(name):
             if match["ie"]:
                 return Output()
             raise catalog_not_found(name)
         with catalog_errors():
-            self.catalog.delete_catalog(name, force=(match["mode"] or "").upper() == "CASCADE")
+            self.catalog.catalogs.delete(name, force=(match["mode"] or "").upper() == "CASCADE")
         return Output()

@@ -39,7 +39,7 @@ class Declared:
         self.catalog.constraints.forget(self.full_name)
         if not self.constraints:
             return
-        info = self.catalog.get_table(self.full_name)
+        info = self.catalog.tables.get(self.full_name)
         with catalog_errors():
             for constraint in self.constraints:
                 self.catalog.constraints.add(
@@ -146,7 +146,7 @@ def take(tree: exp.Expression, scope: Scope, catalog: Catalog) -> Declared | Non
         full_name,
         declared,
         replace=bool(tree.args.get("replace")),
-        existed=catalog.has_catalog(parts[0]) and catalog.has_table(*parts),
+        existed=catalog.catalogs.has(parts[0]) and catalog.tables.has(*parts),
     )
     _check_nullability(declared, nullable)
     return result
@@ -179,7 +179,7 @@ def alter(tree: exp.Expression, scope: Scope, catalog: Catalog) -> Output | None
     commands = Commands(catalog)
     name = ".".join(commands.table_of(tree.this.sql(dialect="databricks"), scope))
     with catalog_errors():
-        info = catalog.get_table(name)
+        info = catalog.tables.get(name)
         full_name = str(info["full_name"])
         for action in actions:
             if isinstance(action, exp.AddConstraint):

@@ -95,7 +95,7 @@ class Engine:
         _fix_merge(tree)
         # PRIMARY/FOREIGN KEY go to Unity Catalog: informational, never enforced by DuckDB.
         declared = constraints.take(tree, request.scope, self.catalog)
-        translated = translate(tree, request.scope, self.catalog, request.params)
+        translated = translate(tree, request.scope, self.catalog.engine, request.params)
         before = self._existing(translated)
         self._run(cursor, translated, request)
         self._follow_ddl(translated, before)
@@ -121,9 +121,9 @@ class Engine:
         if len(parts) != 3:
             return None
         catalog, schema, table = parts
-        if not self.catalog.has_table(catalog, schema, table):
+        if not self.catalog.tables.has(catalog, schema, table):
             return None
-        info = self.catalog.get_table(full_name)
+        info = self.catalog.tables.get(full_name)
         return [str(c["name"]).lower() for c in info.get("columns") or []]
 
     # -- statements answered by the workspace -------------------------------------------
@@ -195,11 +195,11 @@ class Engine:
         if kind == "CATALOG":
             catalog = name.strip("`").lower()
             self.commands.require_catalog(catalog)
-            self.catalog.update_catalog(catalog, comment=comment)
+            self.catalog.catalogs.update(catalog, comment=comment)
             return Output()
         if kind in ("SCHEMA", "DATABASE"):
             catalog, schema = self.commands.schema_of(name, request.scope)
-            self.catalog.note_created("schema", f"{catalog}.{schema}", comment)
+            self.catalog.ddl.created("schema", f"{catalog}.{schema}", comment)
             return Output()
         return None  # TABLE/VIEW/COLUMN comments: DuckDB stores them
 
@@ -212,7 +212,7 @@ class Engine:
             inner = translate(
                 sandbox.explained(tree, scope.catalog, scope.schema),
                 scope,
-                self.catalog,
+                self.catalog.engine,
                 request.params,
             )
             tr.tables.extend(inner.tables)
@@ -227,7 +227,7 @@ class Engine:
             raise errors.from_duckdb(
                 exc,
                 lambda name: self._resolve(name, tr),
-                self.catalog.public_text,
+                self.catalog.engine.public_text,
                 (request.scope.catalog, request.scope.schema),
             ) from exc
 
@@ -235,7 +235,7 @@ class Engine:
         """A name from a DuckDB message -> the public name the statement used."""
         parts = [p.strip('"') for p in name.split(".")]
         if len(parts) >= 3 or parts[0].startswith("uc_"):
-            parts[0] = self.catalog.to_public(parts[0])
+            parts[0] = self.catalog.engine.to_public(parts[0])
             return tuple(parts)
         for ref in tr.tables:
             ref_parts = [p for p in ref if p]
@@ -249,11 +249,11 @@ class Engine:
         if not isinstance(tree, exp.Drop) or not tr.tables:
             return False
         catalog, schema, table = tr.tables[0]
-        if not self.catalog.has_catalog(catalog):
+        if not self.catalog.catalogs.has(catalog):
             return False
         if table:
-            return self.catalog.has_table(catalog, schema, table)
-        return self.catalog.has_schema(catalog, schema)
+            return self.catalog.tables.has(catalog, schema, table)
+        return self.catalog.schemas.has(catalog, schema)
 
     def _follow_ddl(self, tr: Translated, existed: bool) -> None:
         tree = tr.tree
@@ -266,7 +266,7 @@ class Engine:
         full_name = ".".join(p for p in tr.tables[0] if p)
         if isinstance(tree, exp.Drop):
             if existed:
-                self.catalog.note_dropped(kind, full_name)
+                self.catalog.ddl.dropped(kind, full_name)
             return
         comment = None
         props = tree.args.get("properties")
@@ -274,7 +274,7 @@ class Engine:
             for prop in props.expressions:
                 if isinstance(prop, exp.SchemaCommentProperty):
                     comment = prop.this.name
-        self.catalog.note_created(kind, full_name, comment)
+        self.catalog.ddl.created(kind, full_name, comment)
 
     def _collect(
         self, cursor: duckdb.DuckDBPyConnection, tr: Translated, request: Request
@@ -301,10 +301,13 @@ class Engine:
                 rows=[[value] * len(dml)],
             )
         if isinstance(tree, exp.Command):  # EXPLAIN: one `plan` column, as Databricks
-            plan = self.catalog.public_text("\n".join(str(row[-1]) for row in cursor.fetchall()))
+            plan = self.catalog.engine.public_text(
+                "\n".join(str(row[-1]) for row in cursor.fetchall())
+            )
             return ResultSet(columns=[column_info("plan", "VARCHAR", 0)], rows=[[plan]])
         names = [
-            COLUMN_NAMES.get(str(d[0]), self.catalog.public_text(str(d[0]))) for d in description
+            COLUMN_NAMES.get(str(d[0]), self.catalog.engine.public_text(str(d[0])))
+            for d in description
         ]
         pairs = zip(names, description, strict=True)
         columns = [column_info(n, d[1], i) for i, (n, d) in enumerate(pairs)]

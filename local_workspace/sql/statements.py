@@ -148,7 +148,7 @@ class Statements:
                     statement.state = "CANCELED"
                     return
                 statement.state = "RUNNING"
-                statement.cursor = self.catalog.cursor()
+                statement.cursor = self.catalog.engine.cursor()
             prepare_cursor(statement.cursor)
             result = self.engine.execute(statement.request, statement.cursor)
             with statement.lock:
@@ -164,7 +164,7 @@ class Statements:
             log.exception("statement %s failed unexpectedly", statement.statement_id)
             statement.error = SqlError(
                 "INTERNAL_ERROR",
-                self.catalog.public_text(f"{type(exc).__name__}: {exc}"),
+                self.catalog.engine.public_text(f"{type(exc).__name__}: {exc}"),
                 "XX000",
                 "INTERNAL_ERROR",
             )

@@ -1,8 +1,9 @@
 """Databricks SQL -> DuckDB SQL with sqlglot: parse once, qualify, rename catalogs, bind params.
 
-Every UC catalog is a DuckDB database attached under an internal alias (``Catalog.to_internal``),
-so table names are rewritten in the tree: unqualified names get the request's catalog/schema,
-and the catalog part becomes the internal alias. The public names are kept to word errors.
+Every UC catalog is a DuckDB database attached under an internal alias
+(``DuckEngine.to_internal``), so table names are rewritten in the tree: unqualified names get
+the request's catalog/schema, and the catalog part becomes the internal alias. The public names
+are kept to word errors.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ WRITE = "duckdb"
 
 
 class Names(Protocol):
-    """The part of the Catalog the translation needs (catalog name mapping)."""
+    """The part of the catalog engine the translation needs (catalog name mapping)."""
 
     def to_internal(self, catalog: str) -> str: ...
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from local_workspace.catalog.objects import quote, split_name
+from local_workspace.catalog.names import quote, split_name
 from local_workspace.embeddings import KEYWORD_NOTE, LOCAL_MODEL_NAME, Embedder, embedders
 from local_workspace.errors import already_exists, invalid, not_found
 from local_workspace.vector_search.index import IndexData
@@ -244,7 +244,7 @@ class VectorSearchService:
         table = spec.get("source_table")
         if not table:
             raise invalid("delta_sync_index_spec.source_table is required.")
-        info = self.state.catalog.get_table(str(table))
+        info = self.state.catalog.tables.get(str(table))
         columns = [c["name"] for c in info.get("columns", [])]
         wanted = [primary_key]
         for entry in (spec.get("embedding_source_columns") or []) + (
@@ -283,16 +283,16 @@ class VectorSearchService:
     def _sync(self, data: IndexData) -> None:
         meta = data.meta
         catalog_name, schema, table = split_name(meta["spec"]["source_table"], 3, "table")
-        engine = self.state.catalog
-        engine.get_table(meta["spec"]["source_table"])
+        catalog = self.state.catalog
+        catalog.tables.get(meta["spec"]["source_table"])
         columns = meta["columns"]
         sql = "SELECT {} FROM {}.{}.{}".format(
             ", ".join(quote(c) for c in columns),
-            quote(engine.to_internal(catalog_name)),
+            quote(catalog.engine.to_internal(catalog_name)),
             quote(schema),
             quote(table),
         )
-        cursor = engine.cursor()
+        cursor = catalog.engine.cursor()
         try:
             fetched = cursor.execute(sql).fetchall()
         finally:
