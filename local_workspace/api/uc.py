@@ -74,22 +74,6 @@ async def _run(catalog: Catalog, fn: Callable[..., T], *args: Any, **kwargs: Any
         raise invalid(catalog.engine.public_text(str(exc))) from exc
 
 
-def _catalog_info(d: dict[str, Any]) -> Any:
-    return _sdk().CatalogInfo.from_dict(d)
-
-
-def _schema_info(d: dict[str, Any]) -> Any:
-    return _sdk().SchemaInfo.from_dict(d)
-
-
-def _table_info(d: dict[str, Any]) -> Any:
-    return _sdk().TableInfo.from_dict(d)
-
-
-def _volume_info(d: dict[str, Any]) -> Any:
-    return _sdk().VolumeInfo.from_dict(d)
-
-
 # -- catalogs ------------------------------------------------------------------------------
 
 
@@ -107,9 +91,9 @@ async def catalogs(request: Request) -> Response:
             body.get("comment"),
             body.get("properties"),
         )
-        return json_response(_catalog_info(info).as_dict())
+        return json_response(_sdk().CatalogInfo.from_dict(info).as_dict())
     items = await _run(cat, cat.catalogs.all)
-    return json_response(page(request, items, "catalogs", _catalog_info))
+    return json_response(page(request, items, "catalogs", _sdk().CatalogInfo.from_dict))
 
 
 async def catalog(request: Request) -> Response:
@@ -131,8 +115,10 @@ async def catalog(request: Request) -> Response:
             body.get("owner"),
             body.get("properties"),
         )
-        return json_response(_catalog_info(info).as_dict())
-    return json_response(_catalog_info(await _run(cat, cat.catalogs.get, name)).as_dict())
+        return json_response(_sdk().CatalogInfo.from_dict(info).as_dict())
+    return json_response(
+        _sdk().CatalogInfo.from_dict(await _run(cat, cat.catalogs.get, name)).as_dict()
+    )
 
 
 # -- schemas -------------------------------------------------------------------------------
@@ -150,10 +136,10 @@ async def schemas(request: Request) -> Response:
             require(body, "name"),
             body.get("comment"),
         )
-        return json_response(_schema_info(info).as_dict())
+        return json_response(_sdk().SchemaInfo.from_dict(info).as_dict())
     catalog_name = _required_query(request, "catalog_name")
     items = await _run(cat, cat.schemas.list_in, catalog_name)
-    return json_response(page(request, items, "schemas", _schema_info))
+    return json_response(page(request, items, "schemas", _sdk().SchemaInfo.from_dict))
 
 
 async def schema(request: Request) -> Response:
@@ -170,8 +156,10 @@ async def schema(request: Request) -> Response:
         info = await _run(
             cat, cat.schemas.update, full_name, body.get("comment"), body.get("owner")
         )
-        return json_response(_schema_info(info).as_dict())
-    return json_response(_schema_info(await _run(cat, cat.schemas.get, full_name)).as_dict())
+        return json_response(_sdk().SchemaInfo.from_dict(info).as_dict())
+    return json_response(
+        _sdk().SchemaInfo.from_dict(await _run(cat, cat.schemas.get, full_name)).as_dict()
+    )
 
 
 # -- tables --------------------------------------------------------------------------------
@@ -194,7 +182,7 @@ async def tables(request: Request) -> Response:
             body.get("properties"),
             body.get("storage_location"),
         )
-        return json_response(_table_info(info).as_dict())
+        return json_response(_sdk().TableInfo.from_dict(info).as_dict())
     catalog_name = _required_query(request, "catalog_name")
     schema_name = _required_query(request, "schema_name")
     items = await _run(cat, cat.tables.list_in, catalog_name, schema_name)
@@ -202,7 +190,7 @@ async def tables(request: Request) -> Response:
         items = [{k: v for k, v in t.items() if k != "columns"} for t in items]
     if query_bool(request, "omit_properties"):
         items = [{k: v for k, v in t.items() if k != "properties"} for t in items]
-    return json_response(page(request, items, "tables", _table_info))
+    return json_response(page(request, items, "tables", _sdk().TableInfo.from_dict))
 
 
 async def table(request: Request) -> Response:
@@ -216,7 +204,9 @@ async def table(request: Request) -> Response:
         body = await json_body(request)
         await _run(cat, cat.tables.update, full_name, body.get("owner"))
         return json_response({})
-    return json_response(_table_info(await _run(cat, cat.tables.get, full_name)).as_dict())
+    return json_response(
+        _sdk().TableInfo.from_dict(await _run(cat, cat.tables.get, full_name)).as_dict()
+    )
 
 
 async def table_exists(request: Request) -> Response:
@@ -272,11 +262,11 @@ async def volumes(request: Request) -> Response:
             body.get("comment"),
             body.get("storage_location"),
         )
-        return json_response(_volume_info(info).as_dict())
+        return json_response(_sdk().VolumeInfo.from_dict(info).as_dict())
     catalog_name = _required_query(request, "catalog_name")
     schema_name = _required_query(request, "schema_name")
     items = await _run(cat, cat.volumes.list_in, catalog_name, schema_name)
-    return json_response(page(request, items, "volumes", _volume_info))
+    return json_response(page(request, items, "volumes", _sdk().VolumeInfo.from_dict))
 
 
 async def volume(request: Request) -> Response:
@@ -286,7 +276,9 @@ async def volume(request: Request) -> Response:
     if request.method == "DELETE":
         await _run(cat, cat.volumes.delete, name)
         return json_response({})
-    return json_response(_volume_info(await _run(cat, cat.volumes.get, name)).as_dict())
+    return json_response(
+        _sdk().VolumeInfo.from_dict(await _run(cat, cat.volumes.get, name)).as_dict()
+    )
 
 
 # -- grants --------------------------------------------------------------------------------
