@@ -127,7 +127,9 @@ def test_missing_objects_raise_not_found_with_databricks_codes(ws: Any) -> None:
     assert ws.tables.exists("main.default.t_uc_nope").table_exists is False
 
 
-def test_a_table_created_through_the_api_is_queryable(ws: Any, local_ws: LocalWorkspace) -> None:
+def test_a_table_created_through_the_api_is_queryable(ws: Any) -> None:
+    from tests.test_pipelines_local_api import sql
+
     ws.schemas.create(name="t_uc_created", catalog_name="main")
     columns = [
         ColumnInfo(name="id", type_text="bigint", type_name=ColumnTypeName.LONG, position=0),
@@ -158,22 +160,19 @@ def test_a_table_created_through_the_api_is_queryable(ws: Any, local_ws: LocalWo
     ]
     assert table.columns[1].comment == "in EUR"
     assert ws.tables.exists("main.t_uc_created.sales_orders").table_exists
-    catalog = _engine(local_ws)
-    cursor = catalog.engine.cursor()
-    internal = catalog.engine.to_internal("main")
-    cursor.execute(f"INSERT INTO {internal}.t_uc_created.sales_orders VALUES (1, 9.5, ['a'])")
-    assert cursor.execute(
-        f"SELECT sum(amount) FROM {internal}.t_uc_created.sales_orders"
-    ).fetchone() == (pytest.approx(9.5),)
+    sql(ws, "INSERT INTO main.t_uc_created.sales_orders VALUES (1, 9.5, array('a'))")
+    total = sql(ws, "SELECT sum(amount) FROM main.t_uc_created.sales_orders")
+    assert float(total[0][0]) == pytest.approx(9.5)
     ws.tables.delete("main.t_uc_created.sales_orders")
     assert not ws.tables.exists("main.t_uc_created.sales_orders").table_exists
 
 
-def test_grants_inherit_from_catalog_to_schema_to_table(ws: Any, local_ws: LocalWorkspace) -> None:
+def test_grants_inherit_from_catalog_to_schema_to_table(ws: Any) -> None:
+    from tests.test_pipelines_local_api import sql
+
     ws.catalogs.create(name="t_uc_grants")
     ws.schemas.create(name="sales", catalog_name="t_uc_grants")
-    catalog = _engine(local_ws)
-    catalog.tables.create("t_uc_grants", "sales", "orders", [{"name": "id", "type_text": "bigint"}])
+    sql(ws, "CREATE TABLE t_uc_grants.sales.orders (id BIGINT)")
     ws.grants.update(
         "catalog",
         "t_uc_grants",
@@ -231,10 +230,10 @@ def test_a_restart_loses_nothing(tmp_path: Path) -> None:
         client = workspace_client(host=first.url, token=first.token, retry_timeout_seconds=5)
         client.schemas.create(name="kept_schema", catalog_name="main", comment="survives")
         client.catalogs.create(name="kept_catalog")
-        _engine(first).tables.create(
+        _engine(first).create_table(
             "main", "kept_schema", "kept_table", [{"name": "x", "type_text": "int"}]
         )
-        cursor = _engine(first).engine.cursor()
+        cursor = _engine(first).cursor()
         cursor.execute("INSERT INTO uc_main.kept_schema.kept_table VALUES (42)")
     with LocalWorkspace(config) as second:
         client = workspace_client(host=second.url, token=second.token, retry_timeout_seconds=5)
@@ -244,7 +243,7 @@ def test_a_restart_loses_nothing(tmp_path: Path) -> None:
         assert [c.type_text for c in table.columns or []] == ["int"]
         rows = (
             _engine(second)
-            .engine.cursor()
+            .cursor()
             .execute("SELECT x FROM uc_main.kept_schema.kept_table")
             .fetchall()
         )
