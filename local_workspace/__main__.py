@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sys
+import threading
 from pathlib import Path
 
 
@@ -37,13 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     """Serve until stopped; 0 on a clean stop."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    go = _wait_for_go() if args.spare else None
     # The imports are most of a start: a spare has them done before it is needed.
     from local_workspace.config import DEFAULT_USER, TOKEN_ENV, LocalConfig
     from local_workspace.faults import parse_faults
     from local_workspace.serve import serve
 
-    if args.spare and sys.stdin.readline().strip() != "go":
-        return 0  # its starter went away (or changed its mind): nothing to do
+    if go is not None:
+        go.wait()
     config = LocalConfig(
         data_dir=args.data_dir,
         host=args.host,
@@ -63,6 +65,21 @@ def main(argv: list[str] | None = None) -> int:
 
     serve(config, ready, owned=args.owned)
     return 0
+
+
+def _wait_for_go() -> threading.Event:
+    """A spare's go signal: set when its starter writes "go"; the process ends at once when
+    the starter goes away instead (its stdin closes), even in the middle of its imports."""
+    go = threading.Event()
+
+    def read() -> None:
+        if sys.stdin.readline().strip() == "go":
+            go.set()
+        else:
+            os._exit(0)  # nothing to clean up: the spare has touched nothing yet
+
+    threading.Thread(target=read, name="dbx-devkit-spare", daemon=True).start()
+    return go
 
 
 if __name__ == "__main__":

@@ -214,8 +214,8 @@ def test_a_killed_server_leaves_no_workspace_behind(tmp_path: Path) -> None:
         server.kill()  # no goodbye: the workspace notices its last owner is gone
         server.wait(timeout=30)
         wait_for(lambda: not alive(pid), timeout=15)
+        wait_for(lambda: processes_using(data_dir(home)) == [], timeout=15)  # its spare too
     finally:
         if server.poll() is None:
             server.kill()
             server.wait()
-    assert processes_using(data_dir(home)) == []
