@@ -3,18 +3,20 @@
 
 from __future__ import annotations
 
-import dataclasses
+import json
 import time
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
 
 from local_workspace.config import LocalConfig
-from local_workspace.faults import FaultConfig, FaultCounters, FaultInjector, parse_faults
+from local_workspace.faults import FAULTS_PATH, FaultConfig, FaultCounters, parse_faults
 from local_workspace.runner import LocalWorkspace
 from server.cli import build_parser, main
 from server.errors import describe_error
@@ -36,14 +38,36 @@ def faulty_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorkspa
         yield workspace
 
 
-def arm(workspace: LocalWorkspace, spec: str) -> FaultCounters:
-    """Replace the running workspace's faults by ``spec``, with fresh counters."""
-    faults = workspace.config.faults
-    assert faults is not None
-    armed = parse_faults(spec)
-    for item in dataclasses.fields(FaultConfig):
-        setattr(faults, item.name, getattr(armed, item.name))
-    return faults.counters
+def faults_request(
+    workspace: LocalWorkspace, method: str, body: dict[str, str] | None = None
+) -> Any:
+    """(status, JSON answer) of the workspace process's fault control endpoint."""
+    request = urllib.request.Request(
+        workspace.url + FAULTS_PATH,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {workspace.token}", "Content-Type": "application/json"},
+        method=method,
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def arm(workspace: LocalWorkspace, spec: str) -> None:
+    """Replace the running workspace's faults by ``spec``, with fresh counters (over HTTP:
+    the faults live in the workspace's own process)."""
+    status, answer = faults_request(workspace, "PUT", {"spec": spec})
+    assert status == 200, answer
+    assert FaultCounters(**answer) == FaultCounters()
+
+
+def counters(workspace: LocalWorkspace) -> FaultCounters:
+    """What the workspace's fault injector did since it was last armed."""
+    status, answer = faults_request(workspace, "GET")
+    assert status == 200, answer
+    return FaultCounters(**answer)
 
 
 @asynccontextmanager
@@ -60,9 +84,12 @@ async def session(workspace: LocalWorkspace, retry_timeout_s: int = 15) -> Async
 def test_faults_are_off_unless_configured(tmp_path: Path) -> None:
     assert LocalConfig(data_dir=tmp_path).faults is None
     assert build_parser().parse_args(["local"]).faults is None
-    workspace = LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False))
-    with workspace:
-        assert not isinstance(workspace._server.config.app, FaultInjector)  # type: ignore[union-attr]
+    # A workspace started without faults has no fault control at all: nothing to arm.
+    config = LocalConfig(data_dir=tmp_path, seed=False, warm_mlflow=False)
+    with LocalWorkspace(config) as workspace:
+        for method, body in (("GET", None), ("PUT", {"spec": "status=503"})):
+            status, answer = faults_request(workspace, method, body)
+            assert (status, answer["error_code"]) == (404, "ENDPOINT_NOT_FOUND"), answer
 
 
 def test_a_fault_spec_reads_as_counts_and_names_what_it_does_not_know() -> None:
@@ -90,20 +117,22 @@ async def test_a_burst_of_503s_is_retried_by_the_sdk_and_the_call_succeeds(
     faulty_ws: LocalWorkspace,
 ) -> None:
     async with session(faulty_ws) as client:
-        counters = arm(faulty_ws, f"status=503:2,retry_after=0,paths={UC}")
+        arm(faulty_ws, f"status=503:2,retry_after=0,paths={UC}")
         await ok(client, "uc_list_catalogs")
     # Three attempts: two answered 503, the third reached the workspace.
-    assert (counters.matched, counters.status, counters.passed) == (3, 2, 1)
+    done = counters(faulty_ws)
+    assert (done.matched, done.status, done.passed) == (3, 2, 1)
 
 
 async def test_a_429_with_retry_after_is_waited_out_and_the_call_succeeds(
     faulty_ws: LocalWorkspace,
 ) -> None:
     async with session(faulty_ws) as client:
-        counters = arm(faulty_ws, f"status=429:1,paths={UC}")
+        arm(faulty_ws, f"status=429:1,paths={UC}")
         start = time.monotonic()
         await ok(client, "uc_list_catalogs")
-    assert (counters.status, counters.passed) == (1, 1)
+    done = counters(faulty_ws)
+    assert (done.status, done.passed) == (1, 1)
     assert time.monotonic() - start >= 1.0  # the SDK honoured Retry-After: 1
 
 
@@ -111,12 +140,13 @@ async def test_a_persistent_503_ends_in_an_error_that_says_to_retry_later(
     faulty_ws: LocalWorkspace,
 ) -> None:
     async with session(faulty_ws, retry_timeout_s=1) as client:
-        counters = arm(faulty_ws, f"status=503,retry_after=0,paths={UC}")
+        arm(faulty_ws, f"status=503,retry_after=0,paths={UC}")
         error = await fails(client, "uc_list_catalogs")
+    done = counters(faulty_ws)
     assert error.startswith("TEMPORARILY_UNAVAILABLE: ")
     assert "still failing after retries" in error
     assert error.endswith("temporarily unavailable: retry later.")
-    assert counters.status >= 2 and counters.passed == 0
+    assert done.status >= 2 and done.passed == 0
 
 
 async def test_persistent_429s_end_in_a_rate_limit_error(faulty_ws: LocalWorkspace) -> None:
@@ -129,9 +159,10 @@ async def test_persistent_429s_end_in_a_rate_limit_error(faulty_ws: LocalWorkspa
 
 async def test_a_dropped_connection_is_retried_by_the_sdk(faulty_ws: LocalWorkspace) -> None:
     async with session(faulty_ws) as client:
-        counters = arm(faulty_ws, f"drop=1,paths={UC}")
+        arm(faulty_ws, f"drop=1,paths={UC}")
         await ok(client, "uc_list_catalogs")
-    assert (counters.dropped, counters.passed) == (1, 1)
+    done = counters(faulty_ws)
+    assert (done.dropped, done.passed) == (1, 1)
 
 
 async def test_connections_dropped_until_the_retry_timeout_say_the_workspace_is_unreachable(
@@ -146,24 +177,26 @@ async def test_connections_dropped_until_the_retry_timeout_say_the_workspace_is_
 
 async def test_latency_slows_matching_calls_only(faulty_ws: LocalWorkspace) -> None:
     async with session(faulty_ws) as client:
-        counters = arm(faulty_ws, f"latency=0.3,paths={UC}")
+        arm(faulty_ws, f"latency=0.3,paths={UC}")
         start = time.monotonic()
         await ok(client, "uc_list_catalogs")
         assert time.monotonic() - start >= 0.3
         await ok(client, "workspace_list", path="/")
-    assert (counters.matched, counters.delayed, counters.passed) == (1, 1, 1)
+    done = counters(faulty_ws)
+    assert (done.matched, done.delayed, done.passed) == (1, 1, 1)
 
 
 def test_every_kth_request_fails_and_health_is_never_faulted(faulty_ws: LocalWorkspace) -> None:
     client = workspace_client(host=faulty_ws.url, token=faulty_ws.token, retry_timeout_seconds=15)
-    counters = arm(faulty_ws, "status=503,every=2,retry_after=0")
+    arm(faulty_ws, "status=503,every=2,retry_after=0")
     for _ in range(3):
         list(client.catalogs.list())
     # Three lists: requests 2 and 4 answer 503 and are retried (3 and 5); 1, 3 and 5 pass.
-    assert counters.status == 2 and counters.passed == 3
+    done = counters(faulty_ws)
+    assert done.status == 2 and done.passed == 3
     with urllib.request.urlopen(f"{faulty_ws.url}/health", timeout=5) as response:
         assert response.status == 200
-    assert counters.matched == 5
+    assert counters(faulty_ws).matched == 5
 
 
 def test_a_persistent_503_without_retries_is_described_as_temporary() -> None:
