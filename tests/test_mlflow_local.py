@@ -5,6 +5,9 @@ that never holds up the other APIs."""
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
 import subprocess
 import sys
 import time
@@ -19,20 +22,17 @@ import pytest
 
 from local_workspace.config import LocalConfig
 from local_workspace.runner import LocalWorkspace
+from tests.conftest import mlflow_client_of, mlflow_script, subprocess_env
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "main.t_mlf.fraud_detector"
 
 
 @pytest.fixture
-def client(local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The real MlflowClient on the local workspace (tracking and registry URI = its URL)."""
-    from mlflow import MlflowClient
-
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", local_ws.url)
-    monkeypatch.setenv("MLFLOW_REGISTRY_URI", local_ws.url)
-    return MlflowClient(tracking_uri=local_ws.url, registry_uri=local_ws.url)
+def client(local_ws: LocalWorkspace) -> Any:
+    """The real MlflowClient on the local workspace (tracking and registry URI = its URL),
+    with its own token: the test process's MLflow settings stay untouched."""
+    return mlflow_client_of(local_ws)
 
 
 def http(
@@ -65,8 +65,23 @@ def test_experiments_are_created_and_searched(client: Any) -> None:
     assert client.get_experiment_by_name(name).tags["team"] == "fraud"
 
 
+# A user's script uploads a file to a run and downloads it back (MLflow's artifact client
+# reads its token from the environment: a process of its own).
+ARTIFACT_ROUND_TRIP = """
+import json, sys
+from pathlib import Path
+from mlflow import MlflowClient
+
+client, run_id = MlflowClient(), sys.argv[1]
+Path("report.txt").write_text("auc went up")
+client.log_artifact(run_id, "report.txt", artifact_path="reports")
+local = client.download_artifacts(run_id, "reports/report.txt", ".")
+print(json.dumps({"downloaded": Path(local).read_text()}))
+"""
+
+
 def test_runs_keep_params_metrics_tags_and_artifact_files(
-    client: Any, local_ws: LocalWorkspace, tmp_path: Path
+    client: Any, local_ws: LocalWorkspace
 ) -> None:
     experiment_id = client.create_experiment(unique("/Shared/t_mlf_runs"))
     run = client.create_run(experiment_id, run_name="baseline", tags={"stage": "dev"})
@@ -74,8 +89,7 @@ def test_runs_keep_params_metrics_tags_and_artifact_files(
     client.log_param(run_id, "n_estimators", "100")
     for step, value in enumerate([0.8, 0.85, 0.9]):
         client.log_metric(run_id, "auc", value, step=step)
-    (tmp_path / "report.txt").write_text("auc went up")
-    client.log_artifact(run_id, str(tmp_path / "report.txt"), artifact_path="reports")
+    script = mlflow_script(local_ws, ARTIFACT_ROUND_TRIP, run_id)
     client.set_terminated(run_id)
 
     got = client.get_run(run_id)
@@ -88,30 +102,46 @@ def test_runs_keep_params_metrics_tags_and_artifact_files(
     artifacts = local_ws.config.data_dir / "mlflow" / "artifacts"
     stored = [p for p in artifacts.rglob("report.txt") if run_id in p.parts]
     assert [p.read_text() for p in stored] == ["auc went up"]
-    local = client.download_artifacts(run_id, "reports/report.txt", str(tmp_path / "dl"))
-    assert Path(local).read_text() == "auc went up"
+    assert script["downloaded"] == "auc went up"
+
+
+# Train, register as the next version of a model, make it champion and load it by alias:
+# a user's script (argv: experiment id, model name).
+REGISTER_AND_LOAD = """
+import json, sys
+import mlflow
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+experiment_id, name = sys.argv[1], sys.argv[2]
+features = np.array([[0.0, 1.0], [1.0, 0.0], [0.9, 0.1], [0.1, 0.9]])
+model = LogisticRegression().fit(features, np.array([0, 1, 1, 0]))
+with mlflow.start_run(experiment_id=experiment_id) as run:
+    # pip_requirements given: inferring them spawns a process (seconds).
+    mlflow.sklearn.log_model(
+        model, name="model", registered_model_name=name, pip_requirements=["scikit-learn"]
+    )
+client = mlflow.MlflowClient()
+version = client.search_model_versions(f"run_id = '{run.info.run_id}'", max_results=5)[0]
+client.set_registered_model_alias(name, "champion", version.version)
+loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+print(json.dumps({
+    "run_id": run.info.run_id,
+    "version": version.version,
+    "predictions": [int(p) for p in loaded.predict(features)],
+}))
+"""
 
 
 def test_a_three_level_model_has_versions_aliases_and_tags_and_loads_by_alias(
-    client: Any,
+    client: Any, local_ws: LocalWorkspace
 ) -> None:
-    import mlflow
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
-    features = np.array([[0.0, 1.0], [1.0, 0.0], [0.9, 0.1], [0.1, 0.9]])
-    labels = np.array([0, 1, 1, 0])
-    model = LogisticRegression().fit(features, labels)
     experiment_id = client.create_experiment(unique("/Shared/t_mlf_registry"))
-    with mlflow.start_run(experiment_id=experiment_id) as run:
-        # pip_requirements given: inferring them spawns a process (seconds).
-        mlflow.sklearn.log_model(
-            model, name="model", registered_model_name=MODEL, pip_requirements=["scikit-learn"]
-        )
-    version = client.search_model_versions(f"run_id = '{run.info.run_id}'", max_results=5)[0]
-    assert version.name == MODEL
+    script = mlflow_script(local_ws, REGISTER_AND_LOAD, experiment_id, MODEL)
+    assert script["predictions"] == [0, 1, 1, 0]  # loaded by alias, in the user's process
+    (version,) = client.search_model_versions(f"run_id = '{script['run_id']}'", max_results=5)
+    assert version.name == MODEL and version.version == script["version"]
 
-    client.set_registered_model_alias(MODEL, "champion", version.version)
     client.set_registered_model_tag(MODEL, "owner", "fraud-team")
     client.set_model_version_tag(MODEL, version.version, "validated", "true")
     assert client.get_model_version_by_alias(MODEL, "champion").version == version.version
@@ -119,9 +149,6 @@ def test_a_three_level_model_has_versions_aliases_and_tags_and_loads_by_alias(
     assert registered.tags["owner"] == "fraud-team"
     assert registered.aliases["champion"] == version.version
     assert client.get_model_version(MODEL, version.version).tags == {"validated": "true"}
-
-    loaded = mlflow.pyfunc.load_model(f"models:/{MODEL}@champion")
-    assert list(loaded.predict(features)) == [0, 1, 1, 0]
 
     client.delete_registered_model_alias(MODEL, "champion")
     client.delete_registered_model_tag(MODEL, "owner")
@@ -166,56 +193,40 @@ def test_the_ui_answers_html_after_the_cookie_login(local_ws: LocalWorkspace) ->
     assert http(f"{local_ws.url}/api/2.0/preview/scim/v2/Me", {"Cookie": pair})[0] == 401
 
 
-def test_a_second_workspace_in_the_process_refuses_mlflow_instead_of_sharing_the_store(
+def test_two_workspaces_each_serve_their_own_mlflow_store(
     client: Any, tmp_path: Path, local_ws: LocalWorkspace
 ) -> None:
-    client.search_experiments(max_results=1)  # the session's workspace owns the MLflow server
+    # Each workspace is its own process with its own MLflow: nothing is shared.
+    here = unique("/Shared/t_mlf_here")
+    client.create_experiment(here)
     with LocalWorkspace(LocalConfig(data_dir=tmp_path / "other", seed=False)) as other:
-        status, _, body = http(
-            f"{other.url}/api/2.0/mlflow/experiments/search?max_results=5",
-            {"Authorization": f"Bearer {other.token}"},
-        )
-        assert status == 503
-        error = json.loads(body)
-        assert error["error_code"] == "TEMPORARILY_UNAVAILABLE"
-        assert str(local_ws.config.data_dir) in error["message"]
-        assert not (tmp_path / "other" / "mlflow" / "mlflow.db").exists()
-    assert client.search_experiments(max_results=1)  # still served after the other stopped
+        other_client = mlflow_client_of(other)
+        there = unique("/Shared/t_mlf_there")
+        other_client.create_experiment(there)
+        assert named(other_client, there) == [there] and named(other_client, here) == []
+        assert named(client, here) == [here] and named(client, there) == []
+        # Each store is a file in its own workspace's data directory.
+        assert (local_ws.config.data_dir / "mlflow" / "mlflow.db").is_file()
+        assert (other.config.data_dir / "mlflow" / "mlflow.db").is_file()
+    assert named(client, here) == [here]  # still served after the other stopped
 
 
-START_PROBE = """
-import json, sys, time, urllib.request
-from pathlib import Path
-from local_workspace.config import LocalConfig
-from local_workspace.runner import LocalWorkspace
-
-ws = LocalWorkspace(LocalConfig(data_dir=Path(sys.argv[1]), seed=False)).start()
-started = time.perf_counter()
-request = urllib.request.Request(
-    ws.url + "/api/2.0/preview/scim/v2/Me", headers={"Authorization": "Bearer " + ws.token}
-)
-with urllib.request.urlopen(request, timeout=30) as response:
-    assert response.status == 200
-elapsed = time.perf_counter() - started
-print(json.dumps({"me_s": elapsed, "mlflow_ready": ws._services["mlflow"]._ready.is_set()}))
-sys.stdout.flush()
-import os
-os._exit(0)  # leave without waiting for the MLflow import
-"""
+def named(client: Any, name: str) -> list[str]:
+    """The names of the experiments called ``name`` that ``client``'s workspace has."""
+    found = client.search_experiments(filter_string=f"name = '{name}'", max_results=5)
+    return [e.name for e in found]
 
 
 def test_other_apis_answer_at_once_while_mlflow_is_still_starting(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", START_PROBE, str(tmp_path / "data")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-    assert result.returncode == 0, result.stderr
-    probe = json.loads(result.stdout.strip().splitlines()[-1])
-    assert probe["mlflow_ready"] is False  # MLflow was still importing in the background...
-    assert probe["me_s"] < 1.0  # ...and the workspace answered anyway
+    with LocalWorkspace(LocalConfig(data_dir=tmp_path / "data", seed=False)) as workspace:
+        auth = {"Authorization": f"Bearer {workspace.token}"}
+        started = time.perf_counter()
+        status, _, _ = http(f"{workspace.url}/api/2.0/preview/scim/v2/Me", auth)
+        elapsed = time.perf_counter() - started
+        assert status == 200
+        health = json.loads(http(f"{workspace.url}/health")[2])
+    assert health["mlflow"] == "starting"  # MLflow was still importing in the background...
+    assert elapsed < 1.0  # ...and the workspace answered anyway
 
 
 @pytest.fixture
@@ -277,38 +288,65 @@ def test_a_notebook_run_as_a_job_logs_to_the_local_mlflow(
     assert [(r.info.run_name, r.data.metrics["auc"]) for r in found] == [("from-job", 0.91)]
 
 
-SKINNY_PROBE = """
-import sys, urllib.request, urllib.error
-from pathlib import Path
-sys.modules["flask"] = None  # as with mlflow-skinny: no Flask, so no MLflow server
-from local_workspace.config import LocalConfig
-from local_workspace.runner import LocalWorkspace
-
-with LocalWorkspace(LocalConfig(data_dir=Path(sys.argv[1]), seed=False)) as ws:
-    request = urllib.request.Request(
-        ws.url + "/api/2.0/mlflow/experiments/search?max_results=5",
-        headers={"Authorization": "Bearer " + ws.token},
-    )
-    try:
-        urllib.request.urlopen(request, timeout=90)
-    except urllib.error.HTTPError as error:
-        print(error.code, error.read().decode())
-"""
+# The workspace's process as it runs with mlflow-skinny: no Flask, so no MLflow server.
+SKINNY = (
+    "import sys; sys.modules['flask'] = None; "
+    "from local_workspace.__main__ import main; sys.exit(main())"
+)
 
 
 def test_without_the_full_mlflow_the_mlflow_routes_say_how_to_install_it(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", SKINNY_PROBE, str(tmp_path / "data")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
-    assert result.returncode == 0, result.stderr
-    status, body = result.stdout.strip().split(" ", 1)
-    assert status == "501"
+    data_dir = tmp_path / "data"
+    env = subprocess_env(tmp_path) | {"PYTHONPATH": str(REPO)}
+    read_fd, write_fd = os.pipe()
+    args = ["--data-dir", str(data_dir), "--no-seed", "--ready-fd", str(write_fd)]
+    with (tmp_path / "workspace.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", SKINNY, *args],
+            pass_fds=(write_fd,),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            env=env,
+            cwd=tmp_path,
+        )
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd, "rb") as ready:
+            line = ready_line(ready, process, timeout=120)
+        assert line, (tmp_path / "workspace.log").read_text()[-3000:]
+        url = json.loads(line)["url"]
+        token = (data_dir / "token").read_text().strip()
+        status, _, body = http(
+            f"{url}/api/2.0/mlflow/experiments/search?max_results=5",
+            {"Authorization": f"Bearer {token}"},
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    assert status == 501
     assert json.loads(body)["error_code"] == "NOT_IMPLEMENTED"
     assert "--extra mlflow" in json.loads(body)["message"]
+
+
+def ready_line(ready: Any, process: subprocess.Popen[bytes], timeout: float) -> bytes:
+    """The workspace process's ready line, or b"" once it exits or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n") and process.poll() is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b""
+        if select.select([ready], [], [], min(left, 1.0))[0]:
+            chunk = os.read(ready.fileno(), 4096)
+            if not chunk:
+                break
+            line += chunk
+    return line if line.endswith(b"\n") else b""
 
 
 def test_local_prints_the_mlflow_exports_and_the_ui_login(tmp_path: Path) -> None:
