@@ -10,7 +10,7 @@ import pytest
 from mcp import Client
 
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import fails, ok, text_of
+from tests.conftest import fails, mlflow_script, ok, text_of
 from tools_core.backend import Backend
 from tools_core.mlflow_client import mlflow_client
 
@@ -20,11 +20,8 @@ FRAUD = "main.models.fraud_detector"
 
 
 @pytest.fixture
-def client(backend: Backend, local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The MlflowClient the tools use."""
-    from tools_core.mlflow_client import mlflow_client
-
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
+def client(backend: Backend) -> Any:
+    """The MlflowClient the tools use (its token is its own)."""
     return mlflow_client(backend)
 
 
@@ -49,27 +46,59 @@ def scored_versions(client: Any, name: str, *metrics: dict[str, float]) -> list[
     return run_ids
 
 
-def train_and_register(mlflow: Any, C: float, rows: int) -> tuple[str, float]:
-    """Train a LogisticRegression on ``rows`` training rows, log f1 on a fixed holdout and
-    register it as the next version of main.models.fraud_detector: (run_id, f1)."""
-    from sklearn.datasets import make_classification
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import f1_score
+# The guide's training script (argv: experiment, model name): two LogisticRegressions on 40
+# and 400 training rows, each logged with its f1 on a fixed holdout and registered as the
+# next version of the model; prints [[run_id, f1], ...] in version order.
+TRAIN_AND_REGISTER = """
+import json, sys
+import mlflow
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
 
-    X, y = make_classification(n_samples=600, n_features=12, n_informative=6, random_state=7)
-    X_test, y_test = X[400:], y[400:]
+experiment, name = sys.argv[1], sys.argv[2]
+mlflow.set_experiment(experiment)
+X, y = make_classification(n_samples=600, n_features=12, n_informative=6, random_state=7)
+X_test, y_test = X[400:], y[400:]
+trained = []
+# Version 2 is better by construction: 40 training rows and strong regularisation against
+# all 400 rows.
+for C, rows in ((0.001, 40), (1.0, 400)):
     with mlflow.start_run() as run:
         model = LogisticRegression(C=C, max_iter=500).fit(X[:rows], y[:rows])
         f1 = float(f1_score(y_test, model.predict(X_test)))
         mlflow.log_params({"C": C, "rows": rows})
         mlflow.log_metric("f1", f1)
         mlflow.sklearn.log_model(
-            model,
-            name="model",
-            registered_model_name=FRAUD,
-            pip_requirements=["scikit-learn"],
+            model, name="model", registered_model_name=name, pip_requirements=["scikit-learn"]
         )
-    return run.info.run_id, f1
+    trained.append([run.info.run_id, f1])
+print(json.dumps(trained))
+"""
+
+# Load a model by URI as a user's script does and predict 5 rows: its run id and their count.
+LOAD_AND_PREDICT = """
+import json, sys
+import mlflow
+from sklearn.datasets import make_classification
+
+loaded = mlflow.pyfunc.load_model(sys.argv[1])
+X, _ = make_classification(n_samples=5, n_features=12, n_informative=6, random_state=1)
+print(json.dumps({"run_id": loaded.metadata.run_id, "predicted": len(loaded.predict(X))}))
+"""
+
+# Log (not register) a small scikit-learn model: its run id and model URI.
+LOG_MODEL = """
+import json, sys
+import mlflow
+from sklearn.linear_model import LogisticRegression
+
+mlflow.set_experiment(sys.argv[1])
+with mlflow.start_run() as run:
+    model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
+print(json.dumps({"run_id": run.info.run_id, "model_uri": info.model_uri}))
+"""
 
 
 async def aliases_of(mcp: Client, name: str) -> dict[str, int]:
@@ -78,19 +107,15 @@ async def aliases_of(mcp: Client, name: str) -> dict[str, int]:
 
 
 async def test_promotion_end_to_end_moves_champion_to_the_better_model_which_then_loads(
-    mcp: Client, mlflow_env: Any, backend: Backend
+    mcp: Client, client: Any, backend: Backend, local_ws: LocalWorkspace
 ) -> None:
-    mlflow = mlflow_env
     # Start from an empty registry entry: other tests (the docs example) register this
     # guide name too, and this test is about versions 1 and 2.
-    client = mlflow_client(backend)
     if client.search_registered_models(f"name = '{FRAUD}'"):
         client.delete_registered_model(FRAUD)
-    mlflow.set_experiment("/Shared/t_reg_fraud_detector")
-    # Version 2 is better by construction: 40 training rows and strong regularisation
-    # against all 400 rows.
-    run1, f1_1 = train_and_register(mlflow, C=0.001, rows=40)
-    run2, f1_2 = train_and_register(mlflow, C=1.0, rows=400)
+    (run1, f1_1), (run2, f1_2) = mlflow_script(
+        local_ws, TRAIN_AND_REGISTER, "/Shared/t_reg_fraud_detector", FRAUD
+    )
     assert f1_2 > f1_1
 
     versions = (await ok(mcp, "registry_list_versions", name=FRAUD)).structured_content
@@ -123,12 +148,8 @@ async def test_promotion_end_to_end_moves_champion_to_the_better_model_which_the
     assert recorded["tags"]["promotion_decided_by"] == backend.user
     assert recorded["tags"]["promotion_decided_at"].endswith("Z")
 
-    loaded = mlflow.pyfunc.load_model(f"models:/{FRAUD}@champion")
-    assert loaded.metadata.run_id == run2
-    from sklearn.datasets import make_classification
-
-    X, _ = make_classification(n_samples=5, n_features=12, n_informative=6, random_state=1)
-    assert len(loaded.predict(X)) == 5
+    loaded = mlflow_script(local_ws, LOAD_AND_PREDICT, f"models:/{FRAUD}@champion")
+    assert loaded == {"run_id": run2, "predicted": 5}
 
     again = await ok(mcp, "registry_promote", name=FRAUD, metric="f1", confirm=True)
     assert text_of(again).startswith("NOT PROMOTED") and "nothing to do" in text_of(again)
@@ -220,29 +241,22 @@ async def test_models_and_versions_are_listed_and_read_with_run_metrics(
 
 
 async def test_register_version_from_a_run_warns_on_a_second_copy(
-    mcp: Client, mlflow_env: Any
+    mcp: Client, local_ws: LocalWorkspace
 ) -> None:
-    from sklearn.linear_model import LogisticRegression
-
-    mlflow = mlflow_env
-    mlflow.set_experiment("/Shared/t_reg_register")
-    with mlflow.start_run() as run:
-        model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
-        info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
+    logged = mlflow_script(local_ws, LOG_MODEL, "/Shared/t_reg_register")
+    run_id = logged["run_id"]
     name = unique_model("registered")
-    first = await ok(
-        mcp, "registry_register_version", name=name, model_uri=f"runs:/{run.info.run_id}/model"
-    )
+    first = await ok(mcp, "registry_register_version", name=name, model_uri=f"runs:/{run_id}/model")
     assert first.structured_content["version"] == 1
     assert "created model" in text_of(first) and "WARNING" not in text_of(first)
-    second = await ok(mcp, "registry_register_version", name=name, model_uri=info.model_uri)
+    second = await ok(mcp, "registry_register_version", name=name, model_uri=logged["model_uri"])
     assert second.structured_content["version"] == 2
     assert "already registered as version(s) 1" in text_of(second)
     version = await ok(mcp, "registry_get_version", name=name, version=2)
-    assert version.structured_content["run_id"] == run.info.run_id
+    assert version.structured_content["run_id"] == run_id
 
     no_model = await fails(
-        mcp, "registry_register_version", name=name, model_uri=f"runs:/{run.info.run_id}/nope"
+        mcp, "registry_register_version", name=name, model_uri=f"runs:/{run_id}/nope"
     )
     assert no_model.startswith("RESOURCE_DOES_NOT_EXIST") and "log_model" in no_model
     bad_uri = await fails(mcp, "registry_register_version", name=name, model_uri="s3://x/y")
