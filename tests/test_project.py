@@ -16,7 +16,8 @@ from local_workspace.runner import LocalWorkspace
 from server.cli import main
 from server.launch import ROOT as REPO
 from server.launch import serve_command
-from tests.conftest import fails, mcp_session, ok, text_of
+from tests.conftest import fails, mcp_session, mlflow_script, ok, text_of
+from tests.test_registry_tools import LOG_MODEL
 from tools_core import bundles
 from tools_core.backend import Backend
 from tools_core.errors import InvalidInput, ToolsCoreError
@@ -161,20 +162,9 @@ def test_an_unreachable_workspace_makes_workspace_items_unknown(tmp_path: Path) 
 # --- through MCP and the CLI on the local workspace ----------------------------------------
 
 
-def log_small_model(mlflow: Any) -> str:
-    """A logged (not registered) scikit-learn model: its model URI."""
-    from sklearn.linear_model import LogisticRegression
-
-    mlflow.set_experiment(f"/Shared/{unique('t_project')}")
-    with mlflow.start_run() as run:
-        model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
-        mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
-    return f"runs:/{run.info.run_id}/model"
-
-
 @pytest.mark.anyio
 async def test_check_reports_the_missing_model_and_alias_until_the_tools_register_them(
-    mcp: Client, mlflow_env: Any, tmp_path: Path
+    mcp: Client, local_ws: LocalWorkspace, tmp_path: Path
 ) -> None:
     name = unique()
     path = str(tmp_path / name)
@@ -194,7 +184,9 @@ async def test_check_reports_the_missing_model_and_alias_until_the_tools_registe
     assert "registry_register_version" in text_of(before)
 
     model = f"main.{name}.{name}_model"  # the bundle's catalog.schema.model_name in dev
-    uri = log_small_model(mlflow_env)
+    # A logged (not registered) scikit-learn model, as the project's training code makes.
+    logged = mlflow_script(local_ws, LOG_MODEL, f"/Shared/{unique('t_project')}")
+    uri = f"runs:/{logged['run_id']}/model"
     await ok(mcp, "registry_register_version", name=model, model_uri=uri)
     await ok(mcp, "registry_set_alias", name=model, alias="champion", version=1)
 
