@@ -3,63 +3,88 @@ registered model versions (scikit-learn and a rule-based ChatAgent) loaded with 
 
 from __future__ import annotations
 
-import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 
+from local_workspace.config import LocalConfig
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import fails, ok, text_of
-from tools_core.backend import Backend
+from tests.conftest import fails, mlflow_script, ok, text_of
+from tools_core.backend import Backend, workspace_client
 from tools_core.mlflow_client import mlflow_client
+from tools_core.retries import Timeouts
 
 pytestmark = pytest.mark.anyio
 
-COLUMNS = ["a", "b", "c", "d"]
+# A user's script (argv: model name): v1 learns y, v2 learns 1 - y, so they disagree on
+# every row by construction; both are registered, loaded back with pyfunc and asked about
+# five rows. Prints the rows (records and split) and each version's predictions.
+REGISTER_TWO_VERSIONS = """
+import json, sys
+import mlflow
+import pandas as pd
+from mlflow.models import infer_signature
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
 
+name = sys.argv[1]
+X, y = make_classification(n_samples=200, n_features=4, random_state=3)
+X = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+for labels in (y, 1 - y):
+    model = LogisticRegression(max_iter=300).fit(X, labels)
+    with mlflow.start_run():
+        mlflow.sklearn.log_model(
+            model,
+            name="model",
+            registered_model_name=name,
+            signature=infer_signature(X, model.predict(X)),
+            pip_requirements=["scikit-learn"],
+        )
+rows = X.head(5)
+direct = {
+    f"v{v}": [int(p) for p in mlflow.pyfunc.load_model(f"models:/{name}/{v}").predict(rows)]
+    for v in (1, 2)
+}
+print(json.dumps({
+    "records": rows.to_dict(orient="records"), "split": rows.to_dict(orient="split"), **direct
+}))
+"""
 
-def _data() -> tuple[Any, Any]:
-    import pandas as pd
-    from sklearn.datasets import make_classification
+# A user's script (argv: model name) that logs and registers a rule-based ChatAgent which
+# replies pong to ping and echoes anything else.
+REGISTER_PING_AGENT = """
+import json, sys, uuid
+import mlflow
+from mlflow.pyfunc import ChatAgent
+from mlflow.types.agent import ChatAgentMessage, ChatAgentResponse
 
-    X, y = make_classification(n_samples=200, n_features=4, random_state=3)
-    return pd.DataFrame(X, columns=COLUMNS), y
+class PingAgent(ChatAgent):
+    def predict(self, messages, context=None, custom_inputs=None):
+        text = messages[-1].content
+        reply = "pong" if text.strip().lower() == "ping" else f"echo: {text}"
+        message = ChatAgentMessage(role="assistant", content=reply, id=uuid.uuid4().hex)
+        return ChatAgentResponse(messages=[message])
 
-
-def register_two_versions(mlflow: Any, name: str) -> Any:
-    """v1 learns y, v2 learns 1 - y: they disagree on every row by construction."""
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
-    from sklearn.linear_model import LogisticRegression
-
-    X, y = _data()
-    for labels in (y, 1 - y):
-        model = LogisticRegression(max_iter=300).fit(X, labels)
-        with mlflow.start_run():
-            mlflow.sklearn.log_model(
-                model,
-                name="model",
-                registered_model_name=name,
-                signature=infer_signature(X, model.predict(X)),
-                pip_requirements=["scikit-learn"],
-            )
-    return X.head(5)
-
-
-def direct(mlflow: Any, name: str, version: int, rows: Any) -> list[int]:
-    import mlflow.pyfunc
-
-    return [int(v) for v in mlflow.pyfunc.load_model(f"models:/{name}/{version}").predict(rows)]
+with mlflow.start_run():
+    mlflow.pyfunc.log_model(
+        name="agent",
+        python_model=PingAgent(),
+        registered_model_name=sys.argv[1],
+        pip_requirements=["mlflow"],
+    )
+print(json.dumps({"registered": sys.argv[1]}))
+"""
 
 
 async def test_a_champion_served_by_the_tools_predicts_like_the_model_and_follows_the_alias(
-    mcp: Client, mlflow_env: Any, backend: Backend
+    mcp: Client, backend: Backend, local_ws: LocalWorkspace
 ) -> None:
-    mlflow = mlflow_env
     name = f"main.t_serve.clf_{uuid.uuid4().hex[:6]}"
-    rows = register_two_versions(mlflow, name)
+    registered = mlflow_script(local_ws, REGISTER_TWO_VERSIONS, name)
+    records, v1, v2 = registered["records"], registered["v1"], registered["v2"]
     client = mlflow_client(backend)
     client.set_registered_model_alias(name, "champion", "1")
     endpoint = f"t-serve-{uuid.uuid4().hex[:6]}"
@@ -67,9 +92,7 @@ async def test_a_champion_served_by_the_tools_predicts_like_the_model_and_follow
     created = await ok(mcp, "serving_create_endpoint", name=endpoint, model=f"{name}@champion")
     assert created.structured_content["ready"] == "READY", text_of(created)
     assert created.structured_content["served"] == [f"{name}/1"]
-    records = rows.to_dict(orient="records")
     answer = await ok(mcp, "serving_query", name=endpoint, records=records)
-    v1 = direct(mlflow, name, 1, rows)
     assert text_of(answer) == str(v1).replace(" ", "")
 
     client.set_registered_model_alias(name, "champion", "2")
@@ -81,7 +104,6 @@ async def test_a_champion_served_by_the_tools_predicts_like_the_model_and_follow
     )
     assert updated.structured_content["served"] == [f"{name}/2"]
     answer = await ok(mcp, "serving_query", name=endpoint, records=records)
-    v2 = direct(mlflow, name, 2, rows)
     assert v2 != v1
     assert text_of(answer) == str(v2).replace(" ", "")
     listed = text_of(await ok(mcp, "serving_list_endpoints"))
@@ -117,7 +139,7 @@ def test_external_models_are_refused_as_not_available_locally(ws: Any) -> None:
 
 
 def test_the_sdk_creates_waits_for_and_queries_an_endpoint_which_survives_a_restart(
-    ws: Any, mlflow_env: Any, local_ws: LocalWorkspace
+    tmp_path: Path,
 ) -> None:
     from databricks.sdk.service.serving import (
         DataframeSplitInput,
@@ -125,74 +147,52 @@ def test_the_sdk_creates_waits_for_and_queries_an_endpoint_which_survives_a_rest
         ServedEntityInput,
     )
 
-    from local_workspace.serving import ServingService
-
+    # A workspace of its own: the restart must not pull the session's workspace away.
+    config = LocalConfig(data_dir=tmp_path / "ws", seed=False)
     name = f"main.t_serve.sdk_{uuid.uuid4().hex[:6]}"
-    rows = register_two_versions(mlflow_env, name)
     endpoint = f"t-serve-sdk-{uuid.uuid4().hex[:6]}"
-    config = EndpointCoreConfigInput(
-        name=endpoint,
-        served_entities=[
-            ServedEntityInput(
-                entity_name=name,
-                entity_version="2",
-                workload_size="Small",
-                scale_to_zero_enabled=True,
-            )
-        ],
-    )
-    detail = ws.serving_endpoints.create_and_wait(name=endpoint, config=config)
-    assert detail.state.ready.value == "READY"
-    got = ws.serving_endpoints.get(endpoint)
-    assert got.config.served_entities[0].entity_version == "2"
-    answer = ws.serving_endpoints.query(endpoint, dataframe_records=rows.to_dict(orient="records"))
-    assert answer.predictions == direct(mlflow_env, name, 2, rows)
-    split = ws.serving_endpoints.query(
-        endpoint, dataframe_split=DataframeSplitInput.from_dict(rows.to_dict(orient="split"))
-    )
-    assert split.predictions == answer.predictions
+    with LocalWorkspace(config) as first:
+        registered = mlflow_script(first, REGISTER_TWO_VERSIONS, name)
+        records = registered["records"]
+        ws: Any = workspace_client(host=first.url, token=first.token, retry_timeout_seconds=15)
+        config_input = EndpointCoreConfigInput(
+            name=endpoint,
+            served_entities=[
+                ServedEntityInput(
+                    entity_name=name,
+                    entity_version="2",
+                    workload_size="Small",
+                    scale_to_zero_enabled=True,
+                )
+            ],
+        )
+        detail = ws.serving_endpoints.create_and_wait(name=endpoint, config=config_input)
+        assert detail.state.ready.value == "READY"
+        got = ws.serving_endpoints.get(endpoint)
+        assert got.config.served_entities[0].entity_version == "2"
+        answer = ws.serving_endpoints.query(endpoint, dataframe_records=records)
+        assert answer.predictions == registered["v2"]
+        split = ws.serving_endpoints.query(
+            endpoint, dataframe_split=DataframeSplitInput.from_dict(registered["split"])
+        )
+        assert split.predictions == answer.predictions
 
-    # A restarted workspace reads serving.json and loads the model again on first use.
-    reopened = ServingService(local_ws.config.data_dir, local_ws.token, "restarted")
-    assert reopened.get(endpoint)["state"]["ready"] == "READY"
-    body = json.dumps({"dataframe_records": rows.to_dict(orient="records")}).encode()
-    assert reopened.invoke(endpoint, body, local_ws.url)["predictions"] == answer.predictions
-
-    ws.serving_endpoints.delete(endpoint)
-    assert endpoint not in [e.name for e in ws.serving_endpoints.list()]
-
-
-def _ping_agent() -> Any:
-    from mlflow.pyfunc import ChatAgent
-    from mlflow.types.agent import ChatAgentMessage, ChatAgentResponse
-
-    class PingAgent(ChatAgent):
-        """Replies pong to ping and echoes anything else."""
-
-        def predict(  # type: ignore[override]
-            self, messages: Any, context: Any = None, custom_inputs: Any = None
-        ) -> Any:
-            text = messages[-1].content
-            reply = "pong" if text.strip().lower() == "ping" else f"echo: {text}"
-            message = ChatAgentMessage(role="assistant", content=reply, id=uuid.uuid4().hex)
-            return ChatAgentResponse(messages=[message])
-
-    return PingAgent()
+    # The restarted workspace reads serving.json and loads the model again on first use: that
+    # first query waits for the new process's MLflow and the model (a patient client).
+    with LocalWorkspace(config) as second:
+        ws = workspace_client(host=second.url, token=second.token, timeouts=Timeouts(call_s=180))
+        assert ws.serving_endpoints.get(endpoint).state.ready.value == "READY"
+        again = ws.serving_endpoints.query(endpoint, dataframe_records=records)
+        assert again.predictions == registered["v2"]
+        ws.serving_endpoints.delete(endpoint)
+        assert endpoint not in [e.name for e in ws.serving_endpoints.list()]
 
 
 async def test_a_rule_based_chat_agent_answers_messages_through_serving_query(
-    mcp: Client, mlflow_env: Any
+    mcp: Client, local_ws: LocalWorkspace
 ) -> None:
-    import mlflow.pyfunc
-
     name = f"main.t_serve.agent_{uuid.uuid4().hex[:6]}"
-    with mlflow_env.start_run():
-        mlflow.pyfunc.log_model(
-            name="agent",
-            python_model=_ping_agent(),
-            registered_model_name=name,
-            pip_requirements=["mlflow"],
-        )
+    assert mlflow_script(local_ws, REGISTER_PING_AGENT, name) == {"registered": name}
     endpoint = f"t-serve-agent-{uuid.uuid4().hex[:6]}"
     await ok(mcp, "serving_create_endpoint", name=endpoint, model=f"{name}/1")
     pong = await ok(
