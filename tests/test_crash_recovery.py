@@ -72,11 +72,11 @@ class Workspace:
             host=self.url, token=self.token, retry_timeout_seconds=15
         )
 
-    def mlflow(self, monkeypatch: pytest.MonkeyPatch) -> Any:
-        import mlflow
+    def mlflow(self) -> Any:
+        """A real MlflowClient on this workspace, with its own token."""
+        from tools_core import mlflow_rest
 
-        monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", self.token)
-        return mlflow.MlflowClient(tracking_uri=self.url)
+        return mlflow_rest.client(self.url, self.url, self.token)
 
     def end(self) -> None:
         if self.process.poll() is None:
@@ -100,7 +100,7 @@ def started(tmp_path: Path) -> Iterator[list[int]]:
 
 
 def test_kill_9_leaves_no_orphan_and_the_restart_ends_the_job_run_and_mlflow_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, started: list[int]
+    tmp_path: Path, started: list[int]
 ) -> None:
     first = Workspace(tmp_path, "first")
     started.append(first.process.pid)
@@ -116,7 +116,7 @@ def test_kill_9_leaves_no_orphan_and_the_restart_ends_the_job_run_and_mlflow_run
         ready = wait_for(lambda: ready_file.exists() and json.loads(ready_file.read_text()), 120)
         started.extend([ready["task"], ready["in_group"], ready["escaped"]])
         mlflow_run = ready["mlflow_run"]
-        assert first.mlflow(monkeypatch).get_run(mlflow_run).info.status == "RUNNING"
+        assert first.mlflow().get_run(mlflow_run).info.status == "RUNNING"
         assert all(alive(ready[k]) for k in ("task", "in_group", "escaped"))
         decoy = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
         started.append(decoy.pid)
@@ -141,7 +141,7 @@ def test_kill_9_leaves_no_orphan_and_the_restart_ends_the_job_run_and_mlflow_run
         assert "stopped while this run was active" in run.state.state_message
         message = (run.tasks or [])[0].state.state_message
         assert f"pid {ready['escaped']}" in message, message
-        found = second.mlflow(monkeypatch).get_run(mlflow_run)
+        found = second.mlflow().get_run(mlflow_run)
         assert found.info.status == "KILLED"
         assert "stopped" in found.data.tags[END_REASON_TAG]
         assert found.data.params == {"stage": "training"}

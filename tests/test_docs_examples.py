@@ -8,19 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.service.catalog import Privilege
 
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import subprocess_env
+from tests.conftest import mlflow_client_of, subprocess_env
 
 REPO = Path(__file__).resolve().parents[1]
 WAREHOUSE = "dbxlocal00000001"
 
 
 def test_the_mlflow_tracking_example_logs_a_run_and_registers_a_three_level_model(
-    local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    local_ws: LocalWorkspace, tmp_path: Path
 ) -> None:
     # What `dbx-devkit local` tells the user to export, and nothing else.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "DATABRICKS_"))}
@@ -39,10 +38,7 @@ def test_the_mlflow_tracking_example_logs_a_run_and_registers_a_three_level_mode
     )
     assert found, result.stdout
 
-    from mlflow import MlflowClient
-
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
-    client = MlflowClient(tracking_uri=local_ws.url, registry_uri=local_ws.url)
+    client = mlflow_client_of(local_ws)
     run_id, version = found.groups()
     model_version = client.get_model_version("main.models.fraud_detector", version)
     assert model_version.run_id == run_id
@@ -188,17 +184,14 @@ def test_the_jobs_example_runs_load_then_report_and_prints_the_report(
 
 
 def test_the_mlflow_alias_example_promotes_the_better_challenger_to_champion(
-    local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    local_ws: LocalWorkspace, tmp_path: Path
 ) -> None:
     out = run_example("mlflow_aliases.py", local_ws, tmp_path, sdk=False, mlflow=True)
     found = re.search(r"promoted version (\d+) to champion", out)
     assert found, out
     assert re.search(r"champion predicts \[[01, ]+\]", out), out
 
-    from mlflow import MlflowClient
-
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
-    client = MlflowClient(tracking_uri=local_ws.url, registry_uri=local_ws.url)
+    client = mlflow_client_of(local_ws)
     model = client.get_registered_model("main.docs_mlflow.churn_classifier")
     assert model.aliases == {"champion": found[1]}  # the challenger alias is gone
     champion = client.get_model_version_by_alias(model.name, "champion")
@@ -213,7 +206,7 @@ def test_the_agent_answers_in_process_with_its_tool(
 
 
 def test_the_agent_logged_from_code_is_registered_reloaded_and_calls_its_tool(
-    local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    local_ws: LocalWorkspace, tmp_path: Path
 ) -> None:
     out = run_example("mosaic_agents_log_and_query.py", local_ws, tmp_path, sdk=False, mlflow=True)
     found = re.search(r"registered main\.docs_mosaic_agents\.order_status_agent version (\d+)", out)
@@ -226,10 +219,7 @@ def test_the_agent_logged_from_code_is_registered_reloaded_and_calls_its_tool(
         "And my other order? -> Please give me your four-digit order number. (tools: none)" in out
     )
 
-    from mlflow import MlflowClient
-
-    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
-    client = MlflowClient(tracking_uri=local_ws.url, registry_uri=local_ws.url)
+    client = mlflow_client_of(local_ws)
     version = client.get_model_version("main.docs_mosaic_agents.order_status_agent", found[1])
     run = client.get_run(str(version.run_id))
     assert client.get_experiment(run.info.experiment_id).name == "/Shared/docs-order-status-agent"

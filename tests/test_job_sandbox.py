@@ -11,6 +11,7 @@ from databricks.sdk.service import jobs
 
 from local_workspace.jobs.redact import MASK, redact
 from local_workspace.runner import LocalWorkspace
+from tests.conftest import mlflow_client_of
 from tests.test_jobs_local_api import folder, put_file, put_notebook, wait_run
 
 # Secrets the server process holds in its environment; none may reach a task.
@@ -121,12 +122,7 @@ def test_a_task_imports_sklearn_and_matplotlib_and_logs_to_mlflow(
     run_id = next(
         line.split()[1] for line in (output.logs or "").splitlines() if line[:4] == "run "
     )
-    import mlflow
-
-    client = mlflow.MlflowClient(tracking_uri=local_ws.url)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("MLFLOW_TRACKING_TOKEN", local_ws.token)
-        assert client.get_run(run_id).data.metrics == {"m": 1.5}
+    assert mlflow_client_of(local_ws).get_run(run_id).data.metrics == {"m": 1.5}
 
 
 def test_redact_masks_databricks_token_shapes_and_given_secrets() -> None:

@@ -16,13 +16,10 @@ from databricks.sdk.service.catalog import (
     TableType,
     VolumeType,
 )
-from databricks.sdk.service.sql import StatementState
 
 from local_workspace.config import LocalConfig
 from local_workspace.runner import LocalWorkspace
 from tools_core.backend import workspace_client
-
-WAREHOUSE = "dbxlocal00000001"
 
 
 def test_samples_lists_its_schemas_and_tables(ws: Any) -> None:
@@ -228,27 +225,20 @@ def test_grants_inherit_from_catalog_to_schema_to_table(ws: Any) -> None:
 
 
 def test_a_restart_loses_nothing(tmp_path: Path) -> None:
+    from tests.test_pipelines_local_api import sql
+
     config = LocalConfig(data_dir=tmp_path / "ws")
     with LocalWorkspace(config) as first:
         client = workspace_client(host=first.url, token=first.token, retry_timeout_seconds=5)
         client.schemas.create(name="kept_schema", catalog_name="main", comment="survives")
         client.catalogs.create(name="kept_catalog")
-        _sql(client, "CREATE TABLE main.kept_schema.kept_table (x INT)")
-        _sql(client, "INSERT INTO main.kept_schema.kept_table VALUES (42)")
+        sql(client, "CREATE TABLE main.kept_schema.kept_table (x INT)")
+        sql(client, "INSERT INTO main.kept_schema.kept_table VALUES (42)")
     with LocalWorkspace(config) as second:
         client = workspace_client(host=second.url, token=second.token, retry_timeout_seconds=5)
         assert client.schemas.get("main.kept_schema").comment == "survives"
         assert client.catalogs.get("kept_catalog").name == "kept_catalog"
         table = client.tables.get("main.kept_schema.kept_table")
         assert [c.type_text for c in table.columns or []] == ["int"]
-        assert _sql(client, "SELECT x FROM main.kept_schema.kept_table") == [["42"]]
+        assert sql(client, "SELECT x FROM main.kept_schema.kept_table") == [["42"]]
         assert "trips" in {t.name for t in client.tables.list("samples", "nyctaxi")}
-
-
-def _sql(client: Any, statement: str) -> list[list[str]]:
-    """The rows of ``statement`` on the workspace's SQL warehouse (it must succeed)."""
-    response = client.statement_execution.execute_statement(
-        statement=statement, warehouse_id=WAREHOUSE, wait_timeout="30s"
-    )
-    assert response.status.state == StatementState.SUCCEEDED, response.status
-    return (response.result.data_array if response.result else None) or []
