@@ -15,7 +15,7 @@ from mcp.types import ImageContent
 
 from local_workspace.runner import LocalWorkspace
 from server.errors import HINTS, describe_error
-from tests.conftest import fails, ok, text_of
+from tests.conftest import fails, mlflow_script, ok, text_of
 from tools_core.backend import Backend
 from tools_core.mlflow_client import mlflow_client
 
@@ -200,8 +200,22 @@ async def test_a_thousand_runs_give_a_bounded_sorted_page_and_the_next_one(
     assert more == sorted(f1s, reverse=True)[20:40]
 
 
+# A user's script (argv: run id) that logs one file twice: at the top and under plots/.
+LOG_REPORT = """
+import json, sys
+from pathlib import Path
+from mlflow import MlflowClient
+
+client, run_id = MlflowClient(), sys.argv[1]
+Path("report.txt").write_text("confusion matrix\\n")
+client.log_artifact(run_id, "report.txt")
+client.log_artifact(run_id, "report.txt", artifact_path="plots")
+print(json.dumps({"logged": run_id}))
+"""
+
+
 async def test_get_run_shows_params_metrics_tags_and_artifacts(
-    mcp: Client, client: Any, tmp_path: Path
+    mcp: Client, local_ws: LocalWorkspace
 ) -> None:
     run_id = await log(
         mcp,
@@ -211,10 +225,7 @@ async def test_get_run_shows_params_metrics_tags_and_artifacts(
         metrics={"f1": 0.876543},
         tags={"owner": "agent"},
     )
-    report = tmp_path / "report.txt"
-    report.write_text("confusion matrix\n")
-    client.log_artifact(run_id, str(report))
-    client.log_artifact(run_id, str(report), artifact_path="plots")
+    assert mlflow_script(local_ws, LOG_REPORT, run_id) == {"logged": run_id}
 
     result = await ok(mcp, "mlflow_get_run", run_id=run_id)
     detail = result.structured_content
