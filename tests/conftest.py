@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import select
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +78,6 @@ def mlflow_script(workspace: LocalWorkspace, source: str, *args: str, timeout: f
     """Run ``source`` as a user's MLflow script would run against ``workspace``: its own
     process, with ``MLFLOW_TRACKING_URI``/``TOKEN`` in *its* environment only, in a fresh
     folder. The JSON it prints on its last line is returned."""
-    import json
-    import subprocess
-    import sys
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
@@ -170,3 +172,64 @@ def subprocess_env(tmp_path: Path) -> dict[str, str]:
     env["DBX_DEVKIT_DATA_DIR"] = str(tmp_path / "data")
     Path(env["HOME"]).mkdir(parents=True, exist_ok=True)
     return env
+
+
+@contextmanager
+def workspace_process(
+    data_dir: Path, env: dict[str, str], code: str | None = None, timeout: float = 120
+) -> Iterator[tuple[str, str]]:
+    """A local workspace process started by hand, not by LocalWorkspace: ``env`` is its whole
+    environment (LocalWorkspace would filter it), and ``code`` (``python -c``, which must call
+    ``local_workspace.__main__.main``) replaces ``python -m local_workspace``. Unseeded.
+
+    Yields (url, token) once it wrote its ready line; ends it by its pid (SIGTERM, then kill).
+    """
+    log_path = data_dir / "logs" / "local-workspace.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = env | {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    start = ["-c", code] if code is not None else ["-m", "local_workspace"]
+    read_fd, write_fd = os.pipe()
+    args = ["--data-dir", str(data_dir), "--no-seed", "--ready-fd", str(write_fd)]
+    try:
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, *start, *args],
+                pass_fds=(write_fd,),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=env,
+                cwd=data_dir.parent,
+            )
+    finally:
+        os.close(write_fd)
+    try:
+        with os.fdopen(read_fd, "rb") as ready:
+            line = _ready_line(ready, process, timeout)
+        assert line, f"the workspace did not start: {log_path.read_text()[-3000:]}"
+        url = str(json.loads(line)["url"])
+        yield url, (data_dir / "token").read_text().strip()
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _ready_line(ready: Any, process: subprocess.Popen[bytes], timeout: float) -> bytes:
+    """The workspace process's ready line, or b"" once it exits or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n") and process.poll() is None:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        if select.select([ready], [], [], min(left, 1.0))[0]:
+            chunk = os.read(ready.fileno(), 4096)
+            if not chunk:
+                break
+            line += chunk
+    return line if line.endswith(b"\n") else b""

@@ -1,8 +1,15 @@
-"""Job tasks run with an allow-listed environment, and what they return is redacted."""
+"""Job tasks run with an allow-listed environment, and what they return is redacted.
+
+The secrets sit where a task could find them: in the environment and HOME of the workspace's
+own process (the one that spawns tasks), started here by hand so that its environment is
+exactly what the test gives it.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -10,11 +17,12 @@ from databricks.sdk import WorkspaceClient
 from databricks.sdk.service import jobs
 
 from local_workspace.jobs.redact import MASK, redact
-from local_workspace.runner import LocalWorkspace
-from tests.conftest import mlflow_client_of
+from tests.conftest import subprocess_env, workspace_process
 from tests.test_jobs_local_api import folder, put_file, put_notebook, wait_run
+from tools_core import mlflow_rest
+from tools_core.backend import workspace_client
 
-# Secrets the server process holds in its environment; none may reach a task.
+# Secrets the workspace process holds in its environment; none may reach a task.
 CANARIES = {
     "OPENAI_API_KEY": "sk-canary-openai-5f1c2d9e8b7a",
     "AWS_SECRET_ACCESS_KEY": "canary-aws-wJalrXUtnFEMI-K7MDENG",
@@ -36,14 +44,28 @@ print("databrickscfg", os.path.exists(os.path.expanduser("~/.databrickscfg")))
 """
 
 
-@pytest.fixture
-def server_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """The canaries in the server's environment (read when a task spawns) and in its HOME."""
-    for name, value in CANARIES.items():
-        monkeypatch.setenv(name, value)
-    cfg = Path.home() / ".databrickscfg"
+@dataclass
+class SecretWorkspace:
+    """A workspace process holding the canaries, and a client of it."""
+
+    url: str
+    token: str
+    home: Path
+    client: WorkspaceClient
+
+
+@pytest.fixture(scope="module")
+def secret_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretWorkspace]:
+    """A workspace process with the canaries in its environment and a Databricks profile in
+    its HOME (read when a task spawns)."""
+    tmp = tmp_path_factory.mktemp("job-sandbox")
+    env = subprocess_env(tmp) | CANARIES
+    home = Path(env["HOME"])
+    cfg = home / ".databrickscfg"
     cfg.write_text(f"[DEFAULT]\nhost = https://x.cloud.databricks.com\ntoken = {FOREIGN_TOKEN}\n")
-    return CANARIES
+    with workspace_process(tmp / "data", env) as (url, token):
+        client = workspace_client(host=url, token=token, retry_timeout_seconds=15)
+        yield SecretWorkspace(url, token, home, client)
 
 
 def run_output(ws: WorkspaceClient, task: jobs.SubmitTask) -> jobs.RunOutput:
@@ -51,16 +73,17 @@ def run_output(ws: WorkspaceClient, task: jobs.SubmitTask) -> jobs.RunOutput:
     return ws.jobs.get_run_output((run.tasks or [])[0].run_id)
 
 
-def assert_clean(text: str, local_ws: LocalWorkspace) -> None:
+def assert_clean(text: str, workspace: SecretWorkspace) -> None:
     for name, value in CANARIES.items():
         assert value not in text, f"{name} reached the task"
-    assert local_ws.token not in text
+    assert workspace.token not in text
     assert FOREIGN_TOKEN.removesuffix("-2") not in text
 
 
 def test_a_notebook_that_prints_its_environment_shows_no_server_secret(
-    ws: WorkspaceClient, local_ws: LocalWorkspace, server_secrets: dict[str, str]
+    secret_ws: SecretWorkspace,
 ) -> None:
+    ws = secret_ws.client
     path = put_notebook(
         ws,
         f"{folder(ws)}/env_dump",
@@ -71,20 +94,21 @@ def test_a_notebook_that_prints_its_environment_shows_no_server_secret(
     output = run_output(ws, task)
     logs = output.logs or ""
     assert "sk-canary" not in logs and "OPENAI_API_KEY" not in logs
-    assert_clean(logs, local_ws)
+    assert_clean(logs, secret_ws)
     # The token was printed on purpose: it comes back masked, like the foreign one.
     assert f"token {MASK} foreign {MASK}" in logs
     assert output.notebook_output is not None and output.notebook_output.result == MASK
     dumped = json.loads(next(line for line in logs.splitlines() if line.startswith("{")))
-    assert dumped["DATABRICKS_HOST"] == local_ws.url
-    assert dumped["MLFLOW_TRACKING_URI"] == local_ws.url
-    assert dumped["HOME"] != str(Path.home()) and "databrickscfg False" in logs
+    assert dumped["DATABRICKS_HOST"] == secret_ws.url
+    assert dumped["MLFLOW_TRACKING_URI"] == secret_ws.url
+    assert dumped["HOME"] != str(secret_ws.home) and "databrickscfg False" in logs
     assert Path(dumped["TMPDIR"]).is_relative_to(Path(dumped["HOME"]).parent)
 
 
 def test_an_error_carrying_the_token_is_masked_in_error_and_trace(
-    ws: WorkspaceClient, local_ws: LocalWorkspace, server_secrets: dict[str, str]
+    secret_ws: SecretWorkspace,
 ) -> None:
+    ws = secret_ws.client
     path = put_file(
         ws,
         f"{folder(ws)}/leak.py",
@@ -97,14 +121,15 @@ def test_an_error_carrying_the_token_is_masked_in_error_and_trace(
     assert output.error == f"RuntimeError: token is {MASK}"
     assert MASK in (output.error_trace or "") and MASK in (output.logs or "")
     for text in (output.error or "", output.error_trace or "", output.logs or ""):
-        assert_clean(text, local_ws)
+        assert_clean(text, secret_ws)
     run = ws.jobs.get_run(output.metadata.run_id if output.metadata else 0)
-    assert local_ws.token not in str(run.state)
+    assert secret_ws.token not in str(run.state)
 
 
 def test_a_task_imports_sklearn_and_matplotlib_and_logs_to_mlflow(
-    ws: WorkspaceClient, local_ws: LocalWorkspace, server_secrets: dict[str, str]
+    secret_ws: SecretWorkspace,
 ) -> None:
+    ws = secret_ws.client
     source = (
         "import matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
         "import mlflow, sklearn.linear_model\n"
@@ -122,7 +147,8 @@ def test_a_task_imports_sklearn_and_matplotlib_and_logs_to_mlflow(
     run_id = next(
         line.split()[1] for line in (output.logs or "").splitlines() if line[:4] == "run "
     )
-    assert mlflow_client_of(local_ws).get_run(run_id).data.metrics == {"m": 1.5}
+    client = mlflow_rest.client(secret_ws.url, secret_ws.url, secret_ws.token)
+    assert client.get_run(run_id).data.metrics == {"m": 1.5}
 
 
 def test_redact_masks_databricks_token_shapes_and_given_secrets() -> None:

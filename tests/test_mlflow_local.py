@@ -5,11 +5,7 @@ that never holds up the other APIs."""
 from __future__ import annotations
 
 import json
-import os
-import select
-import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +18,7 @@ import pytest
 
 from local_workspace.config import LocalConfig
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import mlflow_client_of, mlflow_script, subprocess_env
+from tests.conftest import mlflow_client_of, mlflow_script, subprocess_env, workspace_process
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "main.t_mlf.fraud_detector"
@@ -296,57 +292,14 @@ SKINNY = (
 
 
 def test_without_the_full_mlflow_the_mlflow_routes_say_how_to_install_it(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    env = subprocess_env(tmp_path) | {"PYTHONPATH": str(REPO)}
-    read_fd, write_fd = os.pipe()
-    args = ["--data-dir", str(data_dir), "--no-seed", "--ready-fd", str(write_fd)]
-    with (tmp_path / "workspace.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", SKINNY, *args],
-            pass_fds=(write_fd,),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            env=env,
-            cwd=tmp_path,
-        )
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd, "rb") as ready:
-            line = ready_line(ready, process, timeout=120)
-        assert line, (tmp_path / "workspace.log").read_text()[-3000:]
-        url = json.loads(line)["url"]
-        token = (data_dir / "token").read_text().strip()
+    with workspace_process(tmp_path / "data", subprocess_env(tmp_path), SKINNY) as (url, token):
         status, _, body = http(
             f"{url}/api/2.0/mlflow/experiments/search?max_results=5",
             {"Authorization": f"Bearer {token}"},
         )
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
     assert status == 501
     assert json.loads(body)["error_code"] == "NOT_IMPLEMENTED"
     assert "--extra mlflow" in json.loads(body)["message"]
-
-
-def ready_line(ready: Any, process: subprocess.Popen[bytes], timeout: float) -> bytes:
-    """The workspace process's ready line, or b"" once it exits or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    line = b""
-    while not line.endswith(b"\n") and process.poll() is None:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return b""
-        if select.select([ready], [], [], min(left, 1.0))[0]:
-            chunk = os.read(ready.fileno(), 4096)
-            if not chunk:
-                break
-            line += chunk
-    return line if line.endswith(b"\n") else b""
 
 
 def test_local_prints_the_mlflow_exports_and_the_ui_login(tmp_path: Path) -> None:
