@@ -142,6 +142,143 @@ def test_tools_core_and_tool_modules_import_no_heavy_package_at_module_level() -
     assert found == [], "import these inside the functions that need them (cold start)"
 
 
+# --- tests keep MLflow's process-wide state alone -------------------------------------
+
+# MLflow's fluent setters change the whole process (every later client, every test after).
+MLFLOW_PROCESS_SETTERS = ("set_tracking_uri", "set_registry_uri", "set_experiment")
+
+
+def _names_mlflow_variable(node: ast.AST) -> bool:
+    """Whether ``node`` is a string (or an f-string whose start is) ``MLFLOW_...``."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.startswith("MLFLOW_")
+    if isinstance(node, ast.JoinedStr) and node.values:
+        return _names_mlflow_variable(node.values[0])
+    return False
+
+
+def _is_environ(node: ast.AST) -> bool:
+    """``os.environ`` (or ``environ`` imported from os): the test process's environment."""
+    if isinstance(node, ast.Attribute):
+        return node.attr == "environ"
+    return isinstance(node, ast.Name) and node.id == "environ"
+
+
+def _mapping_sets_mlflow_variable(node: ast.AST) -> bool:
+    """A dict literal or ``dict(...)`` call with an ``MLFLOW_...`` key."""
+    if isinstance(node, ast.Dict):
+        return any(k is not None and _names_mlflow_variable(k) for k in node.keys)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict":
+        return any((k.arg or "").startswith("MLFLOW_") for k in node.keywords)
+    return False
+
+
+def _call_offence(call: ast.Call) -> str | None:
+    """Why ``call`` changes MLflow's settings of the process it runs in, if it does."""
+    func, args = call.func, call.args
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    on_environ = isinstance(func, ast.Attribute) and _is_environ(func.value)
+    if name in MLFLOW_PROCESS_SETTERS:
+        return f"calls {name} (MLflow's process-wide setting)"
+    if name in ("setenv", "putenv") and args and _names_mlflow_variable(args[0]):
+        return f"{name} of an MLflow variable in the test process"
+    if name == "setitem" and args[1:] and _is_environ(args[0]) and _names_mlflow_variable(args[1]):
+        return "setitem of an MLflow variable in os.environ"
+    if on_environ and name == "setdefault" and args and _names_mlflow_variable(args[0]):
+        return "os.environ.setdefault of an MLflow variable"
+    if on_environ and name == "update":
+        keywords = any((k.arg or "").startswith("MLFLOW_") for k in call.keywords)
+        if keywords or any(_mapping_sets_mlflow_variable(a) for a in args):
+            return "os.environ.update with an MLflow variable"
+    return None
+
+
+def process_mlflow_offences(source: str) -> list[tuple[int, str]]:
+    """(line, what) of every place ``source`` sets MLflow's process-wide tracking/registry
+    URI or experiment, or writes an ``MLFLOW_*`` variable into its own process's environment.
+
+    A subprocess's environment (a dict of its own, ``env |= {...}``, ``env["MLFLOW_X"] = ...``)
+    is not the process's; MLflow code inside a string (a script run in a subprocess) is not
+    a call. Names only known at run time (``setenv(name, ...)``) cannot be judged here.
+    """
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            why = _call_offence(node)
+        elif isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            why = _assignment_offence(node)
+        else:
+            continue
+        if why is not None:
+            found.append((node.lineno, why))
+    return found
+
+
+def _assignment_offence(node: ast.Assign | ast.AnnAssign | ast.AugAssign) -> str | None:
+    """Why an assignment writes an MLflow variable into ``os.environ``, if it does."""
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    for target in targets:
+        if (
+            isinstance(target, ast.Subscript)
+            and _is_environ(target.value)
+            and _names_mlflow_variable(target.slice)
+        ):
+            return "os.environ[...] = of an MLflow variable"
+    if (
+        isinstance(node, ast.AugAssign)
+        and _is_environ(node.target)
+        and _mapping_sets_mlflow_variable(node.value)
+    ):
+        return "os.environ |= with an MLflow variable"
+    return None
+
+
+def test_the_mlflow_check_tells_the_test_process_from_a_subprocess() -> None:
+    offending = [
+        "import mlflow\nmlflow.set_tracking_uri('http://x')",
+        "mlflow.set_registry_uri(url)",
+        "from mlflow import set_experiment\nset_experiment('/Shared/x')",
+        "monkeypatch.setenv('MLFLOW_TRACKING_TOKEN', token)",
+        "with pytest.MonkeyPatch.context() as patch:\n    patch.setenv('MLFLOW_TRACKING_URI', u)",
+        "monkeypatch.setenv(f'MLFLOW_{name}', value)",
+        "monkeypatch.setitem(os.environ, 'MLFLOW_TRACKING_URI', u)",
+        "os.environ['MLFLOW_TRACKING_URI'] = url",
+        "environ['MLFLOW_TRACKING_URI']: str = url",
+        "os.environ.update({'MLFLOW_TRACKING_TOKEN': token})",
+        "os.environ.update(MLFLOW_TRACKING_TOKEN=token)",
+        "os.environ.update(dict(MLFLOW_TRACKING_TOKEN=token))",
+        "os.environ.setdefault('MLFLOW_HTTP_REQUEST_TIMEOUT', '5')",
+        "os.environ |= {'MLFLOW_TRACKING_URI': url}",
+        "os.putenv('MLFLOW_TRACKING_URI', url)",
+    ]
+    for source in offending:
+        assert len(process_mlflow_offences(source)) == 1, source
+    allowed = [
+        "env = dict(os.environ)\nenv |= {'MLFLOW_TRACKING_URI': url}",
+        "env['MLFLOW_TRACKING_TOKEN'] = token",
+        "subprocess.run(cmd, env={**os.environ, 'MLFLOW_TRACKING_URI': url})",
+        "monkeypatch.delenv('MLFLOW_TRACKING_URI')",
+        "monkeypatch.setenv('HOME', home)",
+        "os.environ['HOME'] = home",
+        "SCRIPT = 'import mlflow; mlflow.set_experiment(\"/Shared/x\")'",
+        "client.set_experiment_tag(experiment_id, 'team', 'fraud')",
+        "mlflow_script(local_ws, SCRIPT, '/Shared/x')",
+    ]
+    for source in allowed:
+        assert process_mlflow_offences(source) == [], source
+
+
+def test_no_test_sets_mlflow_state_in_the_test_process() -> None:
+    """Tests run MLflow's fluent API in subprocesses (tests.conftest.mlflow_script) and use
+    clients with their own token (mlflow_client_of); never the test process's settings."""
+    offences = [
+        f"{path.relative_to(REPO)}:{line}: {why}"
+        for path in python_files("tests")
+        for line, why in process_mlflow_offences(path.read_text())
+    ]
+    assert offences == [], "MLflow state set in the test process:\n" + "\n".join(offences)
+
+
 def test_starting_the_server_loads_no_heavy_package() -> None:
     """What `dbx-devkit serve` imports before answering tools/list, measured for real."""
     code = (
