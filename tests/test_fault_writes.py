@@ -30,7 +30,7 @@ from mcp import Client
 
 from local_workspace.runner import LocalWorkspace
 from server.registry import all_specs
-from tests.conftest import mcp_session, text_of, wait_for
+from tests.conftest import mcp_session, mlflow_script, text_of, wait_for
 from tests.fault_proxy import Decision, FaultPlan, FaultProxy, fault_proxy
 from tests.test_pipelines_local_api import sql, upload
 from tools_core.backend import Backend, local_backend
@@ -106,6 +106,7 @@ class Rig:
     client: Client  # MCP, over the backend behind the proxy
     direct: Backend  # straight to the workspace, for set-up and checks
     figures: Figures
+    workspace: LocalWorkspace  # for set-up scripts (MLflow artifacts)
 
 
 def off_loop(fn: Callable[..., T]) -> Callable[..., Awaitable[T]]:
@@ -181,7 +182,7 @@ async def test_every_writer_through_faults_writes_at_most_once_and_answers_hones
     faulty = local_backend(proxy.url, local_ws.token)
     figures = Figures()
     async with mcp_session(faulty, output_schemas=True) as client:
-        rig = Rig(proxy, client, backend, figures)
+        rig = Rig(proxy, client, backend, figures, local_ws)
         async with anyio.create_task_group() as areas:
             for area in AREAS:
                 areas.start_soon(area, rig)
@@ -355,6 +356,17 @@ def _done(run: Any) -> bool:
 # ---------------------------------------------------------------- MLflow and the registry
 
 
+# A user's script (argv: run id) that gives the run a model folder: an MLmodel file, all the
+# registry needs (MLflow's artifact client reads its token from the environment).
+LOG_MLMODEL = """
+import json, sys
+from mlflow import MlflowClient
+
+MlflowClient().log_text(sys.argv[1], "flavors: {}\\n", "model/MLmodel")
+print(json.dumps({"logged": sys.argv[1]}))
+"""
+
+
 async def mlflow_area(rig: Rig) -> None:
     u = unique()
     direct = mlflow_client(rig.direct)
@@ -363,7 +375,7 @@ async def mlflow_area(rig: Rig) -> None:
 
     def set_up() -> str:
         run = direct.create_run(direct.create_experiment(f"/Shared/t_faults_src_{u}"))
-        direct.log_text(run.info.run_id, "flavors: {}\n", "model/MLmodel")
+        mlflow_script(rig.workspace, LOG_MLMODEL, run.info.run_id)
         direct.log_metric(run.info.run_id, "f1", 0.9)
         direct.set_terminated(run.info.run_id)
         # Version 1 (set up, not counted): the alias and promotion calls need one.
