@@ -6,7 +6,8 @@ import base64
 import difflib
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from mcp.server import MCPServer
@@ -34,7 +35,7 @@ from server.errors import (
     shorten,
 )
 from server.registry import ToolSpec, all_specs
-from server.runtime import Runtime, current, set_current
+from server.runtime import Runtime
 from server.settings import TOOLSETS, Settings
 from server.skills import register_knowledge
 from server.tool_catalog import ToolRow
@@ -91,15 +92,15 @@ def error_result(message: str) -> CallToolResult:
     return CallToolResult(content=[TextContent(type="text", text=bounded(message))], is_error=True)
 
 
-def guarded(fn: Callable[..., Any], structured: bool) -> Callable[..., Any]:
+def guarded(fn: Callable[..., Any], runtime: Runtime, structured: bool) -> Callable[..., Any]:
     """The error boundary: every failure becomes an error result with an actionable message,
-    and every call is bounded in time (``call_timeout_s``)."""
+    and every call is bounded in time (``runtime``'s ``call_timeout_s``)."""
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
         async def call_async(*args: Any, **kwargs: Any) -> CallToolResult:
             try:
-                with current().bounded_call():
+                with runtime.bounded_call():
                     result = await fn(*args, **kwargs)
             except Exception as exc:  # noqa: BLE001  (the one boundary)
                 return error_result(describe_error(exc))
@@ -110,7 +111,7 @@ def guarded(fn: Callable[..., Any], structured: bool) -> Callable[..., Any]:
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> CallToolResult:
         try:
-            with current().bounded_call():
+            with runtime.bounded_call():
                 result = fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001  (the one boundary)
             return error_result(describe_error(exc))
@@ -119,15 +120,33 @@ def guarded(fn: Callable[..., Any], structured: bool) -> Callable[..., Any]:
     return call
 
 
-class DevkitServer(MCPServer):
+def runtime_lifespan(
+    runtime: Runtime,
+) -> Callable[[MCPServer[Runtime]], AbstractAsyncContextManager[Runtime]]:
+    """A lifespan that hands ``runtime`` to every request (``ctx.request_context.
+    lifespan_context``, read by :func:`server.runtime.runtime_of`). It does not close the
+    runtime: whoever built the runtime closes it, after the transport stops."""
+
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[Runtime]) -> AsyncIterator[Runtime]:
+        yield runtime
+
+    return lifespan
+
+
+class DevkitServer(MCPServer[Runtime]):
     """MCPServer whose argument errors also start with an error code and say what to fix.
 
+    Its tools reach ``runtime`` through their MCP context (the server's lifespan yields it).
     Tools listed from the cached catalog (:mod:`server.tool_catalog`) are built only when
     first called; until then tools/list answers from their cached listing.
     """
 
-    def __init__(self, *args: Any, structured: bool = False, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, *args: Any, runtime: Runtime, structured: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, lifespan=runtime_lifespan(runtime), **kwargs)
+        self._runtime = runtime
         self._structured = structured
         self._order: list[str] = []
         self._unbuilt: dict[str, MCPTool] = {}
@@ -135,7 +154,7 @@ class DevkitServer(MCPServer):
     def add_spec(self, spec: ToolSpec) -> None:
         """Build and register one tool behind the error boundary."""
         self.add_tool(
-            guarded(spec.fn, self._structured),
+            guarded(spec.fn, self._runtime, self._structured),
             name=spec.name,
             annotations=tool_annotations(spec),
             structured_output=self._structured,
@@ -245,8 +264,7 @@ def instructions(runtime: Runtime) -> str:
 def build_server(settings: Settings, runtime: Runtime | None = None) -> DevkitServer:
     """An MCPServer with the selected tools; ``runtime`` defaults to one built from settings."""
     runtime = runtime or Runtime(settings)
-    set_current(runtime)
-    rows = None if settings.output_schemas else _cached_rows()
+    rows = None if settings.output_schemas else _cached_rows(runtime)
     if rows is None:
         specs = selected_specs(settings)
         runtime.toolsets = sorted({spec.toolset for spec in specs})
@@ -259,6 +277,7 @@ def build_server(settings: Settings, runtime: Runtime | None = None) -> DevkitSe
         log_level="WARNING",
         instructions=instructions(runtime),
         version=_version(),
+        runtime=runtime,
         structured=settings.output_schemas,
     )
     if rows is None:
@@ -276,13 +295,13 @@ def _enabled(settings: Settings, toolset: str, read_only: bool) -> bool:
     return toolset in (settings.toolsets or TOOLSETS) and (read_only or not settings.read_only)
 
 
-def _cached_rows() -> list[ToolRow]:
+def _cached_rows(runtime: Runtime) -> list[ToolRow]:
     """Every tool's listing from the cache; on a miss, build them all and store them."""
     key = tool_catalog.fingerprint()
     rows = tool_catalog.load(key)
     if rows is not None:
         return rows
-    everything = DevkitServer(name=SERVER_NAME)
+    everything = DevkitServer(name=SERVER_NAME, runtime=runtime)
     specs = list(all_specs().values())
     for spec in specs:
         everything.add_spec(spec)

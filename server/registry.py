@@ -1,17 +1,22 @@
 """Tool specs: every tool declares its toolset and whether it reads or writes.
 
-Tool modules (``server/tools/*.py``) decorate plain functions with :func:`reader` or
-:func:`writer`; :mod:`server.app` registers the specs that pass the toolset and read-only
-filters. A tool is a reader or a writer, never both (permission rules are per tool).
+Tool modules (``server/tools/*.py``) mark plain functions with :func:`reader` or
+:func:`writer`; the mark is metadata on the function and registers nothing. The one list of
+tools is :data:`server.tools.TOOLS`; :func:`all_specs` builds the specs from it and
+:mod:`server.app` registers those that pass the toolset and read-only filters. A tool is a
+reader or a writer, never both (permission rules are per tool).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The attribute a tool function carries its spec in.
+SPEC_ATTRIBUTE = "__dbx_devkit_tool__"
 
 
 @dataclass(frozen=True)
@@ -31,21 +36,16 @@ class ToolSpec:
         return self.fn.__name__
 
 
-SPECS: dict[str, ToolSpec] = {}
-
-
-def _register(spec: ToolSpec) -> None:
-    if spec.name in SPECS:
-        raise ValueError(f"duplicate tool name {spec.name}")
-    SPECS[spec.name] = spec
+def _mark(fn: F, spec: ToolSpec) -> F:
+    setattr(fn, SPEC_ATTRIBUTE, spec)
+    return fn
 
 
 def reader(toolset: str, title: str | None = None) -> Callable[[F], F]:
     """Declare a read-only tool."""
 
     def decorate(fn: F) -> F:
-        _register(ToolSpec(fn, toolset, read_only=True, title=title))
-        return fn
+        return _mark(fn, ToolSpec(fn, toolset, read_only=True, title=title))
 
     return decorate
 
@@ -56,23 +56,45 @@ def writer(
     """Declare a writing tool; destructive and idempotent are chosen on purpose, per tool."""
 
     def decorate(fn: F) -> F:
-        _register(
-            ToolSpec(
-                fn,
-                toolset,
-                read_only=False,
-                destructive=destructive,
-                idempotent=idempotent,
-                title=title,
-            )
+        spec = ToolSpec(
+            fn,
+            toolset,
+            read_only=False,
+            destructive=destructive,
+            idempotent=idempotent,
+            title=title,
         )
-        return fn
+        return _mark(fn, spec)
 
     return decorate
 
 
-def all_specs() -> dict[str, ToolSpec]:
-    """Every tool spec, after importing every tool module."""
-    from server import tools  # noqa: F401  (importing registers the tools)
+def spec_of(fn: Callable[..., Any]) -> ToolSpec | None:
+    """The spec ``fn`` was declared with (:func:`reader`/:func:`writer`), or None."""
+    spec = getattr(fn, SPEC_ATTRIBUTE, None)
+    return spec if isinstance(spec, ToolSpec) else None
 
-    return SPECS
+
+def specs_of(tools: Iterable[Callable[..., Any]]) -> dict[str, ToolSpec]:
+    """The specs of ``tools`` by name, in their order; refuses an undeclared function and
+    two tools of one name (names are API: the second would silently shadow the first)."""
+    specs: dict[str, ToolSpec] = {}
+    for fn in tools:
+        spec = spec_of(fn)
+        if spec is None:
+            raise ValueError(f"{fn.__qualname__} is not declared with @reader or @writer")
+        if spec.name in specs:
+            raise ValueError(f"duplicate tool name {spec.name}")
+        specs[spec.name] = spec
+    return specs
+
+
+def all_specs() -> dict[str, ToolSpec]:
+    """Every tool spec, in the order of :data:`server.tools.TOOLS` (tools/list's order).
+
+    Imports the tool modules: call it only when tools are built, never to answer tools/list
+    from the cached catalog.
+    """
+    from server.tools import TOOLS
+
+    return specs_of(TOOLS)

@@ -1,5 +1,8 @@
 """The server's runtime: settings plus a backend created on first use.
 
+Each server holds its own runtime and hands it to its tools through the MCP context
+(:func:`runtime_of`, :func:`backend_of`); there is no process-wide current runtime.
+
 Creating the backend imports databricks-sdk (seconds) and may start the embedded local
 workspace, so it happens on the first tool call, never before tools/list is answered.
 """
@@ -17,6 +20,8 @@ from typing import TYPE_CHECKING
 from server.settings import Settings
 
 if TYPE_CHECKING:
+    from mcp.server.mcpserver import Context
+
     from local_workspace.supervisor import Supervisor
     from tools_core.backend import Backend
     from tools_core.retries import Timeouts
@@ -161,22 +166,15 @@ class Runtime:
             self._local = None
 
 
-_current: Runtime | None = None
-
-
-def set_current(runtime: Runtime) -> None:
-    """Make ``runtime`` the one tool functions use."""
-    global _current
-    _current = runtime
-
-
-def current() -> Runtime:
-    """The runtime tool functions use."""
-    if _current is None:
+def runtime_of(ctx: Context) -> Runtime:
+    """The runtime of the server handling this tool call: what its lifespan yielded
+    (:func:`server.app.build_server`), so servers built in one process never share one."""
+    runtime: object = ctx.request_context.lifespan_context
+    if not isinstance(runtime, Runtime):
         raise RuntimeError("no dbx-devkit runtime: build the server with server.app.build_server")
-    return _current
+    return runtime
 
 
-def backend() -> Backend:
-    """Shortcut for tool functions: the current backend."""
-    return current().backend()
+def backend_of(ctx: Context) -> Backend:
+    """The backend of this tool call's server (created on first use)."""
+    return runtime_of(ctx).backend()

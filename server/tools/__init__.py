@@ -1,6 +1,15 @@
-"""Tool modules; importing this package registers every tool spec."""
+"""Tool modules, and the one list of the tools the server offers.
 
-from server.tools import (  # noqa: F401
+Importing a tool module registers nothing: a tool is offered because it is in :data:`TOOLS`.
+The order of :data:`TOOLS` is the order of tools/list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from server.tools import (
     bundles,
     compute,
     context,
@@ -15,4 +24,89 @@ from server.tools import (  # noqa: F401
     uc,
     vector_search,
     workspace,
+)
+
+# Grouped by module; within a module, in the order the module defines them.
+TOOLS: tuple[Callable[..., Any], ...] = (
+    bundles.bundle_validate,
+    bundles.bundle_deploy,
+    bundles.bundle_run,
+    compute.compute_list_clusters,
+    compute.compute_get_cluster,
+    context.workspace_context,
+    features.features_list_tables,
+    features.features_preview_lookup,
+    jobs.jobs_list,
+    jobs.jobs_get,
+    jobs.jobs_create,
+    jobs.jobs_update,
+    jobs.jobs_delete,
+    jobs.jobs_run_now,
+    jobs.jobs_submit,
+    jobs.jobs_get_run,
+    jobs.jobs_wait_run,
+    jobs.jobs_get_run_output,
+    jobs.jobs_list_runs,
+    jobs.jobs_cancel_run,
+    jobs.jobs_repair_run,
+    mlflow.mlflow_list_experiments,
+    mlflow.mlflow_create_experiment,
+    mlflow.mlflow_search_runs,
+    mlflow.mlflow_get_run,
+    mlflow.mlflow_compare_runs,
+    mlflow.mlflow_get_metric_history,
+    mlflow.mlflow_log_run,
+    pipelines.pipelines_list,
+    pipelines.pipelines_get,
+    pipelines.pipelines_create,
+    pipelines.pipelines_update,
+    pipelines.pipelines_delete,
+    pipelines.pipelines_start_update,
+    pipelines.pipelines_get_update,
+    pipelines.pipelines_list_events,
+    pipelines.pipelines_stop,
+    project.project_init,
+    project.project_check,
+    registry.registry_list_models,
+    registry.registry_get_model,
+    registry.registry_list_versions,
+    registry.registry_get_version,
+    registry.registry_register_version,
+    registry.registry_set_alias,
+    registry.registry_delete_alias,
+    registry.registry_set_tag,
+    registry.registry_promote,
+    serving.serving_list_endpoints,
+    serving.serving_get_endpoint,
+    serving.serving_create_endpoint,
+    serving.serving_update_endpoint,
+    serving.serving_query,
+    sql.sql_query,
+    sql.sql_execute,
+    sql.sql_get_result,
+    sql.sql_list_warehouses,
+    sql.sql_start_warehouse,
+    sql.sql_stop_warehouse,
+    uc.uc_list_catalogs,
+    uc.uc_list_schemas,
+    uc.uc_list_tables,
+    uc.uc_get_table,
+    uc.uc_list_volumes,
+    uc.uc_get_grants,
+    uc.uc_update_grants,
+    uc.uc_get_lineage,
+    vector_search.vs_list_endpoints,
+    vector_search.vs_create_endpoint,
+    vector_search.vs_list_indexes,
+    vector_search.vs_get_index,
+    vector_search.vs_create_index,
+    vector_search.vs_sync_index,
+    vector_search.vs_upsert,
+    vector_search.vs_delete_rows,
+    vector_search.vs_query,
+    workspace.workspace_list,
+    workspace.workspace_read,
+    workspace.workspace_write,
+    workspace.workspace_mkdirs,
+    workspace.workspace_delete,
 )

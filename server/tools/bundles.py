@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from server.registry import reader, writer
-from server.runtime import current
+from server.runtime import runtime_of
 from tools_core import bundles as core
 
 Root = Annotated[str, Field(description="Bundle root dir")]
@@ -23,16 +24,18 @@ def bundle_validate(path: Root, target: Target = "") -> core.BundleValidation:
 
 @writer("bundles", destructive=True, idempotent=True)
 def bundle_deploy(
+    ctx: Context,
     path: Root,
     target: Target = "",
     confirm: Annotated[bool, Field(description="Allow deletes/recreates")] = False,
 ) -> core.BundleCommandResult:
     """Validate, then `databricks bundle deploy` (the CLI's own auth)."""
-    return core.deploy(path, target, confirm, local=current().backend_kind == "local")
+    return core.deploy(path, target, confirm, local=runtime_of(ctx).backend_kind == "local")
 
 
 @writer("bundles", destructive=False, idempotent=False)
 def bundle_run(
+    ctx: Context,
     path: Root,
     resource_key: Annotated[str, Field(description="Job or pipeline key")],
     target: Target = "",
@@ -41,5 +44,5 @@ def bundle_run(
 ) -> core.BundleCommandResult:
     """Run a deployed bundle job/pipeline (CLI); gives run_id."""
     return core.run(
-        path, resource_key, target, params, wait, local=current().backend_kind == "local"
+        path, resource_key, target, params, wait, local=runtime_of(ctx).backend_kind == "local"
     )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from server.registry import reader, writer
-from server.runtime import backend
+from server.runtime import backend_of
 from tools_core import tracking as core
 
 # Terse on purpose: tools/list is context every agent pays on every turn.
@@ -23,24 +24,27 @@ Tags = Annotated[dict[str, str], Field(description="Tags")]
 
 @reader("mlflow")
 def mlflow_list_experiments(
+    ctx: Context,
     name_contains: Annotated[str, Field(description="Name substring")] = "",
     limit: Annotated[int, Field(ge=1, le=200, description="Max experiments")] = 50,
     page_token: PageToken = "",
 ) -> core.ExperimentList:
     """Experiments, recently updated first. Runs: mlflow_search_runs."""
-    return core.list_experiments(backend(), name_contains or None, limit, page_token or None)
+    return core.list_experiments(backend_of(ctx), name_contains or None, limit, page_token or None)
 
 
 @writer("mlflow", destructive=False, idempotent=True)
 def mlflow_create_experiment(
+    ctx: Context,
     name: Annotated[str, Field(description="/Users/<user>/<project>")],
 ) -> core.ExperimentCreated:
     """Create an experiment; an existing name returns it."""
-    return core.create_experiment(backend(), name)
+    return core.create_experiment(backend_of(ctx), name)
 
 
 @reader("mlflow")
 def mlflow_search_runs(
+    ctx: Context,
     experiments: Annotated[list[str], Field(min_length=1, description="Names or ids")],
     filter_string: Annotated[str, Field(description="e.g. metrics.f1 > 0.8")] = "",
     order_by: OrderBy = None,  # type: ignore[assignment]
@@ -50,7 +54,7 @@ def mlflow_search_runs(
 ) -> core.RunTable:
     """Runs as a table of chosen metrics/params. Detail: mlflow_get_run."""
     return core.search_runs(
-        backend(),
+        backend_of(ctx),
         experiments,
         filter_string,
         order_by or (),
@@ -62,34 +66,38 @@ def mlflow_search_runs(
 
 @reader("mlflow")
 def mlflow_get_run(
+    ctx: Context,
     run_id: RunId,
     all_tags: Annotated[bool, Field(description="Include mlflow.* tags")] = False,
 ) -> core.RunDetail:
     """A run's params, metrics, tags, artifacts, models."""
-    return core.get_run(backend(), run_id, all_tags)
+    return core.get_run(backend_of(ctx), run_id, all_tags)
 
 
 @reader("mlflow")
 def mlflow_compare_runs(
+    ctx: Context,
     run_ids: Annotated[list[str], Field(min_length=2, max_length=10, description="2-10 run ids")],
     show_same: Annotated[bool, Field(description="List identical rows")] = False,
 ) -> core.RunComparison:
     """Runs side by side; differing params/metrics first."""
-    return core.compare_runs(backend(), run_ids, show_same)
+    return core.compare_runs(backend_of(ctx), run_ids, show_same)
 
 
 @reader("mlflow")
 def mlflow_get_metric_history(
+    ctx: Context,
     run_id: RunId,
     key: Annotated[str, Field(description="Metric name")],
     plot: Annotated[bool, Field(description="Attach a PNG plot")] = False,
 ) -> core.MetricHistory:
     """A metric over steps: min/max/last, trend; optional plot."""
-    return core.get_metric_history(backend(), run_id, key, plot)
+    return core.get_metric_history(backend_of(ctx), run_id, key, plot)
 
 
 @writer("mlflow", destructive=False, idempotent=False)
 def mlflow_log_run(
+    ctx: Context,
     experiment: Experiment = "",
     run_name: Annotated[str, Field(description="New run's name")] = "",
     params: Params = None,  # type: ignore[assignment]
@@ -98,4 +106,4 @@ def mlflow_log_run(
     run_id: Annotated[str, Field(description="Add to this run instead")] = "",
 ) -> core.RunLogged:
     """Record an evaluation as a new finished run (or add to run_id)."""
-    return core.log_run(backend(), experiment, run_name, params, metrics, tags, run_id)
+    return core.log_run(backend_of(ctx), experiment, run_name, params, metrics, tags, run_id)

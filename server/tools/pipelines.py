@@ -9,7 +9,7 @@ from pydantic import Field
 
 from server.progress import wait_with_progress
 from server.registry import reader, writer
-from server.runtime import backend
+from server.runtime import backend_of
 from tools_core import pipelines as core
 
 # Terse on purpose: tools/list is context every agent pays on every turn.
@@ -21,21 +21,23 @@ Selection = Annotated[list[str], Field(description="Only these datasets")]
 
 @reader("pipelines")
 def pipelines_list(
+    ctx: Context,
     name: Annotated[str, Field(description="Name substring")] = "",
     limit: Annotated[int, Field(ge=1, le=500, description="Max pipelines")] = 50,
 ) -> core.PipelineList:
     """Pipelines with state and last update. Details: pipelines_get."""
-    return core.list_pipelines(backend(), name, limit)
+    return core.list_pipelines(backend_of(ctx), name, limit)
 
 
 @reader("pipelines")
-def pipelines_get(pipeline_id: PipelineId) -> core.PipelineDetail:
+def pipelines_get(ctx: Context, pipeline_id: PipelineId) -> core.PipelineDetail:
     """A pipeline's target, libraries, state, recent updates."""
-    return core.get_pipeline(backend(), pipeline_id)
+    return core.get_pipeline(backend_of(ctx), pipeline_id)
 
 
 @writer("pipelines", destructive=False, idempotent=False)
 def pipelines_create(
+    ctx: Context,
     name: Annotated[str, Field(description="Pipeline name")],
     catalog: Annotated[str, Field(description="Target catalog")],
     schema: Annotated[str, Field(description="Target schema")],
@@ -45,12 +47,13 @@ def pipelines_create(
 ) -> core.PipelineWritten:
     """Create a triggered pipeline; paths checked first. Then pipelines_start_update."""
     return core.create_pipeline(
-        backend(), name, catalog, schema, libraries, configuration, development
+        backend_of(ctx), name, catalog, schema, libraries, configuration, development
     )
 
 
 @writer("pipelines", destructive=True, idempotent=True)
 def pipelines_update(
+    ctx: Context,
     pipeline_id: PipelineId,
     name: Annotated[str, Field(description="New name")] = "",
     catalog: Annotated[str, Field(description="New catalog")] = "",
@@ -61,21 +64,30 @@ def pipelines_update(
 ) -> core.PipelineWritten:
     """Edit settings; given fields replace, others kept."""
     return core.update_pipeline(
-        backend(), pipeline_id, name, catalog, schema, libraries or (), configuration, development
+        backend_of(ctx),
+        pipeline_id,
+        name,
+        catalog,
+        schema,
+        libraries or (),
+        configuration,
+        development,
     )
 
 
 @writer("pipelines", destructive=True, idempotent=True)
 def pipelines_delete(
+    ctx: Context,
     pipeline_id: PipelineId,
     confirm: Annotated[bool, Field(description="Really delete")] = False,
 ) -> core.PipelineWritten:
     """Delete a pipeline and its tables. Without confirm=true: preview only."""
-    return core.delete_pipeline(backend(), pipeline_id, confirm)
+    return core.delete_pipeline(backend_of(ctx), pipeline_id, confirm)
 
 
 @writer("pipelines", destructive=False, idempotent=False)
 def pipelines_start_update(
+    ctx: Context,
     pipeline_id: PipelineId,
     full_refresh: Annotated[bool, Field(description="Recompute all from scratch")] = False,
     refresh_selection: Selection = None,  # type: ignore[assignment]
@@ -83,7 +95,7 @@ def pipelines_start_update(
 ) -> core.UpdateStarted:
     """Start an update; returns update_id at once. Then pipelines_get_update."""
     return core.start_update(
-        backend(), pipeline_id, full_refresh, refresh_selection or (), validate_only
+        backend_of(ctx), pipeline_id, full_refresh, refresh_selection or (), validate_only
     )
 
 
@@ -98,13 +110,14 @@ async def pipelines_get_update(
     return await wait_with_progress(
         ctx,
         lambda progress, check: core.wait_update(
-            backend(), pipeline_id, update_id, timeout_s, progress, check
+            backend_of(ctx), pipeline_id, update_id, timeout_s, progress, check
         ),
     )
 
 
 @reader("pipelines")
 def pipelines_list_events(
+    ctx: Context,
     pipeline_id: PipelineId,
     update_id: Annotated[str, Field(description="Only this update")] = "",
     level: Annotated[
@@ -113,10 +126,10 @@ def pipelines_list_events(
     limit: Annotated[int, Field(ge=1, le=500, description="Max events")] = 30,
 ) -> core.EventList:
     """Expectations (passed/failed/dropped) first, then errors, then events."""
-    return core.list_events(backend(), pipeline_id, update_id, level, limit)
+    return core.list_events(backend_of(ctx), pipeline_id, update_id, level, limit)
 
 
 @writer("pipelines", destructive=True, idempotent=True)
-def pipelines_stop(pipeline_id: PipelineId) -> core.PipelineWritten:
+def pipelines_stop(ctx: Context, pipeline_id: PipelineId) -> core.PipelineWritten:
     """Cancel the pipeline's active update."""
-    return core.stop_pipeline(backend(), pipeline_id)
+    return core.stop_pipeline(backend_of(ctx), pipeline_id)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from server.launch import serve_command
 from server.registry import reader, writer
-from server.runtime import backend, current
+from server.runtime import runtime_of
 from tools_core import project as core
 
 Root = Annotated[str, Field(description="Project root dir")]
@@ -26,12 +27,15 @@ def project_init(
 
 @reader("project")
 def project_check(
+    ctx: Context,
     path: Root,
     target: Annotated[str, Field(description="Bundle target")] = "",
     run_tests: Annotated[bool, Field(description="Run pytest")] = True,
 ) -> core.CheckResult:
     """Deployment checklist: pass/fail/unknown per item with evidence and next step."""
     # Running the tests executes project code: a read-only server never does.
-    read_only = current().settings.read_only
-    skip = "read-only server: tests execute project code" if read_only else ""
-    return core.check_project(backend(), path, target, run_tests, tests_skipped_because=skip)
+    runtime = runtime_of(ctx)
+    skip = "read-only server: tests execute project code" if runtime.settings.read_only else ""
+    return core.check_project(
+        runtime.backend(), path, target, run_tests, tests_skipped_because=skip
+    )

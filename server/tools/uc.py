@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from server.registry import reader, writer
-from server.runtime import backend
+from server.runtime import backend_of
 from tools_core import lineage
 from tools_core import uc as core
 
@@ -21,42 +22,46 @@ FullName = Annotated[str, Field(description="Dotted full name")]
 
 
 @reader("uc")
-def uc_list_catalogs(limit: Limit = 100) -> core.CatalogList:
+def uc_list_catalogs(ctx: Context, limit: Limit = 100) -> core.CatalogList:
     """Catalogs. Next: uc_list_schemas."""
-    return core.list_catalogs(backend(), limit=limit)
+    return core.list_catalogs(backend_of(ctx), limit=limit)
 
 
 @reader("uc")
-def uc_list_schemas(catalog: Catalog, limit: Limit = 100) -> core.SchemaList:
+def uc_list_schemas(ctx: Context, catalog: Catalog, limit: Limit = 100) -> core.SchemaList:
     """Schemas of a catalog. Next: uc_list_tables."""
-    return core.list_schemas(backend(), catalog, limit=limit)
+    return core.list_schemas(backend_of(ctx), catalog, limit=limit)
 
 
 @reader("uc")
 def uc_list_tables(
+    ctx: Context,
     catalog: Catalog,
     schema: Schema,
     name_filter: Annotated[str, Field(description="Substring or glob")] = "",
     limit: Limit = 100,
 ) -> core.TableList:
     """Tables/views of a schema. Next: uc_get_table."""
-    return core.list_tables(backend(), catalog, schema, name_filter=name_filter, limit=limit)
+    return core.list_tables(backend_of(ctx), catalog, schema, name_filter=name_filter, limit=limit)
 
 
 @reader("uc")
-def uc_get_table(full_name: FullName) -> core.TableDetail:
+def uc_get_table(ctx: Context, full_name: FullName) -> core.TableDetail:
     """Columns, types, comments, owner of a table."""
-    return core.get_table(backend(), full_name)
+    return core.get_table(backend_of(ctx), full_name)
 
 
 @reader("uc")
-def uc_list_volumes(catalog: Catalog, schema: Schema, limit: Limit = 100) -> core.VolumeList:
+def uc_list_volumes(
+    ctx: Context, catalog: Catalog, schema: Schema, limit: Limit = 100
+) -> core.VolumeList:
     """Volumes of a schema."""
-    return core.list_volumes(backend(), catalog, schema, limit=limit)
+    return core.list_volumes(backend_of(ctx), catalog, schema, limit=limit)
 
 
 @reader("uc")
 def uc_get_grants(
+    ctx: Context,
     securable_type: Securable,
     full_name: FullName,
     principal: Annotated[str, Field(description="Only this principal")] = "",
@@ -64,12 +69,13 @@ def uc_get_grants(
 ) -> core.GrantList:
     """Privileges granted on a securable."""
     return core.get_grants(
-        backend(), securable_type, full_name, principal=principal or None, effective=effective
+        backend_of(ctx), securable_type, full_name, principal=principal or None, effective=effective
     )
 
 
 @writer("uc", destructive=True, idempotent=True)
 def uc_update_grants(
+    ctx: Context,
     securable_type: Securable,
     full_name: FullName,
     principal: Annotated[str, Field(description="User or group")],
@@ -79,16 +85,23 @@ def uc_update_grants(
 ) -> core.GrantUpdate:
     """Grant/revoke privileges; revoking needs confirm=true."""
     return core.update_grants(
-        backend(), securable_type, full_name, principal, add=add, remove=remove, confirm=confirm
+        backend_of(ctx),
+        securable_type,
+        full_name,
+        principal,
+        add=add,
+        remove=remove,
+        confirm=confirm,
     )
 
 
 @reader("uc")
 def uc_get_lineage(
+    ctx: Context,
     table: Annotated[str, Field(description="catalog.schema.table")],
     direction: Annotated[Literal["up", "down", "both"], Field(description="Which way")] = "both",
     depth: Annotated[int, Field(ge=1, le=3, description="Levels to walk")] = 2,
     column: Annotated[str, Field(description="Also this column")] = "",
 ) -> lineage.TableLineage:
     """Upstream/downstream tables and the jobs/notebooks/pipelines writing them."""
-    return lineage.get_lineage(backend(), table, direction, depth, column or None)
+    return lineage.get_lineage(backend_of(ctx), table, direction, depth, column or None)
