@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import mcp_session, ok, text_of
+from tools_core.backend import Backend
 
 pytestmark = pytest.mark.anyio
 
@@ -33,3 +34,24 @@ async def test_output_schemas_mode_returns_structured_content(backend) -> None:
     assert tools["workspace_context"].output_schema is not None
     assert result.structured_content is not None
     assert result.structured_content["backend"] == "local"
+
+
+async def test_two_servers_in_one_process_each_see_their_own_runtime(backend) -> None:
+    """Each server hands its own runtime to its tools (MCP lifespan context): building a
+    second server must not redirect the first one's tools to the second's backend."""
+    other = Backend(
+        backend.client, "local", "http://second.invalid", backend.warehouse_id, backend.mlflow
+    )
+    async with (
+        mcp_session(backend) as first,
+        mcp_session(other, read_only=True, toolsets=("sql", "workspace")) as second,
+    ):
+        for _ in range(2):  # interleaved: the second server was built after the first
+            mine = text_of(await ok(first, "workspace_context"))
+            theirs = text_of(await ok(second, "workspace_context"))
+            assert f"host: {backend.host}\n" in mine
+            assert "mode: read-write" in mine
+            assert "toolsets: bundles, compute," in mine
+            assert "host: http://second.invalid\n" in theirs
+            assert "mode: read-only" in theirs
+            assert "toolsets: sql, workspace" in theirs

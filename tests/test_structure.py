@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import importlib
 import json
 import os
+import pkgutil
 import re
 import subprocess
 import sys
@@ -24,7 +26,7 @@ from mcp.types import Tool
 
 from bench import tools_list_size as bench_sizes
 from server.app import build_server
-from server.registry import all_specs
+from server.registry import all_specs, reader, spec_of, specs_of
 from server.runtime import Runtime
 from server.settings import Settings
 
@@ -433,6 +435,49 @@ def test_the_import_graph_sees_lazy_and_relative_imports_and_prints_a_cycle(
 
 
 # --- tools --------------------------------------------------------------------------
+
+
+def test_server_keeps_no_process_wide_state() -> None:
+    """Each server hands its runtime to its tools through the MCP context, never a global:
+    two servers in one process must not see each other's backend."""
+    found = [
+        f"{path.relative_to(REPO)}:{node.lineno}"
+        for path in python_files("server")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Global)
+    ]
+    assert found == []
+
+
+def test_every_declared_tool_is_in_the_one_list() -> None:
+    """Marking a function @reader/@writer registers nothing: a tool missing from
+    server.tools.TOOLS would silently not be offered."""
+    import server.tools as package
+
+    declared = set()
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"server.tools.{info.name}")
+        declared |= {
+            fn
+            for fn in vars(module).values()
+            if spec_of(fn) is not None and fn.__module__ == module.__name__
+        }
+    assert declared, "no tool declared: this test would prove nothing"
+    assert declared == set(package.TOOLS)
+    assert len(package.TOOLS) == len(all_specs())
+
+
+def test_two_tools_of_one_name_are_refused() -> None:
+    first = all_specs()["sql_query"].fn
+
+    @reader("sql")
+    def sql_query() -> None:
+        """A second tool of an existing name."""
+
+    with pytest.raises(ValueError, match="duplicate tool name sql_query"):
+        specs_of([first, sql_query])
+    with pytest.raises(ValueError, match="not declared"):
+        specs_of([first, compact_json])
 
 
 async def test_every_tool_is_annotated_on_purpose() -> None:

@@ -79,6 +79,17 @@ async def test_http_client_with_the_token_lists_the_tools(http_url: str) -> None
     assert "workspace_context" in {tool.name for tool in tools.tools}
 
 
+async def test_http_tool_call_reaches_the_runtime_the_app_was_built_with(
+    http_url: str, backend: Backend
+) -> None:
+    """Over HTTP the session manager enters the server's lifespan once for every session:
+    tools still find the runtime through it."""
+    http = create_mcp_http_client(headers={"Authorization": f"Bearer {TOKEN}"})
+    async with http, Client(streamable_http_client(http_url, http_client=http)) as client:
+        result = await ok(client, "workspace_context")
+    assert f"host: {backend.host}\n" in text_of(result)
+
+
 def test_http_request_without_the_token_is_refused_with_401(http_url: str) -> None:
     answer = httpx.post(http_url, json=INITIALIZE, headers=MCP_HEADERS, timeout=10)
     assert answer.status_code == 401
