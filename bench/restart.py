@@ -33,7 +33,10 @@ def back_after_kill(supervisor: Supervisor, with_spare: bool) -> float:
         supervisor._spare.stop()  # the baseline: a restart that imports everything
         supervisor._spare = None
     elif with_spare:
+        log = supervisor.log_path
+        spares = log.read_text().count("spare workspace process")
         wait_until(lambda: supervisor._spare is not None)
+        wait_until(lambda: log.read_text().count("spare workspace process") > spares)
     pid = supervisor.child_pid
     assert pid is not None
     restarts = supervisor.restarts
@@ -63,8 +66,6 @@ def main() -> None:
         try:
             figures: dict[str, list[float]] = {"spare": [], "no_spare": []}
             for _ in range(args.n):
-                # A spare needs its imports done: a few seconds after the previous restart.
-                time.sleep(8)
                 figures["spare"].append(back_after_kill(supervisor, with_spare=True))
                 figures["no_spare"].append(back_after_kill(supervisor, with_spare=False))
             for name, values in figures.items():

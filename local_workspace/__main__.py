@@ -45,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     from local_workspace.serve import serve
 
     if go is not None:
+        # The log says when a spare can take over (tests and people read it).
+        print(f"spare workspace process {os.getpid()} ready", file=sys.stderr, flush=True)
         go.wait()
     config = LocalConfig(
         data_dir=args.data_dir,

@@ -49,10 +49,22 @@ def find_running(data_dir: Path) -> str | None:
 
 def healthy(url: str, timeout_s: float = 1.0) -> bool:
     """Whether a local workspace answers its health check at ``url``."""
+    return health(url, timeout_s) is not None
+
+
+def mlflow_state(url: str, timeout_s: float = 1.0) -> str:
+    """What the workspace at ``url`` says of its MLflow: starting, ready, unavailable, or
+    unknown when it does not answer."""
+    return str((health(url, timeout_s) or {}).get("mlflow", "unknown"))
+
+
+def health(url: str, timeout_s: float = 1.0) -> dict[str, Any] | None:
+    """The health answer of the local workspace at ``url``; None when none answers."""
     if not url.startswith("http://"):
-        return False
+        return None
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=timeout_s) as resp:
-            return bool(resp.status == 200)
+            answer = json.loads(resp.read()) if resp.status == 200 else None
     except (OSError, urllib.error.URLError, ValueError):
-        return False
+        return None
+    return answer if isinstance(answer, dict) else None

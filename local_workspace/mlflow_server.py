@@ -87,7 +87,10 @@ class MlflowServer:
 
     @property
     def state(self) -> str:
-        """``starting`` (or not started yet), ``ready`` or ``unavailable``."""
+        """``idle`` (not started: it starts on the first MLflow request), ``starting``,
+        ``ready`` or ``unavailable``."""
+        if self._thread is None:
+            return "idle"
         if not self._ready.is_set():
             return "starting"
         return "unavailable" if self._error is not None else "ready"

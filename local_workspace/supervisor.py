@@ -18,17 +18,21 @@ import dataclasses
 import fcntl
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from local_workspace.config import LocalConfig
-from local_workspace.discovery import find_running, healthy
+from local_workspace.discovery import find_running, healthy, mlflow_state
 from local_workspace.owners import Owners
 from local_workspace.runner import LocalWorkspace
 
 log = logging.getLogger("local_workspace")
 
 CHECK_S = 0.5
+# The spare is prepared once the workspace has finished starting (its MLflow import done), so
+# its imports never compete with the first calls; at the latest this long after a start.
+SPARE_AT_LATEST_S = 30.0
 # Failing health checks in a row before an attached workspace counts as gone: one slow
 # answer under load is not a death.
 ATTACHED_MISSES = 3
@@ -46,6 +50,7 @@ class Supervisor:
         self._child: LocalWorkspace | None = None
         # A process with everything imported, waiting to replace the workspace if it dies.
         self._spare: LocalWorkspace | None = None
+        self._spare_due = 0.0  # when the next spare may be prepared (monotonic)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -99,9 +104,19 @@ class Supervisor:
                 raise
             # The old port was taken meanwhile: a new one (clients rebuild on the new URL).
             child = self._workspace(self.config.port).start()
-        port = _port_of(child.url)
-        self._spare = self._workspace(port).spawn(spare=True)
+        self._spare_due = time.monotonic() + SPARE_AT_LATEST_S
         return child
+
+    def _prepare_spare(self) -> None:
+        """Spawn the spare once the child is done starting (see SPARE_AT_LATEST_S)."""
+        child = self._child
+        if child is None or self._spare is not None or not child.alive():
+            return
+        if time.monotonic() < self._spare_due and mlflow_state(child.url) == "starting":
+            return
+        with self._lock:
+            if self._child is child and self._spare is None and not self._stop.is_set():
+                self._spare = self._workspace(_port_of(child.url)).spawn(spare=True)
 
     def _workspace(self, port: int) -> LocalWorkspace:
         return LocalWorkspace(dataclasses.replace(self.config, port=port), owned=True)
@@ -114,6 +129,7 @@ class Supervisor:
             else:
                 misses = 0 if healthy(self.url) else misses + 1
             if misses < ATTACHED_MISSES:
+                self._prepare_spare()
                 continue
             log.warning("the local workspace process is gone: starting it again")
             try:

@@ -111,7 +111,11 @@ class Runtime:
             host = client.config.host or ""
             backend = Backend(client, "remote", host, settings.warehouse_id, mlflow, timeouts)
         else:
+            # The SDK loads (seconds) here while the workspace process starts on another core.
+            sdk = threading.Thread(target=_import_sdk, name="dbx-devkit-sdk-import", daemon=True)
+            sdk.start()
             url, token = self._local_workspace()
+            sdk.join()
             backend = local_backend(url, token, settings.warehouse_id, timeouts)
         if settings.mlflow_tracking_uri:
             # MLFLOW_TRACKING_URI wins, as in MLflow itself; the registry follows unless set.
@@ -178,3 +182,10 @@ def runtime_of(ctx: Context) -> Runtime:
 def backend_of(ctx: Context) -> Backend:
     """The backend of this tool call's server (created on first use)."""
     return runtime_of(ctx).backend()
+
+
+def _import_sdk() -> None:
+    try:
+        import databricks.sdk  # noqa: F401
+    except ImportError:  # a thread's top level: building the client reports it
+        log.warning("importing databricks-sdk failed", exc_info=True)

@@ -136,6 +136,9 @@ async def test_a_killed_workspace_is_back_within_seconds_and_nothing_outlives_th
     async with serve(project, home) as client:
         await ok(client, "workspace_context")
         first = wait_for(lambda: workspace_pid(home), timeout=60)
+        # Mid-session: the supervisor has prepared its spare (the log says when).
+        log = data_dir(home) / "logs" / "local-workspace.log"
+        wait_for(lambda: "spare workspace process" in log.read_text(), timeout=90)
         os.kill(first, signal.SIGKILL)
         killed = asked = time.monotonic()
         result = await client.call_tool("uc_list_catalogs", {})
