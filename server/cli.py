@@ -40,14 +40,22 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Run the MCP server (stdio by default)."""
-    from server.transports import serve_http, serve_stdio
-
     settings = settings_from_args(args)
     if args.transport == "http":
+        from server.transports import serve_http
+
         overrides = {"http_host": args.host, "http_port": args.port}
         settings = settings.model_copy(update={k: v for k, v in overrides.items() if v})
         return serve_http(settings)
-    return serve_stdio(settings)
+    from server.runtime import Runtime
+
+    runtime = Runtime(settings)
+    # The local workspace's process starts now, on another core, while this process loads
+    # the MCP server: its readiness is the longest part of the first tool call.
+    runtime.start_local_workspace()
+    from server.transports import serve_stdio
+
+    return serve_stdio(settings, runtime)
 
 
 def cmd_local(args: argparse.Namespace) -> int:

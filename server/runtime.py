@@ -46,6 +46,8 @@ class Runtime:
         self._backend = backend
         self._lock = threading.Lock()
         self._local: Supervisor | None = None
+        self._local_lock = threading.Lock()
+        self._early_start = False  # start_local_workspace ran
         self.toolsets: list[str] = []  # the enabled toolsets, set by build_server
         self._warm_up_timer: threading.Timer | None = None
 
@@ -129,22 +131,50 @@ class Runtime:
     def _local_workspace(self) -> tuple[str, str]:
         """The local workspace's URL and token: attached to the one already serving the data
         dir, or started as a supervised child process (its output goes to its log file)."""
+        supervisor = self._supervisor()
+        url = supervisor.start()
+        return url, supervisor.config.resolved_token()
+
+    def _supervisor(self) -> Supervisor:
         from local_workspace.config import LocalConfig
         from local_workspace.supervisor import Supervisor
 
-        if self._local is None:
-            config = LocalConfig(data_dir=self.data_dir)
-            print(LOCAL_BANNER.format(data_dir=config.data_dir), file=sys.stderr)
-            self._local = Supervisor(config)
-        url = self._local.start()
-        return url, self._local.config.resolved_token()
+        with self._local_lock:
+            if self._local is None:
+                config = LocalConfig(data_dir=self.data_dir)
+                print(LOCAL_BANNER.format(data_dir=config.data_dir), file=sys.stderr)
+                self._local = Supervisor(config)
+            return self._local
 
     def warm_up_later(self, delay_s: float = WARM_UP_DELAY_S) -> None:
-        """Prepare the backend in the background once the handshake is over, so the first
-        tool call does not pay for importing the SDK and starting the local workspace."""
+        """Prepare the backend in the background, so the first tool call does not pay for
+        importing the SDK and starting the local workspace.
+
+        The local workspace's process starts at once: it works on another core, and this
+        process only waits for its readiness line. The imports this process needs (tool
+        modules, the SDK) wait until the handshake is over, so they never compete with it.
+        """
+        self.start_local_workspace()
         self._warm_up_timer = threading.Timer(delay_s, self._warm_up)
         self._warm_up_timer.daemon = True
         self._warm_up_timer.start()
+
+    def start_local_workspace(self) -> None:
+        """Start (or attach to) the local workspace's process in the background, if this
+        server uses one: the earlier, the sooner the first tool call is answered."""
+        with self._local_lock:
+            if self._early_start or self.backend_kind != "local" or self._backend is not None:
+                return
+            self._early_start = True
+        threading.Thread(
+            target=self._start_local_workspace, name="dbx-devkit-local-start", daemon=True
+        ).start()
+
+    def _start_local_workspace(self) -> None:
+        try:
+            self._supervisor().start()
+        except Exception:  # a thread's top level: the first tool call retries and reports
+            log.warning("starting the local workspace failed", exc_info=True)
 
     def _warm_up(self) -> None:
         from server.registry import all_specs

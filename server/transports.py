@@ -17,9 +17,9 @@ from server.runtime import Runtime
 from server.settings import Settings
 
 
-def serve_stdio(settings: Settings) -> int:
+def serve_stdio(settings: Settings, runtime: Runtime | None = None) -> int:
     """Serve MCP over stdio until the client closes the stream."""
-    runtime = Runtime(settings)
+    runtime = runtime or Runtime(settings)
     try:
         server = build_server(settings, runtime)
         runtime.warm_up_later()

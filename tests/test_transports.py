@@ -280,7 +280,8 @@ def _json_rpc_id(line: str) -> Any:
 async def test_stdio_server_warms_up_the_local_workspace_without_a_tool_call(
     tmp_path: Path,
 ) -> None:
-    """Shortly after the handshake the local workspace runs, so the first call is fast."""
+    """The local workspace process starts with the server (in parallel: tools/list does not
+    wait for it, see bench/cold_start.py), so the first call is fast."""
     command = serve_command(tmp_path)
     params = StdioServerParameters(
         command=command[0], args=command[1:], env=subprocess_env(tmp_path), cwd=str(REPO)
@@ -288,7 +289,6 @@ async def test_stdio_server_warms_up_the_local_workspace_without_a_tool_call(
     server_file = tmp_path / "data" / "server.json"
     async with Client(params) as client:
         await client.list_tools()
-        assert not server_file.exists(), "the workspace must not start before tools/list"
         deadline = time.monotonic() + 30
         while not server_file.exists():
             assert time.monotonic() < deadline, "the local workspace was not warmed up"
