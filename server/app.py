@@ -34,10 +34,11 @@ from server.errors import (
     describe_validation_error,
     shorten,
 )
-from server.registry import ToolSpec, all_specs
+from server.registry import ToolSpec
 from server.runtime import Runtime
 from server.settings import TOOLSETS, Settings
 from server.skills import register_knowledge
+from server.specs import all_specs
 from server.tool_catalog import ToolRow
 
 SERVER_NAME = "dbx-devkit"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from server.registry import ToolSpec, all_specs
+from server.registry import ToolSpec
 from server.settings import TOOLSETS
+from server.specs import all_specs
 
 HEADER = """# Tools reference
 

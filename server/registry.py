@@ -2,7 +2,7 @@
 
 Tool modules (``server/tools/*.py``) mark plain functions with :func:`reader` or
 :func:`writer`; the mark is metadata on the function and registers nothing. The one list of
-tools is :data:`server.tools.TOOLS`; :func:`all_specs` builds the specs from it and
+tools is :data:`server.tools.TOOLS`; :func:`server.specs.all_specs` builds the specs from it and
 :mod:`server.app` registers those that pass the toolset and read-only filters. A tool is a
 reader or a writer, never both (permission rules are per tool).
 """
@@ -87,14 +87,3 @@ def specs_of(tools: Iterable[Callable[..., Any]]) -> dict[str, ToolSpec]:
             raise ValueError(f"duplicate tool name {spec.name}")
         specs[spec.name] = spec
     return specs
-
-
-def all_specs() -> dict[str, ToolSpec]:
-    """Every tool spec, in the order of :data:`server.tools.TOOLS` (tools/list's order).
-
-    Imports the tool modules: call it only when tools are built, never to answer tools/list
-    from the cached catalog.
-    """
-    from server.tools import TOOLS
-
-    return specs_of(TOOLS)

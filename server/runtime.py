@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -146,7 +147,9 @@ class Runtime:
                 self._local = Supervisor(config)
             return self._local
 
-    def warm_up_later(self, delay_s: float = WARM_UP_DELAY_S) -> None:
+    def warm_up_later(
+        self, build_tools: Callable[[], object] | None = None, delay_s: float = WARM_UP_DELAY_S
+    ) -> None:
         """Prepare the backend in the background, so the first tool call does not pay for
         importing the SDK and starting the local workspace.
 
@@ -155,7 +158,7 @@ class Runtime:
         modules, the SDK) wait until the handshake is over, so they never compete with it.
         """
         self.start_local_workspace()
-        self._warm_up_timer = threading.Timer(delay_s, self._warm_up)
+        self._warm_up_timer = threading.Timer(delay_s, self._warm_up, (build_tools,))
         self._warm_up_timer.daemon = True
         self._warm_up_timer.start()
 
@@ -176,10 +179,9 @@ class Runtime:
         except Exception:  # a thread's top level: the first tool call retries and reports
             log.warning("starting the local workspace failed", exc_info=True)
 
-    def _warm_up(self) -> None:
-        from server.registry import all_specs
-
-        all_specs()  # tools listed from the cache are built on first call: import them now
+    def _warm_up(self, build_tools: Callable[[], object] | None) -> None:
+        if build_tools is not None:
+            build_tools()  # tools listed from the cache are built on first call: import them now
         if self.settings.remote_configured():
             # Only import: connecting may start an interactive OAuth login, which must wait
             # for a tool call the user asked for.

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from server.app import build_server
 from server.runtime import Runtime
 from server.settings import Settings
+from server.specs import all_specs
 
 
 def serve_stdio(settings: Settings, runtime: Runtime | None = None) -> int:
@@ -22,7 +23,7 @@ def serve_stdio(settings: Settings, runtime: Runtime | None = None) -> int:
     runtime = runtime or Runtime(settings)
     try:
         server = build_server(settings, runtime)
-        runtime.warm_up_later()
+        runtime.warm_up_later(all_specs)
         server.run("stdio")
     finally:
         runtime.close()
@@ -138,7 +139,7 @@ def serve_http(settings: Settings) -> int:
     runtime = Runtime(settings)
     try:
         app = http_app(settings, runtime, token)
-        runtime.warm_up_later()
+        runtime.warm_up_later(all_specs)
         uvicorn.run(
             app,
             host=settings.http_host,

@@ -12,7 +12,7 @@ import pytest
 
 from local_workspace.runner import LocalWorkspace
 from server.cli import main
-from server.registry import all_specs
+from server.specs import all_specs
 from tests.conftest import fails, mcp_session, subprocess_env
 from tools_core.backend import Backend, workspace_client
 

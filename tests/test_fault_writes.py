@@ -29,7 +29,7 @@ import pytest
 from mcp import Client
 
 from local_workspace.runner import LocalWorkspace
-from server.registry import all_specs
+from server.specs import all_specs
 from tests.conftest import mcp_session, mlflow_script, text_of, wait_for
 from tests.fault_proxy import Decision, FaultPlan, FaultProxy, fault_proxy
 from tests.test_pipelines_local_api import sql, upload

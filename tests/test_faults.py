@@ -32,7 +32,10 @@ UC = "/api/2.1/unity-catalog"
 def faulty_ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalWorkspace]:
     """A small local workspace (no samples) whose faults each test arms for itself."""
     config = LocalConfig(
-        data_dir=tmp_path_factory.mktemp("faulty-workspace"), seed=False, faults=FaultConfig()
+        data_dir=tmp_path_factory.mktemp("faulty-workspace"),
+        seed=False,
+        faults=FaultConfig(),
+        warm_mlflow=False,
     )
     with LocalWorkspace(config) as workspace:
         yield workspace

@@ -576,7 +576,7 @@ def test_runs_left_active_by_a_dead_workspace_end_as_internal_errors(tmp_path: P
         None,
     )
     store.close()
-    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False)) as restarted:
+    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False, warm_mlflow=False)) as restarted:
         client = WorkspaceClient(host=restarted.url, token=restarted.token)
         run = client.jobs.get_run(4)
     assert run.state and run.state.life_cycle_state == jobs.RunLifeCycleState.INTERNAL_ERROR

@@ -265,7 +265,7 @@ def test_pipelines_updates_events_and_streaming_progress_survive_a_restart(
     from databricks.sdk import WorkspaceClient
 
     source = "CREATE OR REFRESH STREAMING TABLE copy AS SELECT * FROM STREAM(main.default.feed);"
-    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False)) as first:
+    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False, warm_mlflow=False)) as first:
         ws: Any = WorkspaceClient(host=first.url, token=first.token)
         sql(ws, "CREATE CATALOG main")
         sql(ws, "CREATE TABLE main.default.feed (id INT)")
@@ -273,7 +273,7 @@ def test_pipelines_updates_events_and_streaming_progress_survive_a_restart(
         pipeline_id = make_pipeline(ws, "default", source, name="restart")
         update_id = ws.pipelines.start_update(pipeline_id).update_id
         assert finish(ws, pipeline_id, update_id).state.value == "COMPLETED"
-    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False)) as second:
+    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False, warm_mlflow=False)) as second:
         ws = WorkspaceClient(host=second.url, token=second.token)
         assert ws.pipelines.get(pipeline_id).latest_updates[0].update_id == update_id
         assert events(ws, pipeline_id, update_id)
@@ -291,7 +291,7 @@ def test_an_update_left_running_by_a_dead_workspace_ends_failed(tmp_path: Path) 
     doc = {"update_id": "u1", "pipeline_id": "p1", "state": "RUNNING", "creation_time": 1}
     store.save_update(doc, active=True)
     store.close()
-    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False)) as restarted:
+    with LocalWorkspace(LocalConfig(data_dir=tmp_path, seed=False, warm_mlflow=False)) as restarted:
         ws: Any = WorkspaceClient(host=restarted.url, token=restarted.token)
         update = ws.pipelines.get_update("p1", "u1").update
         assert update.state.value == "FAILED"

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from server.registry import all_specs
 from server.skills import SkillError, discover_skills, load_skill
 from server.skills_install import install_skills
+from server.specs import all_specs
 from tests.conftest import mcp_session, subprocess_env
 from tests.test_cli import cli_command
 from tools_core.backend import Backend

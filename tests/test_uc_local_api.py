@@ -227,7 +227,7 @@ def test_grants_inherit_from_catalog_to_schema_to_table(ws: Any) -> None:
 def test_a_restart_loses_nothing(tmp_path: Path) -> None:
     from tests.test_pipelines_local_api import sql
 
-    config = LocalConfig(data_dir=tmp_path / "ws")
+    config = LocalConfig(data_dir=tmp_path / "ws", warm_mlflow=False)
     with LocalWorkspace(config) as first:
         client = workspace_client(host=first.url, token=first.token, retry_timeout_seconds=5)
         client.schemas.create(name="kept_schema", catalog_name="main", comment="survives")

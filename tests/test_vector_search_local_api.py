@@ -341,7 +341,7 @@ def test_hybrid_finds_an_exact_product_code_that_vectors_rank_low(ws: Any, endpo
 
 
 def test_a_restart_keeps_an_index(tmp_path: Path) -> None:
-    config = LocalConfig(data_dir=tmp_path / "ws", seed=False)
+    config = LocalConfig(data_dir=tmp_path / "ws", seed=False, warm_mlflow=False)
     with LocalWorkspace(config) as first:
         client = workspace_client(host=first.url, token=first.token, retry_timeout_seconds=5)
         client.vector_search_endpoints.create_endpoint_and_wait(

@@ -216,7 +216,7 @@ def test_a_directory_exports_as_a_zip_of_its_notebook_sources(ws) -> None:
 
 
 def test_a_restart_loses_nothing(tmp_path: Path) -> None:
-    config = LocalConfig(data_dir=tmp_path / "ws-restart", token="dapi-restart")
+    config = LocalConfig(data_dir=tmp_path / "ws-restart", token="dapi-restart", warm_mlflow=False)
     with LocalWorkspace(config) as first:
         client = workspace_client(host=first.url, token=first.token, retry_timeout_seconds=5)
         client.workspace.mkdirs(f"{HOME}/t_ws_restart")
