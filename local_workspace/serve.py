@@ -36,6 +36,8 @@ log = logging.getLogger("local_workspace")
 MAX_REQUEST_HEAD_BYTES = 4 * 1024 * 1024
 # How often an owned workspace checks that one of its owners still lives.
 OWNER_CHECK_S = 0.5
+# How long after it listens a workspace starts importing MLflow's server (see serve()).
+MLFLOW_WARM_DELAY_S = 5.0
 
 OnReady = Callable[[str, str], None]
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -92,7 +94,11 @@ def serve(config: LocalConfig, on_ready: OnReady | None = None, owned: bool = Fa
         if mlflow is not None:
             mlflow.configure(url, token)
             if config.warm_mlflow:
-                mlflow.start_background()
+                # Seconds of CPU: not while the first calls arrive, nor in a workspace that
+                # lives shorter than that. An MLflow request before then starts it at once.
+                warm = threading.Timer(MLFLOW_WARM_DELAY_S, mlflow.start_background)
+                warm.daemon = True
+                warm.start()
         if on_ready is not None:
             on_ready(url, token)
         if owned:

@@ -112,7 +112,8 @@ class Supervisor:
         child = self._child
         if child is None or self._spare is not None or not child.alive():
             return
-        if time.monotonic() < self._spare_due and mlflow_state(child.url) == "starting":
+        started = mlflow_state(child.url) in ("ready", "unavailable")
+        if time.monotonic() < self._spare_due and not started:
             return
         with self._lock:
             if self._child is child and self._spare is None and not self._stop.is_set():

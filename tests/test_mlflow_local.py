@@ -221,7 +221,7 @@ def test_other_apis_answer_at_once_while_mlflow_is_still_starting(tmp_path: Path
         elapsed = time.perf_counter() - started
         assert status == 200
         health = json.loads(http(f"{workspace.url}/health")[2])
-    assert health["mlflow"] == "starting"  # MLflow was still importing in the background...
+    assert health["mlflow"] in ("idle", "starting")  # MLflow was not ready yet...
     assert elapsed < 1.0  # ...and the workspace answered anyway
 
 
