@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from local_workspace.config import TOKEN_ENV, LocalConfig
 from local_workspace.discovery import find_running, healthy
+from local_workspace.owners import Owners
 
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
@@ -33,13 +34,13 @@ _CLIENT_ENV_PREFIXES = ("DATABRICKS_", "MLFLOW_", "DBX_DEVKIT_")
 class LocalWorkspace:
     """A local workspace served by its own process on 127.0.0.1 (a free port unless set).
 
-    Use as a context manager, or call :meth:`start` and :meth:`stop`. ``owned``: the process
-    ends by itself once no owner lease (:mod:`local_workspace.owners`) names a live process.
+    Use as a context manager, or call :meth:`start` and :meth:`stop`. The starting process
+    takes an owner lease (:mod:`local_workspace.owners`): the workspace ends by itself once no
+    lease names a live process, so it never outlives a starter that died without stopping it.
     """
 
-    def __init__(self, config: LocalConfig | None = None, owned: bool = False) -> None:
+    def __init__(self, config: LocalConfig | None = None) -> None:
         self.config = config or LocalConfig()
-        self.owned = owned
         self.url = ""
         self.token = ""
         self._process: subprocess.Popen[bytes] | None = None
@@ -67,6 +68,7 @@ class LocalWorkspace:
         data_dir = self.config.data_dir = self.config.data_dir.resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        Owners(data_dir).add()
         read_fd, write_fd = os.pipe()
         try:
             with self.log_path.open("ab") as log:
@@ -120,8 +122,7 @@ class LocalWorkspace:
             command.append("--no-warm-mlflow")
         if config.faults is not None:
             command += ["--faults", config.faults.to_spec()]
-        if self.owned:
-            command.append("--owned")
+        command.append("--owned")
         if spare:
             command.append("--spare")
         return command
@@ -176,7 +177,13 @@ class LocalWorkspace:
         return self._process is not None and self._process.poll() is None
 
     def stop(self) -> None:
-        """Stop the process: SIGTERM (it closes its files), SIGKILL if it does not end."""
+        """Stop the process: SIGTERM (it closes its files), SIGKILL if it does not end; then
+        give up this process's lease (a spare that never served holds none of its own)."""
+        self._stop_process()
+        if self.url:
+            Owners(self.config.data_dir).remove()
+
+    def _stop_process(self) -> None:
         process = self._process
         if process is None:
             return

@@ -120,7 +120,7 @@ class Supervisor:
                 self._spare = self._workspace(_port_of(child.url)).spawn(spare=True)
 
     def _workspace(self, port: int) -> LocalWorkspace:
-        return LocalWorkspace(dataclasses.replace(self.config, port=port), owned=True)
+        return LocalWorkspace(dataclasses.replace(self.config, port=port))
 
     def _watch(self) -> None:
         misses = 0

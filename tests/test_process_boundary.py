@@ -222,3 +222,29 @@ def test_a_killed_server_leaves_no_workspace_behind(tmp_path: Path) -> None:
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+ABANDON = """
+import os, sys
+from pathlib import Path
+from local_workspace.config import LocalConfig
+from local_workspace.runner import LocalWorkspace
+
+workspace = LocalWorkspace(LocalConfig(data_dir=Path(sys.argv[1]), seed=False, warm_mlflow=False))
+print(workspace.start().pid, flush=True)
+os._exit(0)  # a script that dies without stopping what it started
+"""
+
+
+def test_a_workspace_whose_starter_dies_without_stopping_it_ends_by_itself(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", ABANDON, str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=user_env(tmp_path / "home"),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    pid = int(done.stdout.split()[-1])
+    wait_for(lambda: not alive(pid), timeout=15)

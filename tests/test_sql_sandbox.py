@@ -22,8 +22,9 @@ from databricks.sdk.service.sql import StatementState
 from mcp import Client
 from mcp.types import CallToolResult
 
+from local_workspace.discovery import mlflow_state
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import call, mcp_session, ok, text_of
+from tests.conftest import call, mcp_session, ok, text_of, wait_for
 from tests.test_jobs_local_api import WAREHOUSE, folder, put_file, wait_run
 from tools_core.backend import Backend
 from tools_core.errors import ToolsCoreError
@@ -253,6 +254,9 @@ def host(
     canary.write_text(f"secret\n{secret}\n")
     names = sorted(str(c.name) for c in ws.catalogs.list())
     internal = re.compile(r"\buc_(?:" + "|".join(map(re.escape, names)) + r")\b", re.I)
+    # The workspace warms MLflow a few seconds after it starts (creating mlflow/ in its data
+    # dir): let that be done, so the listings compare what the statements alone change.
+    wait_for(lambda: mlflow_state(local_ws.url) in ("ready", "unavailable"), timeout=120)
     yield Host(canary, secret, Path(local_ws.config.data_dir), internal)
 
 
