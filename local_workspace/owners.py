@@ -1,7 +1,7 @@
 """Who keeps a supervised local workspace alive: one lease file per owning process.
 
-An MCP server that starts or attaches to a local workspace writes ``owners/<pid>`` in the
-data directory (its pid and start time: pids are recycled, the pair is not). A workspace
+An MCP server that starts or attaches to a local workspace writes ``owners/<pid>-<holder>``
+in the data directory (its pid and start time: pids are recycled, the pair is not). A workspace
 started for owners (``--owned``) ends itself once no lease names a live process, so it
 outlives the server that started it while another server is attached, and never outlives
 them all, even when they were killed without a chance to say goodbye.
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import uuid
 from pathlib import Path
 
 _PROC = Path("/proc")
@@ -41,24 +42,28 @@ def start_time(pid: int) -> str | None:
 
 
 class Owners:
-    """The leases on one data directory's workspace."""
+    """The leases on one data directory's workspace, and this holder's own.
+
+    Each holder (a supervisor, a LocalWorkspace handle) has its own lease file,
+    ``<pid>-<holder>``: two holders in one process give theirs up independently.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.folder = data_dir / "owners"
+        self._name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
 
-    def add(self, pid: int | None = None) -> None:
-        """Lease the workspace for ``pid`` (this process by default)."""
-        pid = pid or os.getpid()
-        started = start_time(pid)
+    def add(self) -> None:
+        """Take this holder's lease (for this process)."""
+        started = start_time(os.getpid())
         if started is None:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / str(pid)).write_text(started)
+        (self.folder / self._name).write_text(started)
 
-    def remove(self, pid: int | None = None) -> None:
-        """Give up ``pid``'s lease (this process by default)."""
+    def remove(self) -> None:
+        """Give up this holder's lease."""
         with contextlib.suppress(OSError):
-            (self.folder / str(pid or os.getpid())).unlink()
+            (self.folder / self._name).unlink()
 
     def alive(self) -> list[int]:
         """The pids whose leases still name a live process; stale leases are removed."""
@@ -68,16 +73,17 @@ class Owners:
             return []
         live: list[int] = []
         for lease in leases:
-            if not lease.name.isdigit():
+            pid_text = lease.name.split("-", 1)[0]
+            if not pid_text.isdigit():
                 continue
             try:
                 recorded = lease.read_text()
             except OSError:
                 continue
-            pid = int(lease.name)
+            pid = int(pid_text)
             if start_time(pid) == recorded:
                 live.append(pid)
             else:
                 with contextlib.suppress(OSError):
                     lease.unlink()
-        return sorted(live)
+        return sorted(set(live))

@@ -45,6 +45,7 @@ class LocalWorkspace:
         self.token = ""
         self._process: subprocess.Popen[bytes] | None = None
         self._ready: IO[bytes] | None = None  # the readiness pipe, until read
+        self._lease: Owners | None = None  # this handle's owner lease, from spawn()
 
     @property
     def pid(self) -> int | None:
@@ -68,7 +69,8 @@ class LocalWorkspace:
         data_dir = self.config.data_dir = self.config.data_dir.resolve()
         data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        Owners(data_dir).add()
+        self._lease = Owners(data_dir)
+        self._lease.add()
         read_fd, write_fd = os.pipe()
         try:
             with self.log_path.open("ab") as log:
@@ -178,10 +180,14 @@ class LocalWorkspace:
 
     def stop(self) -> None:
         """Stop the process: SIGTERM (it closes its files), SIGKILL if it does not end; then
-        give up this process's lease (a spare that never served holds none of its own)."""
+        give up this handle's lease."""
         self._stop_process()
-        if self.url:
-            Owners(self.config.data_dir).remove()
+        self.release()
+
+    def release(self) -> None:
+        """Give up this handle's lease without stopping the process (others may use it)."""
+        if self._lease is not None:
+            self._lease.remove()
 
     def _stop_process(self) -> None:
         process = self._process

@@ -80,6 +80,8 @@ class Supervisor:
     def _attach_or_start(self) -> None:
         # Lease first: the workspace we attach to must not end between finding and leasing.
         self._owners.add()
+        if self._child is not None:
+            self._child.release()  # a dead child's handle holds nothing up
         with _start_lock(self.config.data_dir):
             running = find_running(self.config.data_dir)
             if running:
@@ -150,6 +152,9 @@ class Supervisor:
             self._watcher.join(timeout=10)
         with self._lock:
             self._owners.remove()
+            for handle in (self._child, self._spare):
+                if handle is not None:
+                    handle.release()
             if self._child is not None and not self._owners.alive():
                 self._child.stop()
             if self._spare is not None:
