@@ -98,11 +98,6 @@ class Runtime:
                 self._backend = self._connect()
             return self._backend
 
-    @property
-    def local_workspace(self) -> Supervisor | None:
-        """The supervisor of the local workspace this server uses, once it has one."""
-        return self._local
-
     def _connect(self) -> Backend:
         from tools_core.backend import Backend, MlflowTarget, local_backend, workspace_client
 
