@@ -10,9 +10,11 @@ any local user can read).
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -38,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     """Serve until stopped; 0 on a clean stop."""
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    # `kill -USR1 <pid>` writes every thread's stack to the log (stderr): how a workspace that
+    # stopped answering is diagnosed without stopping it.
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
     go = _wait_for_go() if args.spare else None
     # The imports are most of a start: a spare has them done before it is needed.
     from local_workspace.config import DEFAULT_USER, TOKEN_ENV, LocalConfig

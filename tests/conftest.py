@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -35,6 +36,22 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failing test that used the session workspace shows that workspace's threads and the
+    end of its log: a workspace that stopped answering is diagnosed from the CI output."""
+    report = yield
+    workspace = getattr(item, "funcargs", {}).get("local_ws")
+    if report.failed and isinstance(workspace, LocalWorkspace) and workspace.pid:
+        with contextlib.suppress(OSError):
+            os.kill(workspace.pid, signal.SIGUSR1)  # faulthandler: stacks to the log
+            time.sleep(0.5)  # the dump is written by the workspace's own signal handler
+        with contextlib.suppress(OSError):
+            tail = workspace.log_path.read_bytes()[-6000:].decode(errors="replace")
+            report.sections.append(("local workspace log (end)", tail))
+    return report
 
 
 @pytest.fixture(scope="session")

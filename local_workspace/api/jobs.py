@@ -9,9 +9,11 @@ Databricks does (the SDK turns it into ResourceDoesNotExist).
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -21,6 +23,8 @@ from local_workspace.http import int64, json_body, json_response, query_bool, qu
 from local_workspace.jobs import runs
 from local_workspace.jobs.scheduler import JobsService
 from local_workspace.state import WorkspaceState
+
+T = TypeVar("T")
 
 JOBS_LIMIT = (1, 100, 20)
 RUNS_LIMIT = (1, 25, 20)
@@ -69,6 +73,12 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
+async def off_loop(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``fn`` in a worker thread: the jobs service takes a lock that run executors hold
+    while they save, and writes SQLite; neither may stall the event loop (every API)."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args, **kwargs))
+
+
 def routes(state: WorkspaceState) -> list[BaseRoute]:
     """The Jobs API routes."""
     jobs = service(state)
@@ -76,46 +86,53 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
     async def create(request: Request) -> Response:
         body = await json_body(request)
         settings = {k: v for k, v in body.items() if k != "access_control_list"}
-        return json_response({"job_id": jobs.create_job(settings)})
+        return json_response({"job_id": await off_loop(jobs.create_job, settings)})
 
     async def get(request: Request) -> Response:
-        record = jobs.job(_id(request.query_params, "job_id"))
+        record = await off_loop(jobs.job, _id(request.query_params, "job_id"))
         return json_response(runs.job_view(record, full=True))
 
     async def list_jobs(request: Request) -> Response:
         offset, limit = _page(request, JOBS_LIMIT, JOBS_LIMIT[2])
         full = query_bool(request, "expand_tasks")
-        records, more = jobs.store.list_jobs(request.query_params.get("name"), offset, limit)
+        records, more = await off_loop(
+            jobs.store.list_jobs, request.query_params.get("name"), offset, limit
+        )
         items = [runs.job_view(r, full=full) for r in records]
         return json_response(_paged(items, "jobs", offset, limit, more))
 
     async def reset(request: Request) -> Response:
         body = await json_body(request)
-        jobs.reset_job(_id(body, "job_id"), require(body, "new_settings"))
+        await off_loop(jobs.reset_job, _id(body, "job_id"), require(body, "new_settings"))
         return json_response({})
 
     async def update(request: Request) -> Response:
         body = await json_body(request)
-        jobs.update_job(_id(body, "job_id"), body.get("new_settings"), body.get("fields_to_remove"))
+        await off_loop(
+            jobs.update_job,
+            _id(body, "job_id"),
+            body.get("new_settings"),
+            body.get("fields_to_remove"),
+        )
         return json_response({})
 
     async def delete(request: Request) -> Response:
         body = await json_body(request)
-        jobs.delete_job(_id(body, "job_id"))
+        await off_loop(jobs.delete_job, _id(body, "job_id"))
         return json_response({})
 
     async def run_now(request: Request) -> Response:
         body = await json_body(request)
-        started = jobs.run_now(_id(body, "job_id"), body, _base_url(request))
+        started = await off_loop(jobs.run_now, _id(body, "job_id"), body, _base_url(request))
         return json_response(started)
 
     async def submit(request: Request) -> Response:
         body = await json_body(request)
-        started = jobs.submit(body, _base_url(request))
+        started = await off_loop(jobs.submit, body, _base_url(request))
         return json_response({"run_id": started["run_id"]})
 
     async def get_run(request: Request) -> Response:
-        doc, task = jobs.find(_id(request.query_params, "run_id"))
+        doc, task = await off_loop(jobs.find, _id(request.query_params, "run_id"))
         if task is not None:
             return json_response(runs.task_run_view(doc, task))
         history = query_bool(request, "include_history")
@@ -128,12 +145,13 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             raise invalid("active_only and completed_only cannot both be true.")
         job_id = query_int(request, "job_id")
         if job_id is not None:
-            jobs.job(job_id)
+            await off_loop(jobs.job, job_id)
         # Databricks: a runs limit of 0 means the maximum.
         offset, limit = _page(request, RUNS_LIMIT, RUNS_LIMIT[1])
         run_type = request.query_params.get("run_type")
         active = True if active_only else False if completed_only else None
-        docs, more = jobs.store.list_runs(
+        docs, more = await off_loop(
+            jobs.store.list_runs,
             job_id,
             active,
             run_type,
@@ -147,11 +165,11 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         return json_response(_paged(items, "runs", offset, limit, more))
 
     async def get_output(request: Request) -> Response:
-        return json_response(jobs.output(_id(request.query_params, "run_id")))
+        return json_response(await off_loop(jobs.output, _id(request.query_params, "run_id")))
 
     async def cancel(request: Request) -> Response:
         body = await json_body(request)
-        jobs.cancel(_id(body, "run_id"))
+        await off_loop(jobs.cancel, _id(body, "run_id"))
         return json_response({})
 
     async def cancel_all(request: Request) -> Response:
@@ -159,19 +177,21 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         if body.get("job_id") is None and not body.get("all_queued_runs"):
             raise invalid("Give job_id (or all_queued_runs) to cancel runs.")
         job_id = body.get("job_id")
-        jobs.cancel_all(
-            None if job_id is None else int64(job_id, "job_id"), bool(body.get("all_queued_runs"))
+        await off_loop(
+            jobs.cancel_all,
+            None if job_id is None else int64(job_id, "job_id"),
+            bool(body.get("all_queued_runs")),
         )
         return json_response({})
 
     async def repair(request: Request) -> Response:
         body = await json_body(request)
-        repair_id = await asyncio.to_thread(jobs.repair, _id(body, "run_id"), body)
+        repair_id = await off_loop(jobs.repair, _id(body, "run_id"), body)
         return json_response({"repair_id": repair_id})
 
     async def delete_run(request: Request) -> Response:
         body = await json_body(request)
-        jobs.delete_run(_id(body, "run_id"))
+        await off_loop(jobs.delete_run, _id(body, "run_id"))
         return json_response({})
 
     async def export(request: Request) -> Response:
