@@ -78,10 +78,10 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
 
     async def create(request: Request) -> Response:
         body = await json_body(request)
-        return json_response(serving.create(body))
+        return json_response(await anyio.to_thread.run_sync(serving.create, body))
 
     async def list_endpoints(request: Request) -> Response:
-        endpoints = [serving.get(name) for name in serving.names()]
+        endpoints = [serving.get(name) for name in serving.names()]  # short locks only
         if _embedder(state) is not None:
             endpoints.insert(0, _embedding_endpoint())
         return json_response({"endpoints": endpoints})
@@ -90,16 +90,16 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         name = request.path_params["name"]
         if name == EMBEDDING_ENDPOINT and _embedder(state) is not None:
             return json_response(_embedding_endpoint())
-        return json_response(serving.get(name))
+        return json_response(serving.get(name))  # short locks only
 
     async def delete(request: Request) -> Response:
-        serving.delete(request.path_params["name"])
+        await anyio.to_thread.run_sync(serving.delete, request.path_params["name"])
         return json_response({})
 
     async def update_config(request: Request) -> Response:
         body = await json_body(request)
         name = request.path_params["name"]
-        return json_response(serving.update_config(name, body))
+        return json_response(await anyio.to_thread.run_sync(serving.update_config, name, body))
 
     async def invocations(request: Request) -> Response:
         name = request.path_params["name"]

@@ -40,7 +40,12 @@ class _Runtime:
     loading: str | None = None  # the version being loaded
     error: str | None = None  # why the last load failed
     error_code: int = 400
+    # Two locks: `lock` guards these fields and is only ever held for an instant; `load_lock`
+    # is held for a whole load. A load fetches the model from this very workspace over HTTP,
+    # so nothing that serves a request may wait on `load_lock`: a request waiting for it
+    # would hold up the answer the load itself is waiting for.
     lock: threading.Lock = field(default_factory=threading.Lock)
+    load_lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 def _entities(config: dict[str, Any]) -> list[dict[str, Any]]:
@@ -205,23 +210,26 @@ class ServingService:
 
     def _load(self, name: str) -> None:
         rt = self._rt(name)
-        with rt.lock:  # one load per endpoint at a time; a newer config loads after
+        with rt.load_lock:  # one load per endpoint at a time; a newer config loads after
             try:
                 wanted = self._wanted(name)
             except ApiError:
                 return  # deleted meanwhile
             model_name, version = wanted.rsplit("/", 1)
+            model, error, code = None, None, 400
             try:
                 self._mlflow_ready()
                 model = loaded.load(model_name, version, self._scratch)
             except ApiError as exc:
-                rt.error, rt.error_code = exc.message, exc.status
+                error, code = exc.message, exc.status
             except Exception as exc:  # a thread's top level: the endpoint's state reports it
                 log.warning("serving endpoint %s failed to load %s", name, wanted, exc_info=True)
-                rt.error, rt.error_code = f"Failed to load {wanted}: {exc}", 400
-            else:
-                rt.model, rt.version, rt.error = model, version, None
-            finally:
+                error = f"Failed to load {wanted}: {exc}"
+            with rt.lock:
+                if error is None:
+                    rt.model, rt.version, rt.error = model, version, None
+                else:
+                    rt.error, rt.error_code = error, code
                 if rt.loading == wanted:
                     rt.loading = None
 
