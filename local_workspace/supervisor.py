@@ -31,7 +31,10 @@ log = logging.getLogger("local_workspace")
 
 CHECK_S = 0.5
 # The spare is prepared once the workspace has finished starting (its MLflow import done), so
-# its imports never compete with the first calls; at the latest this long after a start.
+# its imports never compete with the first calls, and not before SPARE_AFTER_S: a short
+# session (a CLI call, a quick question) never pays for a process it will not use. At the
+# latest SPARE_AT_LATEST_S after a start.
+SPARE_AFTER_S = 20.0
 SPARE_AT_LATEST_S = 30.0
 # Failing health checks in a row before an attached workspace counts as gone: one slow
 # answer under load is not a death.
@@ -50,7 +53,8 @@ class Supervisor:
         self._child: LocalWorkspace | None = None
         # A process with everything imported, waiting to replace the workspace if it dies.
         self._spare: LocalWorkspace | None = None
-        self._spare_due = 0.0  # when the next spare may be prepared (monotonic)
+        self._spare_early = 0.0  # no spare before then (monotonic)
+        self._spare_due = 0.0  # a spare from then on, started or not (monotonic)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -106,6 +110,7 @@ class Supervisor:
                 raise
             # The old port was taken meanwhile: a new one (clients rebuild on the new URL).
             child = self._workspace(self.config.port).start()
+        self._spare_early = time.monotonic() + SPARE_AFTER_S
         self._spare_due = time.monotonic() + SPARE_AT_LATEST_S
         return child
 
@@ -114,8 +119,11 @@ class Supervisor:
         child = self._child
         if child is None or self._spare is not None or not child.alive():
             return
+        now = time.monotonic()
+        if now < self._spare_early:
+            return
         started = mlflow_state(child.url) in ("ready", "unavailable")
-        if time.monotonic() < self._spare_due and not started:
+        if now < self._spare_due and not started:
             return
         with self._lock:
             if self._child is child and self._spare is None and not self._stop.is_set():
