@@ -121,10 +121,12 @@ async def mcp_session(backend: Backend, **settings: Any) -> AsyncIterator[Client
         yield client
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 async def mcp(backend: Backend) -> AsyncIterator[Client]:
     """An in-memory MCP client of the full read-write server, with output schemas on: every
-    structured result is then also validated against its advertised schema."""
+    structured result is then also validated against its advertised schema. One per test
+    module: building a server and its schemas costs ~0.6 s of CPU, and tools keep no state
+    of their own between calls (tests that need a fresh server build one)."""
     async with mcp_session(backend, output_schemas=True) as client:
         yield client
 
