@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local_workspace.api import (
     compute,
+    files,
     jobs,
     lineage,
     mlflow,
@@ -161,6 +162,7 @@ def create_app(config: LocalConfig) -> Starlette:
         workspace,
         sql,
         uc,
+        files,
         jobs,
         mlflow,
         vector_search,

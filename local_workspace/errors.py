@@ -38,16 +38,29 @@ def bounded(message: str) -> str:
 class ApiError(Exception):
     """An error answered to the client as Databricks would answer it (message bounded)."""
 
-    def __init__(self, status: int, error_code: str, message: str) -> None:
+    def __init__(
+        self, status: int, error_code: str, message: str, reason: str | None = None
+    ) -> None:
         message = bounded(message)
         super().__init__(message)
         self.status = status
         self.error_code = error_code
         self.message = message
+        # google.rpc.ErrorInfo reason some APIs add (clients such as the Databricks CLI read
+        # it to tell one 400 from another, e.g. FILES_API_DIRECTORY_IS_NOT_EMPTY).
+        self.reason = reason
 
-    def body(self) -> dict[str, str]:
+    def body(self) -> dict[str, object]:
         """The JSON body Databricks sends for this error."""
-        return {"error_code": self.error_code, "message": self.message}
+        body: dict[str, object] = {"error_code": self.error_code, "message": self.message}
+        if self.reason:
+            body["details"] = [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": self.reason,
+                }
+            ]
+        return body
 
 
 def not_found(message: str, code: str = "RESOURCE_DOES_NOT_EXIST") -> ApiError:

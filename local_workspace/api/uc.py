@@ -270,12 +270,23 @@ async def volumes(request: Request) -> Response:
 
 
 async def volume(request: Request) -> Response:
-    """GET or DELETE one volume."""
+    """GET, PATCH (comment, owner, new_name) or DELETE one volume."""
     cat = catalog_of(request)
     name = request.path_params["name"]
     if request.method == "DELETE":
         await _run(cat, cat.volumes.delete, name)
         return json_response({})
+    if request.method == "PATCH":
+        body = await json_body(request)
+        info = await _run(
+            cat,
+            cat.volumes.update,
+            name,
+            body.get("comment"),
+            body.get("owner"),
+            body.get("new_name"),
+        )
+        return json_response(_sdk().VolumeInfo.from_dict(info).as_dict())
     return json_response(
         _sdk().VolumeInfo.from_dict(await _run(cat, cat.volumes.get, name)).as_dict()
     )
@@ -369,7 +380,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         Route(f"{PREFIX}/tables/{{full_name}}", table, methods=["GET", "PATCH", "DELETE"]),
         Route(f"{PREFIX}/table-summaries", table_summaries, methods=["GET"]),
         Route(f"{PREFIX}/volumes", volumes, methods=["GET", "POST"]),
-        Route(f"{PREFIX}/volumes/{{name}}", volume, methods=["GET", "DELETE"]),
+        Route(f"{PREFIX}/volumes/{{name}}", volume, methods=["GET", "PATCH", "DELETE"]),
         Route(
             f"{PREFIX}/permissions/{{securable_type}}/{{full_name}}",
             permissions,
