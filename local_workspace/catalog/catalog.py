@@ -68,7 +68,7 @@ class Catalog:
         self.tables = Tables(self.catalogs, self.schemas, self.engine, self.objects, self.records)
         self.volumes = Volumes(self.schemas, self.meta, volume_dir, owner, self.metastore_id)
         self.grants = Grants(self.meta, self.catalogs, self.schemas, self.tables, self.volumes)
-        self.ddl = DdlHooks(self.engine, self.tables, self.records)
+        self.ddl = DdlHooks(self.engine, self.tables, self.records, self.volumes)
         for row in self.meta.rows("SELECT name FROM catalogs ORDER BY name"):
             self.engine.attach(row["name"])
         if seed and self.meta.setting("seeded") is None:

@@ -14,15 +14,19 @@ if TYPE_CHECKING:
     from local_workspace.catalog.engine import DuckEngine
     from local_workspace.catalog.records import ObjectRecords
     from local_workspace.catalog.tables import Tables
+    from local_workspace.catalog.volumes import Volumes
 
 
 class DdlHooks:
     """Record created objects, forget dropped ones (names are public)."""
 
-    def __init__(self, engine: DuckEngine, tables: Tables, records: ObjectRecords) -> None:
+    def __init__(
+        self, engine: DuckEngine, tables: Tables, records: ObjectRecords, volumes: Volumes
+    ) -> None:
         self.engine = engine
         self.tables = tables
         self.records = records
+        self.volumes = volumes
 
     def created(
         self,
@@ -46,5 +50,9 @@ class DdlHooks:
         self.records.record(kind, name, comment, {"table_type": table_type} if table_type else None)
 
     def dropped(self, kind: str, full_name: str) -> None:
-        """Forget the metadata, grants and constraints of a dropped schema, table or view."""
+        """Forget the metadata, grants and constraints of a dropped schema, table or view (a
+        schema's volumes go with it: DROP SCHEMA ... CASCADE)."""
         self.records.forget("table" if kind == "view" else kind, lowered(full_name))
+        if kind == "schema":
+            catalog, schema = split_name(lowered(full_name), 2, "schema")
+            self.volumes.forget_schema(catalog, schema)

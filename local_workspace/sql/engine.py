@@ -21,6 +21,7 @@ from local_workspace.sql.commands import IGNORED, Commands, Output
 from local_workspace.sql.lineage import Flow, flow_of
 from local_workspace.sql.translate import Param, Scope, Translated, parse, translate, value_sql
 from local_workspace.sql.types import column_info, format_value
+from local_workspace.sql.volumes import VolumeStatements
 
 if TYPE_CHECKING:
     from local_workspace.catalog import Catalog
@@ -74,6 +75,7 @@ class Engine:
     def __init__(self, catalog: Catalog) -> None:
         self.catalog = catalog
         self.commands = Commands(catalog)
+        self.volumes = VolumeStatements(catalog)
         self.lineage: LineageStore | None = None  # set by the SQL API; None: not recorded
 
     def execute(self, request: Request, cursor: duckdb.DuckDBPyConnection) -> ResultSet:
@@ -82,6 +84,8 @@ class Engine:
         Every statement passes the sandbox first: DuckDB-only statements and functions never
         reach the engine."""
         sandbox.check_text(request.statement)
+        if (described := self.volumes.describe(request.statement, request.scope)) is not None:
+            return self._small(described, request)  # DESCRIBE VOLUME: sqlglot cannot parse it
         try:
             tree = parse(request.statement)
         except errors.SqlError as exc:
@@ -134,6 +138,8 @@ class Engine:
         scope = request.scope
         if (keys := constraints.alter(tree, scope, self.catalog)) is not None:
             return keys
+        if (volume := self.volumes.answer(tree, scope)) is not None:
+            return volume
         if isinstance(tree, exp.Command):
             word = str(tree.this).upper()
             rest = tree.expression

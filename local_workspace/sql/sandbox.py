@@ -164,6 +164,8 @@ NATIVE_COMMANDS = frozenset({"SHOW", "DESCRIBE", "DESC", "GRANT", "REVOKE", *IGN
 MAINTENANCE = exp.Analyze | exp.Refresh | exp.Cache | exp.Uncache
 # Databricks statements the local warehouse does not run (said plainly, not as syntax errors).
 NOT_LOCAL_WORDS = frozenset({"LIST", "GET", "PUT", "REMOVE", "EXECUTE", "DECLARE"})
+# Volume statements (CREATE [EXTERNAL] VOLUME, DROP/ALTER VOLUME, COMMENT ON VOLUME).
+_VOLUME = re.compile(r"^(?:EXTERNAL\s+|ON\s+)?VOLUME\b", re.I)
 # Statement kinds DuckDB runs after translation.
 CREATE_KINDS = frozenset({"TABLE", "VIEW", "SCHEMA", "DATABASE", "FUNCTION"})
 # Configuration parameters of Databricks SQL (sql-ref-parameters), settable per session.
@@ -323,6 +325,8 @@ def _command(tree: exp.Command) -> None:
     first = rest.split()[0].upper() if rest.split() else ""
     if word in NATIVE_COMMANDS:
         return
+    if word in ("CREATE", "DROP", "ALTER", "COMMENT") and _VOLUME.match(rest):
+        return  # answered by sql/volumes.py, never sent to DuckDB
     if word in ("CREATE", "DROP"):
         if first == "CATALOG":
             return
