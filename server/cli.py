@@ -18,6 +18,9 @@ from typing import TYPE_CHECKING
 from server.cli_settings import settings_from_args
 from server.settings import TOOLSETS
 
+# `dbx-devkit local`'s port unless --port says otherwise.
+LOCAL_PORT = 8080
+
 if TYPE_CHECKING:
     from server.registry import ToolSpec
 
@@ -72,7 +75,9 @@ def cmd_local(args: argparse.Namespace) -> int:
         print(f"dbx-devkit local: --faults: {exc}", file=sys.stderr)
         return 2
     config = LocalConfig(
-        data_dir=args.data_dir or default_data_dir(), port=args.port, faults=faults
+        data_dir=args.data_dir or default_data_dir(),
+        port=LOCAL_PORT if args.port is None else args.port,
+        faults=faults,
     )
     running = find_running(config.data_dir)
     if running:
@@ -80,6 +85,20 @@ def cmd_local(args: argparse.Namespace) -> int:
         _print_exports(running, config.resolved_token())
         print(f"# already running on {config.data_dir}; not starting another", file=sys.stderr)
         return 0
+    if config.port and not _port_free(config.host, config.port):
+        if args.port is not None:
+            print(
+                f"dbx-devkit local: port {config.port} on {config.host} is in use; choose "
+                "another with --port N, or --port 0 for any free port.",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            f"# port {config.port} is in use; using a free port instead (--port N to choose)",
+            file=sys.stderr,
+            flush=True,
+        )
+        config.port = 0
 
     def announce(url: str, token: str) -> None:
         _print_exports(url, token)
@@ -87,6 +106,20 @@ def cmd_local(args: argparse.Namespace) -> int:
 
     serve(config, announce)
     return 0
+
+
+def _port_free(host: str, port: int) -> bool:
+    """Whether ``host:port`` can be listened on now (so a busy port is said plainly, never
+    as a bare errno from the server)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def _print_exports(url: str, token: str) -> None:
@@ -210,7 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     local = sub.add_parser("local", help="run the local workspace alone")
     local.add_argument("--data-dir", type=Path, help="data directory")
-    local.add_argument("--port", type=int, default=8080, help="port (0 = any free port)")
+    local.add_argument(
+        "--port", type=int, help=f"port (default {LOCAL_PORT}, a free one if busy; 0 = any)"
+    )
     local.add_argument(
         "--faults",
         help="inject faults for tests, e.g. latency=0.2,status=503:3,drop=1,paths=/api/2.1 "

@@ -161,3 +161,19 @@ def test_an_unknown_toolset_is_refused_with_the_valid_ones(
     assert main(["tools", "--toolsets", "sql,bogus"]) == 2
     err = capsys.readouterr().err
     assert "bogus" in err and "workspace" in err
+
+
+def test_local_on_a_busy_port_says_how_to_choose_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code = main(["local", "--port", str(port), "--data-dir", str(tmp_path / "data")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"port {port}" in err and "--port 0" in err
+    assert "Errno" not in err
