@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 TOOLSETS = (
     "workspace",
     "uc",
+    "files",
     "sql",
     "jobs",
     "bundles",
