@@ -189,6 +189,8 @@ def download(backend: Backend, path: str, local_path: str, results_dir: Path) ->
 
     def write(handle: BinaryIO) -> int:
         contents = backend.client.files.download(path).contents
+        if contents is None:
+            return 0
         copied = 0
         try:
             while chunk := contents.read(COPY_CHUNK):

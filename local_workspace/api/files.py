@@ -143,9 +143,7 @@ async def _upload(request: Request) -> Response:
     catalog = _catalog(request)
     overwrite = query_bool(request, "overwrite", True)
     expected = request.headers.get("content-length")
-    upload = await run_in_threadpool(
-        vf.Upload, vp, catalog.data_dir / "uploads", overwrite
-    )
+    upload = await run_in_threadpool(vf.Upload, vp, catalog.data_dir / "uploads", overwrite)
     try:
         try:
             await run_in_threadpool(upload.check_target)

@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import uuid
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -141,10 +142,8 @@ def make_directory(vp: VolumePath) -> None:
         current, shown = current / part, f"{shown}/{part}"
         info = _lstat(current)
         if info is None:
-            try:
+            with suppress(FileExistsError):  # made meanwhile by another request
                 current.mkdir()
-            except FileExistsError:
-                pass  # made meanwhile by another request
             info = _lstat(current)
         if info is None or not stat.S_ISDIR(info.st_mode):
             raise already_exists(

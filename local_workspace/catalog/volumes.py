@@ -119,9 +119,10 @@ class Volumes:
         target = check_name(new_name, "volume") if new_name else name
         new_full = f"{catalog}.{schema}.{target}"
         with self.meta.transaction() as db:
-            if target != name and db.execute(
-                "SELECT 1 FROM volumes WHERE full_name = ?", (new_full,)
-            ).fetchone():
+            if (
+                target != name
+                and db.execute("SELECT 1 FROM volumes WHERE full_name = ?", (new_full,)).fetchone()
+            ):
                 raise already_exists(f"Volume '{new_full}' already exists.")
             db.execute(
                 "UPDATE volumes SET full_name = ?, name = ?, storage_location = ?, comment = ?, "

@@ -153,9 +153,7 @@ class VolumeStatements:
         if match is None:
             raise parse_error("VOLUME")
         if match["external"] or match["location"]:
-            raise unsupported(
-                "CREATE EXTERNAL VOLUME (cloud storage behind an external location)"
-            )
+            raise unsupported("CREATE EXTERNAL VOLUME (cloud storage behind an external location)")
         name = self._name(match["name"], scope)
         if self._has(name):
             if match["ine"]:

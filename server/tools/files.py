@@ -26,9 +26,7 @@ async def files_upload(
     backend = backend_of(ctx)
     return await wait_with_progress(
         ctx,
-        lambda progress, check: core.upload(
-            backend, local_path, path, overwrite, progress, check
-        ),
+        lambda progress, check: core.upload(backend, local_path, path, overwrite, progress, check),
     )
 
 
