@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 
@@ -115,6 +116,20 @@ async def test_a_champion_served_by_the_tools_predicts_like_the_model_and_follow
     wrong = await fails(mcp, "serving_query", name=endpoint, records=[{"x": 1.0}])
     assert wrong.startswith("BAD_REQUEST"), wrong
     assert "registry_get_version" in wrong
+
+    # A new config sent while the previous one still loads (the load fetches the model from
+    # the workspace itself): both are accepted, the workspace keeps answering, the last wins.
+    for version in ("1", "2"):
+        await ok(
+            mcp, "serving_update_endpoint", name=endpoint, model=f"{name}/{version}", confirm=True
+        )
+    assert endpoint in text_of(await ok(mcp, "serving_list_endpoints"))
+    settled = await anyio.to_thread.run_sync(
+        backend.client.serving_endpoints.wait_get_serving_endpoint_not_updating, endpoint
+    )
+    assert settled.config.served_entities[0].entity_version == "2"
+    final = await ok(mcp, "serving_query", name=endpoint, records=records)
+    assert text_of(final) == str(v2).replace(" ", "")
 
 
 async def test_unknown_and_foundation_model_endpoints_say_what_to_do(mcp: Client) -> None:
