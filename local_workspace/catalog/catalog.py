@@ -18,6 +18,7 @@ from local_workspace.catalog.catalogs import Catalogs
 from local_workspace.catalog.constraints import Constraints
 from local_workspace.catalog.ddl import DdlHooks
 from local_workspace.catalog.engine import CLOSE_WAIT_S, DuckEngine
+from local_workspace.catalog.functions import Functions, Groups, Policies
 from local_workspace.catalog.grants import Grants
 from local_workspace.catalog.meta import MetaStore
 from local_workspace.catalog.objects import ObjectReader
@@ -34,7 +35,8 @@ class Catalog:
     Parts: ``engine`` (DuckDB: cursors, catalog files, public/internal names), ``meta``
     (SQLite metadata), ``objects`` (reads DuckDB's catalog), ``records`` (who/when/comment of
     schemas and tables), ``constraints`` (primary/foreign keys), ``catalogs``, ``schemas``,
-    ``tables``, ``volumes``, ``grants``, and ``ddl`` (the hooks SQL DDL calls).
+    ``tables``, ``volumes``, ``grants``, ``functions`` (SQL UDFs), ``policies`` (row filters,
+    column masks), ``groups`` (the user's groups), and ``ddl`` (the hooks SQL DDL calls).
     """
 
     def __init__(self, data_dir: Path, owner: str, seed: bool = True) -> None:
@@ -48,8 +50,10 @@ class Catalog:
         self.meta = MetaStore(self.data_dir / "uc.sqlite")
         self.metastore_id = self._metastore_id()
         self.constraints = Constraints(self.meta)
+        self.policies = Policies(self.meta)
+        self.groups = Groups(self.meta)
         self.objects = ObjectReader(
-            self.engine, self.meta, self.constraints, owner, self.metastore_id
+            self.engine, self.meta, self.constraints, owner, self.metastore_id, self.policies
         )
         self.records = ObjectRecords(self.meta, self.constraints, owner)
         self.catalogs = Catalogs(
@@ -66,6 +70,9 @@ class Catalog:
             self.catalogs, self.engine, self.meta, self.objects, self.records, volume_dir
         )
         self.tables = Tables(self.catalogs, self.schemas, self.engine, self.objects, self.records)
+        self.functions = Functions(
+            self.engine, self.meta, self.schemas, owner, self.metastore_id
+        )
         self.volumes = Volumes(self.schemas, self.meta, volume_dir, owner, self.metastore_id)
         self.grants = Grants(self.meta, self.catalogs, self.schemas, self.tables, self.volumes)
         self.ddl = DdlHooks(self.engine, self.tables, self.records, self.volumes)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from local_workspace.catalog.constraints import Constraints
     from local_workspace.catalog.engine import DuckEngine
+    from local_workspace.catalog.functions import Policies
     from local_workspace.catalog.meta import MetaStore
 
 # DuckDB schemas that are not Unity Catalog schemas. `main` exists in every DuckDB file; it
@@ -87,8 +88,10 @@ class ObjectReader:
         constraints: Constraints,
         owner: str,
         metastore_id: str,
+        policies: Policies | None = None,
     ) -> None:
         self.engine = engine
+        self.policies = policies
         self.meta = meta
         self.constraints = constraints
         self.owner = owner
@@ -225,6 +228,8 @@ class ObjectReader:
                 info["view_definition"] = _view_body(self.engine.public_text(view_sql or ""))
             else:
                 info["data_source_format"] = "DELTA"
+            if self.policies is not None:
+                self.policies.annotate(info)
             infos.append(info)
         return infos
 

@@ -16,7 +16,7 @@ import duckdb
 from sqlglot import exp
 
 from local_workspace.lineage import Entity, LineageStore
-from local_workspace.sql import constraints, errors, sandbox
+from local_workspace.sql import constraints, errors, governance, sandbox
 from local_workspace.sql.commands import IGNORED, Commands, Output
 from local_workspace.sql.lineage import Flow, flow_of
 from local_workspace.sql.translate import Param, Scope, Translated, parse, translate, value_sql
@@ -86,8 +86,9 @@ class Engine:
         sandbox.check_text(request.statement)
         if (described := self.volumes.describe(request.statement, request.scope)) is not None:
             return self._small(described, request)  # DESCRIBE VOLUME: sqlglot cannot parse it
+        statement, policies = governance.before_parse(request.statement)
         try:
-            tree = parse(request.statement)
+            tree = parse(statement)
         except errors.SqlError as exc:
             raise sandbox.with_hint(exc, request.statement) from exc
         sandbox.check(tree, request.scope.catalog, request.scope.schema)
@@ -99,10 +100,12 @@ class Engine:
         _fix_merge(tree)
         # PRIMARY/FOREIGN KEY go to Unity Catalog: informational, never enforced by DuckDB.
         declared = constraints.take(tree, request.scope, self.catalog)
+        governance.rewrite(tree, request.scope, self.catalog)
         translated = translate(tree, request.scope, self.catalog.engine, request.params)
         before = self._existing(translated)
         self._run(cursor, translated, request)
         self._follow_ddl(translated, before)
+        governance.after(tree, policies, request.scope, self.catalog)
         if declared is not None:
             declared.store()
         if flow is not None and self.lineage is not None:
@@ -136,6 +139,9 @@ class Engine:
         self, tree: exp.Expression, request: Request, cursor: duckdb.DuckDBPyConnection
     ) -> Output | None:
         scope = request.scope
+        found = governance.native(tree, request.statement, scope, self.catalog, cursor)
+        if found is not None:
+            return found
         if (keys := constraints.alter(tree, scope, self.catalog)) is not None:
             return keys
         if (volume := self.volumes.answer(tree, scope)) is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
+from local_workspace.sql import policies
 from local_workspace.sql.commands import IGNORED
 from local_workspace.sql.errors import (
     SqlError,
@@ -327,6 +328,8 @@ def _command(tree: exp.Command) -> None:
         return
     if word in ("CREATE", "DROP", "ALTER", "COMMENT") and _VOLUME.match(rest):
         return  # answered by sql/volumes.py, never sent to DuckDB
+    if word == "ALTER" and policies.ALTER.match(f"ALTER {rest}"):
+        return  # row filters and column masks: answered by the workspace
     if word in ("CREATE", "DROP"):
         if first == "CATALOG":
             return
@@ -485,7 +488,8 @@ def _table_function_positions(tree: exp.Expr) -> list[exp.Func]:
     """Functions used as relations: ``FROM f(...)``, ``JOIN f(...)``, ``LATERAL f(...)``."""
     found: list[exp.Func] = []
     for table in tree.find_all(exp.Table):
-        if isinstance(table.this, exp.Func):
+        # A qualified name (`s.f(...)`) is a Unity Catalog function, never a DuckDB reader.
+        if isinstance(table.this, exp.Func) and not table.db:
             found.append(table.this)
     for lateral in tree.find_all(exp.Lateral):
         inner = lateral.this

@@ -1,0 +1,73 @@
+"""The engine's hooks for Unity Catalog functions, identity, row filters and column masks.
+
+``Engine.execute`` calls :func:`before_parse` on the text, :func:`native` from ``_native``,
+:func:`rewrite` before translating, and :func:`after` once DDL ran (see ``udfs`` and
+``policies`` for the work itself).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import duckdb
+from sqlglot import exp
+
+from local_workspace.sql import policies, udfs
+from local_workspace.sql.commands import Output
+from local_workspace.sql.sandbox import command_text
+from local_workspace.sql.translate import Scope
+
+if TYPE_CHECKING:
+    from local_workspace.catalog import Catalog
+
+
+def before_parse(statement: str) -> tuple[str, policies.Pending | None]:
+    """The statement sqlglot can parse, and the CREATE TABLE policies it held."""
+    return policies.take_create_clauses(statement)
+
+
+def native(
+    tree: exp.Expression,
+    statement: str,
+    scope: Scope,
+    catalog: Catalog,
+    cursor: duckdb.DuckDBPyConnection,
+) -> Output | None:
+    """Answer the function and policy statements; None for any other statement."""
+    udfs.set_identity(cursor, catalog)
+    kind = str(tree.args.get("kind") or "").upper()
+    if isinstance(tree, exp.Create) and kind == "FUNCTION":
+        return udfs.create(tree, scope, catalog)
+    if isinstance(tree, exp.Drop) and kind == "FUNCTION":
+        return udfs.drop(tree, scope, catalog)
+    if isinstance(tree, exp.Describe) and kind == "FUNCTION":
+        return udfs.describe(tree, scope, catalog)
+    if isinstance(tree, exp.Command) and str(tree.this).upper() == "SHOW":
+        return udfs.show(command_text(tree), scope, catalog)
+    if isinstance(tree, exp.Alter | exp.Command) and statement.lstrip()[:5].upper() == "ALTER":
+        return policies.PolicyCommands(catalog).alter(statement, scope)
+    return None
+
+
+def rewrite(tree: exp.Expression, scope: Scope, catalog: Catalog) -> None:
+    """Identity functions, UC function calls, row filters and column masks (in place)."""
+    udfs.identity(tree)
+    udfs.routines(tree, scope, catalog)
+    policies.enforce(tree, scope, catalog)
+
+
+def after(
+    tree: exp.Expression, pending: policies.Pending | None, scope: Scope, catalog: Catalog
+) -> None:
+    """Store the policies of a CREATE TABLE; forget those of a dropped table."""
+    if pending is not None and isinstance(tree, exp.Create):
+        policies.PolicyCommands(catalog).store(pending, tree, scope)
+    if isinstance(tree, exp.Drop) and str(tree.args.get("kind") or "").upper() == "TABLE":
+        for table in tree.args.get("tables") or []:
+            if isinstance(table, exp.Table):
+                parts = [p for p in (table.catalog, table.db, table.name) if p]
+                parts[0] = catalog.engine.to_public(parts[0]) if len(parts) == 3 else parts[0]
+                name = ".".join(policies._full(parts, scope))
+                cat, schema, name_ = name.split(".")
+                if not catalog.tables.has(cat, schema, name_):
+                    catalog.policies.forget(name)
