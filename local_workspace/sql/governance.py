@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import duckdb
 from sqlglot import exp
 
-from local_workspace.sql import policies, udfs
+from local_workspace.sql import builtins, policies, udfs
 from local_workspace.sql.commands import Output
 from local_workspace.sql.sandbox import command_text
 from local_workspace.sql.translate import Scope
@@ -50,7 +50,8 @@ def native(
 
 
 def rewrite(tree: exp.Expression, scope: Scope, catalog: Catalog) -> None:
-    """Identity functions, UC function calls, row filters and column masks (in place)."""
+    """Databricks built-ins, identity functions, UC function calls, row filters and column masks (in place)."""
+    builtins.rewrite(tree)
     udfs.identity(tree)
     udfs.routines(tree, scope, catalog)
     policies.enforce(tree, scope, catalog)
