@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from local_workspace.api import (
     compute,
     files,
+    functions,
     jobs,
     lineage,
     mlflow,
@@ -163,6 +164,7 @@ def create_app(config: LocalConfig) -> Starlette:
         sql,
         uc,
         files,
+        functions,
         jobs,
         mlflow,
         vector_search,

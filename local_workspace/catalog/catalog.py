@@ -70,9 +70,7 @@ class Catalog:
             self.catalogs, self.engine, self.meta, self.objects, self.records, volume_dir
         )
         self.tables = Tables(self.catalogs, self.schemas, self.engine, self.objects, self.records)
-        self.functions = Functions(
-            self.engine, self.meta, self.schemas, owner, self.metastore_id
-        )
+        self.functions = Functions(self.engine, self.meta, self.schemas, owner, self.metastore_id)
         self.volumes = Volumes(self.schemas, self.meta, volume_dir, owner, self.metastore_id)
         self.grants = Grants(self.meta, self.catalogs, self.schemas, self.tables, self.volumes)
         self.ddl = DdlHooks(self.engine, self.tables, self.records, self.volumes)

@@ -154,6 +154,18 @@ class Functions:
                 )
         return record
 
+    def set_owner(self, full_name: str, owner: str | None) -> dict[str, Any]:
+        """Change a function's owner (the field the Functions API updates)."""
+        info = self.get(full_name)
+        if owner:
+            info = {**info, "owner": owner, "updated_at": now_ms(), "updated_by": self.owner}
+            with self.meta.transaction() as db:
+                db.execute(
+                    "UPDATE functions SET info = ? WHERE full_name = ?",
+                    (json.dumps(info), info["full_name"]),
+                )
+        return info
+
     def delete(self, full_name: str) -> None:
         """Drop a function (its macro and its record); 404 when missing."""
         info = self.get(full_name)
@@ -221,13 +233,14 @@ class Policies:
         row = self.meta.row("SELECT * FROM row_filters WHERE table_name = ?", (lowered(table),))
         if row is None:
             return None
-        return {"function_name": row["function_name"], "input_column_names": json.loads(row["columns"])}
+        return {
+            "function_name": row["function_name"],
+            "input_column_names": json.loads(row["columns"]),
+        }
 
     def masks(self, table: str) -> dict[str, dict[str, Any]]:
         """Column name -> ``{"function_name", "using_column_names"}`` (the SDK's ColumnMask)."""
-        rows = self.meta.rows(
-            "SELECT * FROM column_masks WHERE table_name = ?", (lowered(table),)
-        )
+        rows = self.meta.rows("SELECT * FROM column_masks WHERE table_name = ?", (lowered(table),))
         return {
             r["column_name"]: {
                 "function_name": r["function_name"],

@@ -75,7 +75,9 @@ def _column_before(statement: str, at: int) -> str:
 def take_create_clauses(statement: str) -> tuple[str, Pending | None]:
     """Strip MASK / WITH ROW FILTER clauses from a CREATE TABLE (sqlglot has no grammar for
     them); what they set is returned to store after the table is created."""
-    if not CREATE_TABLE.match(statement) or not re.search(r"\b(MASK|ROW\s+FILTER)\b", statement, re.I):
+    if not CREATE_TABLE.match(statement) or not re.search(
+        r"\b(MASK|ROW\s+FILTER)\b", statement, re.I
+    ):
         return statement, None
     pending = Pending()
     match = ROW_FILTER_CLAUSE.search(statement)
@@ -184,8 +186,11 @@ class PolicyCommands:
         name = ".".join(p for p in (target.catalog, target.db, target.name) if p)
         name = self.catalog.engine.public_text(name.replace('"', ""))
         for column, (mask, using) in pending.masks.items():
-            self.alter(f"ALTER TABLE {name} ALTER COLUMN `{column}` SET MASK {mask}"
-                       + (f" USING COLUMNS ({', '.join(using)})" if using else ""), scope)
+            self.alter(
+                f"ALTER TABLE {name} ALTER COLUMN `{column}` SET MASK {mask}"
+                + (f" USING COLUMNS ({', '.join(using)})" if using else ""),
+                scope,
+            )
         if pending.row_filter is not None:
             function, on = pending.row_filter
             self.alter(f"ALTER TABLE {name} SET ROW FILTER {function} ON ({', '.join(on)})", scope)
@@ -235,9 +240,7 @@ def _projection(catalog: Catalog, table: exp.Table, full: str) -> exp.Subquery:
         if mask is None:
             selects.append(exp.column(name, quoted=True))
             continue
-        args = [exp.column(name, quoted=True)] + [
-            _argument(u) for u in mask["using_column_names"]
-        ]
+        args = [exp.column(name, quoted=True)] + [_argument(u) for u in mask["using_column_names"]]
         selects.append(exp.alias_(_call(catalog, mask["function_name"], args), name, quoted=True))
     cat, schema, name = full.split(".")
     inner = exp.Table(
@@ -256,7 +259,11 @@ def _projection(catalog: Catalog, table: exp.Table, full: str) -> exp.Subquery:
 
 
 def _write_targets(tree: exp.Expression) -> list[exp.Table]:
-    target = tree.this if isinstance(tree, exp.Insert | exp.Update | exp.Delete | exp.Merge | exp.Create) else None
+    target = (
+        tree.this
+        if isinstance(tree, exp.Insert | exp.Update | exp.Delete | exp.Merge | exp.Create)
+        else None
+    )
     if isinstance(target, exp.Schema):
         target = target.this
     return [target] if isinstance(target, exp.Table) else []
@@ -277,7 +284,9 @@ def enforce(tree: exp.Expression, scope: Scope, catalog: Catalog) -> None:
         return
     if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() != "TABLE":
         return  # views are expanded when read; functions read through their callers
-    if not isinstance(tree, exp.Query | exp.Insert | exp.Update | exp.Delete | exp.Merge | exp.Create):
+    if not isinstance(
+        tree, exp.Query | exp.Insert | exp.Update | exp.Delete | exp.Merge | exp.Create
+    ):
         return
     targets = _write_targets(tree)
     for target in targets:
@@ -359,7 +368,10 @@ def _constrain_write(
         for when in tree.find_all(exp.When):
             if when.args.get("matched"):
                 existing = when.args.get("condition")
-                when.set("condition", exp.and_(condition.copy(), existing) if existing else condition.copy())
+                when.set(
+                    "condition",
+                    exp.and_(condition.copy(), existing) if existing else condition.copy(),
+                )
         return
     condition = _filter_of(catalog, full, alias or None)
     if condition is None:

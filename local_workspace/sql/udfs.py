@@ -19,6 +19,7 @@ import duckdb
 from sqlglot import exp
 
 from local_workspace.errors import ApiError
+from local_workspace.sql import builtins
 from local_workspace.sql.commands import Output, strings
 from local_workspace.sql.errors import SqlError, parse_error, quoted, unsupported
 from local_workspace.sql.translate import WRITE, Scope, qualify, to_duckdb, value_sql
@@ -191,8 +192,10 @@ def create(tree: exp.Create, scope: Scope, catalog: Catalog) -> Output:
             "function in a schema)"
         )
     language = _prop(tree, exp.LanguageProperty)
-    if language is not None and language.name.upper() != "SQL" or not isinstance(
-        tree.expression, exp.Return
+    if (
+        (language is not None
+        and language.name.upper() != "SQL")
+        or not isinstance(tree.expression, exp.Return)
     ):
         raise SqlError(
             "UNSUPPORTED_FEATURE",
@@ -265,8 +268,11 @@ def _body_sql(
     types = {p["name"].lower(): p for p in params}
     for column in list(body.find_all(exp.Column)):
         if not column.table and column.name.lower() in types:
-            declared = exp.DataType.build(types[column.name.lower()]["type_text"], dialect="databricks")
+            declared = exp.DataType.build(
+                types[column.name.lower()]["type_text"], dialect="databricks"
+            )
             column.replace(exp.Cast(this=exp.column(column.name, quoted=True), to=declared))
+    builtins.rewrite(body)
     identity(body)
     routines(body, scope, catalog)
     qualify(body, scope, catalog.engine)
@@ -289,7 +295,9 @@ def _signature(info: dict[str, Any]) -> str:
 
 def _macro_target(info: dict[str, Any], catalog: Catalog) -> str:
     internal = catalog.engine.to_internal(info["catalog_name"])
-    return ".".join('"' + p.replace('"', '""') + '"' for p in (internal, info["schema_name"], info["name"]))
+    return ".".join(
+        '"' + p.replace('"', '""') + '"' for p in (internal, info["schema_name"], info["name"])
+    )
 
 
 def _scalar_macro(
@@ -325,11 +333,21 @@ def _table_macro(
     params = info["input_params"]["parameters"]
     sql = _body_sql(body, params, scope, catalog)
     schema = returns.this
-    columns = [c for c in (schema.expressions if isinstance(schema, exp.Schema) else []) if isinstance(c, exp.ColumnDef)]
+    columns = [
+        c
+        for c in (schema.expressions if isinstance(schema, exp.Schema) else [])
+        if isinstance(c, exp.ColumnDef)
+    ]
     info["data_type"] = "TABLE_TYPE"
     if columns:
         facts = [
-            {"name": c.name, **_type_facts(c.args["kind"]), "position": i, "parameter_mode": "IN", "parameter_type": "COLUMN"}
+            {
+                "name": c.name,
+                **_type_facts(c.args["kind"]),
+                "position": i,
+                "parameter_mode": "IN",
+                "parameter_type": "COLUMN",
+            }
             for i, c in enumerate(columns)
         ]
         info["return_params"] = {"parameters": facts}
@@ -338,12 +356,15 @@ def _table_macro(
         )
         names = ", ".join('"' + c.name.replace('"', '""') + '"' for c in columns)
         casts = ", ".join(
-            f'CAST("{c.name}" AS {c.args["kind"].sql(dialect=WRITE)}) AS "{c.name}"' for c in columns
+            f'CAST("{c.name}" AS {c.args["kind"].sql(dialect=WRITE)}) AS "{c.name}"'
+            for c in columns
         )
         sql = f"SELECT {casts} FROM ({sql}) AS __q({names})"
     else:
         info["full_data_type"] = "TABLE"
-    return f"CREATE OR REPLACE MACRO {_macro_target(info, catalog)}({_signature(info)}) AS TABLE {sql}"
+    return (
+        f"CREATE OR REPLACE MACRO {_macro_target(info, catalog)}({_signature(info)}) AS TABLE {sql}"
+    )
 
 
 def drop(tree: exp.Drop, scope: Scope, catalog: Catalog) -> Output:
@@ -372,9 +393,11 @@ def drop(tree: exp.Drop, scope: Scope, catalog: Catalog) -> Output:
 def describe(tree: exp.Describe, scope: Scope, catalog: Catalog) -> Output:
     """DESCRIBE FUNCTION [EXTENDED] name: one ``function_desc`` column."""
     target = tree.this
-    parts = _parts(target) if not isinstance(target, exp.Table) else [
-        p for p in (target.catalog, target.db, target.name) if p
-    ]
+    parts = (
+        _parts(target)
+        if not isinstance(target, exp.Table)
+        else [p for p in (target.catalog, target.db, target.name) if p]
+    )
     full = _qualified(catalog, parts, scope)
     info = catalog.functions.find(".".join(full))
     if info is None:
@@ -386,7 +409,10 @@ def describe(tree: exp.Describe, scope: Scope, catalog: Catalog) -> Output:
         )
     params = info["input_params"]["parameters"]
     inputs = [f"{p['name']} {p['type_text'].upper()}" for p in params] or ["()"]
-    rows = [f"Function: {info['full_name']}", f"Type:     {'TABLE' if info.get('data_type') == 'TABLE_TYPE' else 'SCALAR'}"]
+    rows = [
+        f"Function: {info['full_name']}",
+        f"Type:     {'TABLE' if info.get('data_type') == 'TABLE_TYPE' else 'SCALAR'}",
+    ]
     rows.append(f"Input:    {inputs[0]}")
     rows += [f"          {i}" for i in inputs[1:]]
     rows.append(f"Returns:  {info.get('full_data_type', '')}")
@@ -428,7 +454,13 @@ def show(text: str, scope: Scope, catalog: Catalog) -> Output | None:
         # Databricks LIKE patterns here: `*` any characters, `|` alternatives.
         globs = [p.strip().lower() for p in pattern.split("|")]
         names = [
-            n for n in names if any(fnmatch.fnmatchcase(n.split(".")[-1].lower(), g) or fnmatch.fnmatchcase(n.lower(), g) for g in globs)
+            n
+            for n in names
+            if any(
+                fnmatch.fnmatchcase(n.split(".")[-1].lower(), g)
+                or fnmatch.fnmatchcase(n.lower(), g)
+                for g in globs
+            )
         ]
     return Output(strings("function"), [[n] for n in names])
 
