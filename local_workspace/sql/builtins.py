@@ -62,7 +62,21 @@ def _replacement(node: exp.Func) -> exp.Expression | None:
     if isinstance(node, exp.TsOrDsAdd) and str(node.args.get("unit") or "DAY").upper() == "DAY":
         return _cast(node.copy(), "DATE")  # date_add/date_sub(date, n) is a DATE
     if isinstance(node, exp.StrToUnix):
+        if node.args.get("format") is None or node.args["format"].name == "%Y-%m-%d %H:%M:%S":
+            # The default format: strings and timestamps alike, in the session time zone.
+            seconds = _call("epoch", _cast(node.this, "TIMESTAMPTZ"))
+            return _cast(seconds, "BIGINT")
         return _cast(node.copy(), "BIGINT")
+    if isinstance(node, exp.SafeAdd | exp.SafeSubtract | exp.SafeMultiply):
+        op = {exp.SafeAdd: exp.Add, exp.SafeSubtract: exp.Sub, exp.SafeMultiply: exp.Mul}
+        arithmetic = op[type(node)](this=node.this, expression=node.expression)
+        return _call("try", exp.Paren(this=arithmetic))  # overflow: NULL, as try_* answer
+    if isinstance(node, exp.ArrayDistinct):
+        return _distinct(node.this)
+    if isinstance(node, exp.Nanvl):
+        return exp.If(this=_call("isnan", node.this), true=node.expression, false=node.this)
+    if isinstance(node, exp.CurrentTimezone):
+        return _call("current_setting", exp.Literal.string("TimeZone"))
     if isinstance(node, exp.DayOfWeek):
         return exp.Add(this=node.copy(), expression=exp.Literal.number(1))  # Sunday = 1
     if isinstance(node, exp.Uuid):
@@ -82,6 +96,15 @@ def _replacement(node: exp.Func) -> exp.Expression | None:
         return _call("printf", node.this, *node.expressions)
     if isinstance(node, exp.FromJson):
         return _from_json(node)
+    if (
+        isinstance(node, exp.First | exp.Last)
+        and isinstance(node.parent, exp.IgnoreNulls)
+        and not isinstance(node.parent.parent, exp.Window)
+    ):
+        # first/last(x, true) as aggregates: DuckDB has no IGNORE NULLS outside windows.
+        keep = exp.Where(this=exp.Not(this=exp.Is(this=node.this.copy(), expression=exp.Null())))
+        node.parent.replace(exp.Filter(this=node.copy(), expression=keep))
+        return None
     if isinstance(node, exp.Anonymous):
         return _anonymous(node)
     return None
@@ -97,11 +120,27 @@ def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
         if isinstance(digits, exp.Literal) and not digits.is_string:
             spec = exp.Literal.string("{:,.%df}" % int(digits.name))
             return _call("format", spec, _cast(args[0], "DOUBLE"))
+    if name == "pmod" and len(args) == 2:
+        a, b = args
+        inner = exp.Mod(
+            this=exp.Paren(this=exp.Add(this=exp.Mod(this=a, expression=b), expression=b.copy())),
+            expression=b.copy(),
+        )
+        return inner
+    if name == "array_union" and len(args) == 2:
+        return _distinct(_call("list_concat", *args))
     if name in ("format_string", "printf") and args:
         return _call("printf", *args)
     if name == "histogram_numeric" and len(args) == 2:
         return _histogram(args[0], args[1])
     return None
+
+
+def _distinct(array: exp.Expression) -> exp.Expression:
+    """array_distinct: first occurrences in order (one NULL kept), as Spark keeps them."""
+    a = array.sql(dialect="duckdb")
+    sql = f"list_filter({a}, lambda x, i: list_position({a}, x) = i)"
+    return exp.maybe_parse(sql, dialect="duckdb")
 
 
 def _unnest_structs(value: exp.Expression) -> exp.Expression:

@@ -19,7 +19,7 @@ from sqlglot import exp
 from local_workspace.sql.commands import Output
 from local_workspace.sql.errors import SqlError, parse_error, quoted, table_not_found
 from local_workspace.sql.translate import READ, Scope, cte_names, parse_name
-from local_workspace.sql.udfs import identity, routine_not_found, routines
+from local_workspace.sql.udfs import identity, missing_routine, routines
 
 if TYPE_CHECKING:
     from local_workspace.catalog import Catalog
@@ -122,7 +122,7 @@ class PolicyCommands:
         full = _full(parse_name(text), scope)
         info = self.catalog.functions.find(".".join(full))
         if info is None:
-            raise routine_not_found(full, scope)
+            raise missing_routine(full)
         params = info["input_params"]["parameters"]
         required = [p for p in params if p.get("parameter_default") is None]
         if not len(required) <= arity <= len(params):
@@ -380,7 +380,3 @@ def _constrain_write(
     combined = exp.and_(condition, where.this) if where is not None else condition
     tree.set("where", exp.Where(this=combined))
 
-
-def unknown_function(name: str, scope: Scope) -> SqlError:
-    """ROUTINE_NOT_FOUND for a policy function."""
-    return routine_not_found(tuple(name.split(".")), scope)

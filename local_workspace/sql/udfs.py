@@ -367,6 +367,18 @@ def _table_macro(
     )
 
 
+def missing_routine(full: tuple[str, ...]) -> SqlError:
+    """ROUTINE_NOT_FOUND: a statement names a function that does not exist."""
+    return SqlError(
+        "ROUTINE_NOT_FOUND",
+        f"The routine {quoted(*full)} cannot be found. Verify the spelling and correctness of "
+        "the schema and catalog.\nIf you did not qualify the name with a schema and catalog, "
+        "verify the current_schema() output, or qualify the name with the correct schema and "
+        "catalog.\nTo tolerate the error on drop use DROP FUNCTION IF EXISTS.",
+        "42883",
+    )
+
+
 def drop(tree: exp.Drop, scope: Scope, catalog: Catalog) -> Output:
     """DROP [TEMPORARY] FUNCTION [IF EXISTS] name."""
     tables = tree.args.get("tables") or [tree.this]
@@ -377,15 +389,7 @@ def drop(tree: exp.Drop, scope: Scope, catalog: Catalog) -> Output:
     if catalog.functions.find(".".join(full)) is None:
         if tree.args.get("exists"):
             return Output()
-        raise SqlError(
-            "ROUTINE_NOT_FOUND",
-            f"The routine {quoted(*full)} cannot be found. Verify the spelling and correctness "
-            "of the schema and catalog.\nIf you did not qualify the name with a schema and "
-            "catalog, verify the current_schema() output, or qualify the name with the "
-            "correct schema and catalog.\nTo tolerate the error on drop use DROP FUNCTION IF "
-            "EXISTS.",
-            "42883",
-        )
+        raise missing_routine(full)
     catalog.functions.delete(".".join(full))
     return Output()
 
@@ -401,12 +405,7 @@ def describe(tree: exp.Describe, scope: Scope, catalog: Catalog) -> Output:
     full = _qualified(catalog, parts, scope)
     info = catalog.functions.find(".".join(full))
     if info is None:
-        raise SqlError(
-            "ROUTINE_NOT_FOUND",
-            f"The routine {quoted(*full)} cannot be found. Verify the spelling and correctness "
-            "of the schema and catalog.",
-            "42883",
-        )
+        raise missing_routine(full)
     params = info["input_params"]["parameters"]
     inputs = [f"{p['name']} {p['type_text'].upper()}" for p in params] or ["()"]
     rows = [
