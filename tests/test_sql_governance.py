@@ -247,3 +247,12 @@ def test_the_functions_api_lists_gets_and_deletes_sql_functions(ws: Any, schema:
         ws.functions.get(f"{schema}.plus")
     assert list(ws.functions.list(catalog_name=catalog, schema_name=name)) == []
     assert "UNRESOLVED_ROUTINE" in error_of(ws, f"SELECT {schema}.plus(1, 2)")
+
+
+def test_describe_extended_shows_the_row_filter_and_the_masks(ws: Any, people: str) -> None:
+    rows = run(ws, f"DESCRIBE TABLE EXTENDED {people}")
+    assert ["ssn", "string", None] in rows or ["ssn", "string", ""] in rows
+    assert ["# Row Filter", "", ""] in rows
+    schema = people.rsplit(".", 1)[0]
+    assert ["Function", f"{schema}.region_filter", ""] in rows
+    assert ["ssn", f"{schema}.mask_ssn", ""] in rows

@@ -13,7 +13,7 @@ import duckdb
 from sqlglot import exp
 
 from local_workspace.sql import builtins, policies, udfs
-from local_workspace.sql.commands import Output
+from local_workspace.sql.commands import Commands, Output
 from local_workspace.sql.sandbox import command_text
 from local_workspace.sql.translate import Scope
 
@@ -42,6 +42,8 @@ def native(
         return udfs.drop(tree, scope, catalog)
     if isinstance(tree, exp.Describe) and kind == "FUNCTION":
         return udfs.describe(tree, scope, catalog)
+    if isinstance(tree, exp.Describe) and kind in ("", "TABLE"):
+        return _describe_extended(tree, scope, catalog)
     if isinstance(tree, exp.Command) and str(tree.this).upper() == "SHOW":
         return udfs.show(command_text(tree), scope, catalog)
     if isinstance(tree, exp.Alter | exp.Command) and statement.lstrip()[:5].upper() == "ALTER":
@@ -72,3 +74,33 @@ def after(
                 cat, schema, name_ = name.split(".")
                 if not catalog.tables.has(cat, schema, name_):
                     catalog.policies.forget(name)
+
+
+def _describe_extended(tree: exp.Describe, scope: Scope, catalog: Catalog) -> Output | None:
+    """DESCRIBE TABLE EXTENDED of a table with a row filter or masks: the usual answer plus
+    the policies; None for every other DESCRIBE (the engine answers it)."""
+    if str(tree.args.get("style") or "").upper() not in ("EXTENDED", "FORMATTED"):
+        return None
+    if not isinstance(tree.this, exp.Table) or not catalog.policies.tables():
+        return None
+    parts = [p for p in (tree.this.catalog, tree.this.db, tree.this.name) if p]
+    full = ".".join(policies._full(parts, scope))
+    if full not in catalog.policies.tables():
+        return None
+    output = Commands(catalog).describe(tree.this.sql(dialect="databricks"), True, scope)
+    row_filter = catalog.policies.row_filter(full)
+    if row_filter is not None:
+        output.rows += [
+            ["", "", ""],
+            ["# Row Filter", "", ""],
+            ["Function", row_filter["function_name"], ""],
+            ["Input Columns", ", ".join(row_filter["input_column_names"]), ""],
+        ]
+    masks = catalog.policies.masks(full)
+    if masks:
+        output.rows += [["", "", ""], ["# Column Masks", "", ""]]
+        output.rows += [
+            [column, mask["function_name"], ", ".join(mask["using_column_names"])]
+            for column, mask in sorted(masks.items())
+        ]
+    return output
