@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from databricks.sdk.errors import NotFound
-from databricks.sdk.service.iam import ComplexValue, Patch, PatchOp, PatchSchema
+from databricks.sdk.service.iam import Patch, PatchOp, PatchSchema
 
 from tests.conftest import ok
 
@@ -133,12 +133,12 @@ def test_every_read_of_a_protected_table_is_filtered_and_masked(
         ["1", "ann", "***", "US"],
         ["3", "cy", "***", "US"],
     ]
-    assert run(ws, f"SELECT p.ssn, q.name FROM {people} p JOIN {people} AS q ON p.id = q.id "
-               "ORDER BY q.name") == [["***", "ann"], ["***", "cy"]]
+    assert run(
+        ws,
+        f"SELECT p.ssn, q.name FROM {people} p JOIN {people} AS q ON p.id = q.id ORDER BY q.name",
+    ) == [["***", "ann"], ["***", "cy"]]
     assert run(ws, f"SELECT count(*) FROM (SELECT * FROM {people})") == [["2"]]
-    assert run(ws, f"WITH c AS (SELECT ssn FROM {people}) SELECT DISTINCT ssn FROM c") == [
-        ["***"]
-    ]
+    assert run(ws, f"WITH c AS (SELECT ssn FROM {people}) SELECT DISTINCT ssn FROM c") == [["***"]]
     run(ws, f"CREATE VIEW {schema}.v AS SELECT id, ssn FROM {people}")
     assert run(ws, f"SELECT * FROM {schema}.v ORDER BY id") == [["1", "***"], ["3", "***"]]
     run(ws, f"CREATE TABLE {schema}.copy AS SELECT * FROM {people}")
@@ -256,3 +256,44 @@ def test_describe_extended_shows_the_row_filter_and_the_masks(ws: Any, people: s
     schema = people.rsplit(".", 1)[0]
     assert ["Function", f"{schema}.region_filter", ""] in rows
     assert ["ssn", f"{schema}.mask_ssn", ""] in rows
+
+
+def test_the_functions_api_creates_a_sql_function_sql_can_call(ws: Any, schema: str) -> None:
+    from databricks.sdk.service.catalog import (
+        ColumnTypeName,
+        CreateFunction,
+        CreateFunctionParameterStyle,
+        CreateFunctionRoutineBody,
+        CreateFunctionSecurityType,
+        CreateFunctionSqlDataAccess,
+        FunctionParameterInfo,
+        FunctionParameterInfos,
+    )
+
+    catalog, name = schema.split(".")
+    created = ws.functions.create(
+        function_info=CreateFunction(
+            name="cube",
+            catalog_name=catalog,
+            schema_name=name,
+            input_params=FunctionParameterInfos(
+                parameters=[
+                    FunctionParameterInfo(
+                        name="x", type_text="int", type_name=ColumnTypeName.INT, position=0
+                    )
+                ]
+            ),
+            data_type=ColumnTypeName.INT,
+            full_data_type="INT",
+            routine_body=CreateFunctionRoutineBody.SQL,
+            routine_definition="x * x * x",
+            parameter_style=CreateFunctionParameterStyle.S,
+            is_deterministic=True,
+            sql_data_access=CreateFunctionSqlDataAccess.CONTAINS_SQL,
+            is_null_call=False,
+            security_type=CreateFunctionSecurityType.DEFINER,
+            specific_name="cube",
+        )
+    )
+    assert created.full_name == f"{schema}.cube"
+    assert run(ws, f"SELECT {schema}.cube(3)") == [["27"]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlglot import exp
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -48,10 +49,14 @@ def _create(catalog: Any, info: dict[str, Any]) -> dict[str, Any]:
         + f" RETURN {require(info, 'routine_definition')}"
     )
     try:
-        udfs.create(parse(text), Scope(), catalog)  # type: ignore[arg-type]
+        tree = parse(text)
+        if not isinstance(tree, exp.Create):
+            raise invalid("routine_definition must be a SQL expression or query.")
+        udfs.create(tree, Scope(), catalog)
     except SqlError as exc:
         raise invalid(exc.full_message()) from exc
-    return catalog.functions.get(name.replace("`", ""))  # type: ignore[no-any-return]
+    found: dict[str, Any] = catalog.functions.get(name.replace("`", ""))
+    return found
 
 
 async def functions(request: Request) -> Response:

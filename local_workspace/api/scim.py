@@ -39,7 +39,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
 
     async def me(request: Request) -> Response:
         user = state.user
-        groups = await run_in_threadpool(state.catalog.groups.list)
+        groups = await run_in_threadpool(state.catalog.groups.all)
         return json_response(
             {
                 "id": USER_ID,
@@ -70,7 +70,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
                 store.create, name, _members(body.get("members") or [])
             )
             return json_response(_group(created), status=201)
-        found = [_group(g) for g in await run_in_threadpool(store.list)]
+        found = [_group(g) for g in await run_in_threadpool(store.all)]
         wanted = request.query_params.get("filter") or ""
         if wanted.lower().startswith("displayname eq "):
             name = wanted[len("displayName eq ") :].strip().strip('"')

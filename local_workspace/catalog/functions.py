@@ -276,7 +276,7 @@ class Groups:
         self.meta = meta
         ensure_tables(meta)
 
-    def list(self) -> list[dict[str, Any]]:
+    def all(self) -> list[dict[str, Any]]:
         """``[{"id", "displayName", "members": [{"value"}]}]``, built-in groups first."""
         found = [
             {"id": name, "displayName": name, "members": [{"value": USER_ID}]}
@@ -294,14 +294,14 @@ class Groups:
 
     def get(self, group_id: str) -> dict[str, Any]:
         """One group; 404 when missing."""
-        for group in self.list():
+        for group in self.all():
             if group["id"] == group_id:
                 return group
         raise not_found(f"Group with id {group_id} not found.")
 
     def create(self, display_name: str, members: list[str]) -> dict[str, Any]:
         """A new group; 409 when the name is taken."""
-        if any(g["displayName"].lower() == display_name.lower() for g in self.list()):
+        if any(g["displayName"].lower() == display_name.lower() for g in self.all()):
             raise already_exists(f"Group with name {display_name} already exists.")
         group_id = str(uuid.uuid4().int)[:16]
         with self.meta.transaction() as db:
@@ -330,6 +330,6 @@ class Groups:
         """Names of the groups the workspace's user belongs to."""
         return [
             g["displayName"]
-            for g in self.list()
+            for g in self.all()
             if any(m.get("value") == USER_ID for m in g["members"])
         ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
 # trunc(date, fmt): the formats Databricks takes, as DuckDB date_trunc parts.
 TRUNC_UNITS = {
@@ -29,7 +30,8 @@ TRUNC_UNITS = {
 # bin (or counts in an equal one); past `n` bins the two closest adjacent bins merge.
 _HISTOGRAM = (
     "list_reduce(list_prepend([]::STRUCT(x DOUBLE, y DOUBLE)[], "
-    "list_transform(list({v}::DOUBLE) FILTER (WHERE {v} IS NOT NULL), v -> [{{'x': v, 'y': 1.0}}])), "
+    "list_transform(list({v}::DOUBLE) FILTER (WHERE {v} IS NOT NULL), "
+    "v -> [{{'x': v, 'y': 1.0}}])), "
     "(acc, v) -> (WITH_BINS))"
 )
 
@@ -118,7 +120,7 @@ def _anonymous(node: exp.Anonymous) -> exp.Expression | None:
     if name == "format_number" and len(args) == 2:
         digits = args[1]
         if isinstance(digits, exp.Literal) and not digits.is_string:
-            spec = exp.Literal.string("{:,.%df}" % int(digits.name))
+            spec = exp.Literal.string("{:,." + str(int(digits.name)) + "f}")
             return _call("format", spec, _cast(args[0], "DOUBLE"))
     if name == "pmod" and len(args) == 2:
         a, b = args
@@ -159,7 +161,7 @@ def _from_json(node: exp.FromJson) -> exp.Expression | None:
         text = f"STRUCT<{text}>"
     try:
         to = exp.DataType.build(text, dialect="databricks")
-    except Exception:  # an invalid schema string: let the engine word the error
+    except (ParseError, ValueError):  # an invalid schema: let the engine word the error
         return None
     return exp.Cast(this=_cast(node.this, "JSON"), to=to)
 

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -14,7 +15,7 @@ from sqlglot import exp
 
 from local_workspace.sql import builtins, policies, udfs
 from local_workspace.sql.commands import Commands, Output
-from local_workspace.sql.sandbox import command_text
+from local_workspace.sql.sandbox import _denied, command_text
 from local_workspace.sql.translate import Scope
 
 if TYPE_CHECKING:
@@ -45,14 +46,15 @@ def native(
     if isinstance(tree, exp.Describe) and kind in ("", "TABLE"):
         return _describe_extended(tree, scope, catalog)
     if isinstance(tree, exp.Command) and str(tree.this).upper() == "SHOW":
-        return udfs.show(command_text(tree), scope, catalog)
+        return udfs.show(command_text(tree), scope, catalog, lambda: _system_functions(catalog))
     if isinstance(tree, exp.Alter | exp.Command) and statement.lstrip()[:5].upper() == "ALTER":
         return policies.PolicyCommands(catalog).alter(statement, scope)
     return None
 
 
 def rewrite(tree: exp.Expression, scope: Scope, catalog: Catalog) -> None:
-    """Databricks built-ins, identity functions, UC function calls, row filters and column masks (in place)."""
+    """Databricks built-ins, identity functions, UC function calls, row filters and column
+    masks (in place)."""
     builtins.rewrite(tree)
     udfs.identity(tree)
     udfs.routines(tree, scope, catalog)
@@ -104,3 +106,20 @@ def _describe_extended(tree: exp.Describe, scope: Scope, catalog: Catalog) -> Ou
             for column, mask in sorted(masks.items())
         ]
     return output
+
+
+def _system_functions(catalog: Catalog) -> list[str]:
+    """Built-in function names for SHOW SYSTEM FUNCTIONS (DuckDB-only ones left out)."""
+    cursor = catalog.engine.cursor()
+    try:
+        rows = cursor.execute(
+            "SELECT DISTINCT function_name FROM duckdb_functions() WHERE internal "
+            "AND function_type IN ('scalar', 'aggregate', 'table') ORDER BY 1"
+        ).fetchall()
+    finally:
+        cursor.close()
+    return [
+        str(r[0])
+        for r in rows
+        if re.fullmatch(r"[a-z_][a-z0-9_]*", str(r[0])) and not _denied(str(r[0]))
+    ]

@@ -233,7 +233,7 @@ def _projection(catalog: Catalog, table: exp.Table, full: str) -> exp.Subquery:
     """``(SELECT masked columns FROM t WHERE filter) AS <alias or t>``."""
     info = catalog.tables.get(full)
     masks = catalog.policies.masks(full)
-    selects: list[exp.Expression] = []
+    selects: list[exp.Expr] = []
     for column in info.get("columns") or []:
         name = str(column["name"])
         mask = masks.get(name.lower())
@@ -343,6 +343,8 @@ def _expanded_view(
         query = sqlglot.parse_one(body, read="duckdb")
     except sqlglot.errors.ParseError:
         return None
+    if not isinstance(query, exp.Expression):
+        return None
     cat, schema, _ = full.split(".")
     view_scope = Scope(catalog=cat, schema=schema)
     if not _rewrite_reads(query, view_scope, catalog, protected, set(), depth + 1):
@@ -379,4 +381,3 @@ def _constrain_write(
     where = tree.args.get("where")
     combined = exp.and_(condition, where.this) if where is not None else condition
     tree.set("where", exp.Where(this=combined))
-

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -192,10 +193,8 @@ def create(tree: exp.Create, scope: Scope, catalog: Catalog) -> Output:
             "function in a schema)"
         )
     language = _prop(tree, exp.LanguageProperty)
-    if (
-        (language is not None
-        and language.name.upper() != "SQL")
-        or not isinstance(tree.expression, exp.Return)
+    if (language is not None and language.name.upper() != "SQL") or not isinstance(
+        tree.expression, exp.Return
     ):
         raise SqlError(
             "UNSUPPORTED_FEATURE",
@@ -287,8 +286,10 @@ def _signature(info: dict[str, Any]) -> str:
         if default is not None:
             from local_workspace.sql.translate import parse
 
-            literal = parse(f"SELECT {default}").selects[0]
-            name += f" := {to_duckdb(literal)}"
+            select = parse(f"SELECT {default}")
+            if not isinstance(select, exp.Select):
+                raise parse_error(str(default))
+            name += f" := {select.selects[0].sql(dialect=WRITE)}"
         out.append(name)
     return ", ".join(out)
 
@@ -428,7 +429,9 @@ def describe(tree: exp.Describe, scope: Scope, catalog: Catalog) -> Output:
     return Output(strings("function_desc"), [[r] for r in rows])
 
 
-def show(text: str, scope: Scope, catalog: Catalog) -> Output | None:
+def show(
+    text: str, scope: Scope, catalog: Catalog, system: Callable[[], list[str]]
+) -> Output | None:
     """SHOW [USER|SYSTEM|ALL] FUNCTIONS [IN schema] [[LIKE] 'pattern']; None: not this."""
     match = SHOW.match(text.strip())
     if match is None:
@@ -447,7 +450,7 @@ def show(text: str, scope: Scope, catalog: Catalog) -> Output | None:
 
             raise schema_not_found(cat, schema) from exc
     if kind in ("SYSTEM", "ALL"):
-        names += _builtins(catalog)
+        names += system()
     pattern = match["like"]
     if pattern:
         # Databricks LIKE patterns here: `*` any characters, `|` alternatives.
@@ -462,24 +465,6 @@ def show(text: str, scope: Scope, catalog: Catalog) -> Output | None:
             )
         ]
     return Output(strings("function"), [[n] for n in names])
-
-
-def _builtins(catalog: Catalog) -> list[str]:
-    from local_workspace.sql import sandbox
-
-    cursor = catalog.engine.cursor()
-    try:
-        rows = cursor.execute(
-            "SELECT DISTINCT function_name FROM duckdb_functions() WHERE internal "
-            "AND function_type IN ('scalar', 'aggregate', 'table') ORDER BY 1"
-        ).fetchall()
-    finally:
-        cursor.close()
-    return [
-        str(r[0])
-        for r in rows
-        if re.fullmatch(r"[a-z_][a-z0-9_]*", str(r[0])) and not sandbox._denied(str(r[0]))
-    ]
 
 
 def literal_sql(value: Any) -> str:
