@@ -297,3 +297,20 @@ def test_the_functions_api_creates_a_sql_function_sql_can_call(ws: Any, schema: 
     )
     assert created.full_name == f"{schema}.cube"
     assert run(ws, f"SELECT {schema}.cube(3)") == [["27"]]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT * FROM system.main.read_text('/etc/passwd')",
+        "EXPLAIN SELECT * FROM main.main.read_text('/etc/passwd')",
+        "EXPLAIN SELECT * FROM default.glob('/etc/*')",
+        "SELECT * FROM main.default.read_csv('/etc/passwd')",
+    ],
+)
+def test_a_qualified_table_function_is_a_uc_function_never_a_duckdb_reader(
+    ws: Any, statement: str
+) -> None:
+    message = error_of(ws, statement)
+    assert "UNRESOLVED_ROUTINE" in message or "PARSE_SYNTAX_ERROR" in message
+    assert "root:" not in message

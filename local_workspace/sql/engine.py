@@ -100,7 +100,7 @@ class Engine:
         _fix_merge(tree)
         # PRIMARY/FOREIGN KEY go to Unity Catalog: informational, never enforced by DuckDB.
         declared = constraints.take(tree, request.scope, self.catalog)
-        governance.rewrite(tree, request.scope, self.catalog)
+        governance.rewrite(tree, request.scope, self.catalog, cursor)
         translated = translate(tree, request.scope, self.catalog.engine, request.params)
         before = self._existing(translated)
         self._run(cursor, translated, request)
@@ -221,8 +221,10 @@ class Engine:
         tree, sql = tr.tree, tr.sql
         if isinstance(tree, exp.Command) and str(tree.this).upper() == "EXPLAIN":
             scope = request.scope
+            explained = sandbox.explained(tree, scope.catalog, scope.schema)
+            governance.rewrite(explained, scope, self.catalog, cursor)
             inner = translate(
-                sandbox.explained(tree, scope.catalog, scope.schema),
+                explained,
                 scope,
                 self.catalog.engine,
                 request.params,

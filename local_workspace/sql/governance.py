@@ -35,7 +35,6 @@ def native(
     cursor: duckdb.DuckDBPyConnection,
 ) -> Output | None:
     """Answer the function and policy statements; None for any other statement."""
-    udfs.set_identity(cursor, catalog)
     kind = str(tree.args.get("kind") or "").upper()
     if isinstance(tree, exp.Create) and kind == "FUNCTION":
         return udfs.create(tree, scope, catalog)
@@ -52,13 +51,21 @@ def native(
     return None
 
 
-def rewrite(tree: exp.Expression, scope: Scope, catalog: Catalog) -> None:
+def rewrite(
+    tree: exp.Expression, scope: Scope, catalog: Catalog, cursor: duckdb.DuckDBPyConnection
+) -> None:
     """Databricks built-ins, identity functions, UC function calls, row filters and column
-    masks (in place)."""
+    masks (in place); gives ``cursor`` the identity when the statement may ask for it."""
     builtins.rewrite(tree)
-    udfs.identity(tree)
+    asks = udfs.identity(tree)
+    if asks and isinstance(tree, exp.Create):
+        udfs.note_identity_stored(catalog)  # a view that asks who reads it
     udfs.routines(tree, scope, catalog)
     policies.enforce(tree, scope, catalog)
+    # Setting it costs a DuckDB round trip: only statements that may evaluate an identity
+    # function pay it (their own calls, or views and functions that hold one).
+    if asks or udfs.identity_stored(catalog):
+        udfs.set_identity(cursor, catalog)
 
 
 def after(

@@ -488,8 +488,13 @@ def _table_function_positions(tree: exp.Expr) -> list[exp.Func]:
     """Functions used as relations: ``FROM f(...)``, ``JOIN f(...)``, ``LATERAL f(...)``."""
     found: list[exp.Func] = []
     for table in tree.find_all(exp.Table):
-        # A qualified name (`s.f(...)`) is a Unity Catalog function, never a DuckDB reader.
-        if isinstance(table.this, exp.Func) and not table.db:
+        # A qualified name (`s.f(...)`) is a Unity Catalog function (resolved, or refused, by
+        # local_workspace/sql/udfs.py), unless it names DuckDB's own functions.
+        if isinstance(table.this, exp.Func) and (
+            not table.db
+            or _denied(function_name(table.this))
+            or table.catalog.lower() in ("system", "temp", "memory")
+        ):
             found.append(table.this)
     for lateral in tree.find_all(exp.Lateral):
         inner = lateral.this

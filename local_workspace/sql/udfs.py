@@ -62,20 +62,40 @@ def _name_of(node: exp.Func) -> str:
     return node.sql_name().lower()
 
 
-def identity(tree: exp.Expression) -> None:
-    """Rewrite the identity functions of ``tree`` (in place) to read the session identity."""
+IDENTITY_SETTING = "identity_in_stored_sql"
+
+
+def note_identity_stored(catalog: Catalog) -> None:
+    """Remember that a view or function body asks for the identity (from now on every
+    statement gets it)."""
+    if catalog.meta.setting(IDENTITY_SETTING) is None:
+        catalog.meta.set_setting(IDENTITY_SETTING, "1")
+
+
+def identity_stored(catalog: Catalog) -> bool:
+    """Whether any stored view or function body may ask for the identity."""
+    return catalog.meta.setting(IDENTITY_SETTING) is not None
+
+
+def identity(tree: exp.Expression) -> bool:
+    """Rewrite the identity functions of ``tree`` (in place) to read the session identity;
+    whether there were any."""
+    found = False
     for node in list(tree.find_all(exp.CurrentUser, exp.SessionUser, exp.Anonymous)):
         name = _name_of(node)
         if isinstance(node, exp.CurrentUser | exp.SessionUser) or (
             name in USER_FUNCTIONS and not node.expressions
         ):
             node.replace(_identity_field("user"))
+            found = True
         elif name in MEMBER_FUNCTIONS and len(node.expressions) == 1:
             member = exp.Anonymous(
                 this="list_contains",
                 expressions=[_identity_field("groups"), exp.Lower(this=node.expressions[0])],
             )
             node.replace(exp.Coalesce(this=member, expressions=[exp.false()]))
+            found = True
+    return found
 
 
 def _parts(node: exp.Expression) -> list[str]:
@@ -272,7 +292,8 @@ def _body_sql(
             )
             column.replace(exp.Cast(this=exp.column(column.name, quoted=True), to=declared))
     builtins.rewrite(body)
-    identity(body)
+    if identity(body):
+        note_identity_stored(catalog)
     routines(body, scope, catalog)
     qualify(body, scope, catalog.engine)
     return to_duckdb(body)
