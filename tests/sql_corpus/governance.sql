@@ -79,6 +79,31 @@ ALTER TABLE {schema}.people ALTER COLUMN ssn DROP MASK;
 -- expect-ok
 SELECT * FROM {schema}.people ORDER BY id;
 -- expect: [["1", "111-11", "US"], ["2", "222-22", "EU"], ["3", "333-33", "US"]]
+-- case: a mask that reads another column (USING COLUMNS)
+CREATE FUNCTION {schema}.by_region(s STRING, region STRING) RETURNS STRING RETURN CASE WHEN region = 'US' THEN s ELSE 'hidden' END;
+-- expect-ok
+ALTER TABLE {schema}.people ALTER COLUMN ssn SET MASK {schema}.by_region USING COLUMNS (region);
+-- expect-ok
+SELECT id, ssn FROM {schema}.people ORDER BY id;
+-- expect: [["1", "111-11"], ["2", "hidden"], ["3", "333-33"]]
+-- case: a filter function takes as many columns as it has parameters
+ALTER TABLE {schema}.people SET ROW FILTER {schema}.by_region ON (region);
+-- expect-error: WRONG_NUM_ARGS
+-- case: MERGE changes only rows the filter shows
+ALTER TABLE {schema}.people SET ROW FILTER {schema}.only_us ON (region);
+-- expect-ok
+CREATE TABLE {schema}.changes (id INT, ssn STRING);
+-- expect-ok
+INSERT INTO {schema}.changes VALUES (1, '999-99'), (2, '888-88'), (4, '444-44');
+-- expect-ok
+MERGE INTO {schema}.people AS t USING {schema}.changes AS c ON t.id = c.id WHEN MATCHED THEN UPDATE SET ssn = c.ssn WHEN NOT MATCHED THEN INSERT (id, ssn, region) VALUES (c.id, c.ssn, 'US');
+-- expect-ok
+ALTER TABLE {schema}.people DROP ROW FILTER;
+-- expect-ok
+ALTER TABLE {schema}.people ALTER COLUMN ssn DROP MASK;
+-- expect-ok
+SELECT id, ssn FROM {schema}.people ORDER BY id;
+-- expect: [["1", "999-99"], ["2", "222-22"], ["3", "333-33"], ["4", "444-44"]]
 -- case: MASK and WITH ROW FILTER in CREATE TABLE
 CREATE TABLE {schema}.t (n INT, secret STRING MASK {schema}.redact) WITH ROW FILTER {schema}.only_us ON (secret);
 -- expect-ok
