@@ -27,10 +27,11 @@ _TABLES = (
         full_name TEXT PRIMARY KEY, catalog_name TEXT NOT NULL, schema_name TEXT NOT NULL,
         info TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS row_filters (
-        table_name TEXT PRIMARY KEY, function_name TEXT NOT NULL, columns TEXT NOT NULL)""",
+        table_name TEXT PRIMARY KEY, function_name TEXT NOT NULL, columns TEXT NOT NULL,
+        table_id TEXT)""",
     """CREATE TABLE IF NOT EXISTS column_masks (
         table_name TEXT NOT NULL, column_name TEXT NOT NULL, function_name TEXT NOT NULL,
-        using_columns TEXT NOT NULL, PRIMARY KEY (table_name, column_name))""",
+        using_columns TEXT NOT NULL, table_id TEXT, PRIMARY KEY (table_name, column_name))""",
     """CREATE TABLE IF NOT EXISTS scim_groups (
         id TEXT PRIMARY KEY, display_name TEXT NOT NULL UNIQUE, members TEXT NOT NULL)""",
 )
@@ -193,12 +194,14 @@ class Policies:
         self.meta = meta
         ensure_tables(meta)
 
-    def set_filter(self, table: str, function: str, columns: list[str]) -> None:
-        """Set (or replace) the row filter of ``table``."""
+    def set_filter(
+        self, table: str, function: str, columns: list[str], table_id: str | None = None
+    ) -> None:
+        """Set (or replace) the row filter of ``table`` (``table_id``: the table it is for)."""
         with self.meta.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO row_filters VALUES (?, ?, ?)",
-                (lowered(table), lowered(function), json.dumps(columns)),
+                "INSERT OR REPLACE INTO row_filters VALUES (?, ?, ?, ?)",
+                (lowered(table), lowered(function), json.dumps(columns), table_id),
             )
 
     def drop_filter(self, table: str) -> None:
@@ -206,12 +209,19 @@ class Policies:
         with self.meta.transaction() as db:
             db.execute("DELETE FROM row_filters WHERE table_name = ?", (lowered(table),))
 
-    def set_mask(self, table: str, column: str, function: str, using: list[str]) -> None:
+    def set_mask(
+        self,
+        table: str,
+        column: str,
+        function: str,
+        using: list[str],
+        table_id: str | None = None,
+    ) -> None:
         """Set (or replace) the mask of one column."""
         with self.meta.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO column_masks VALUES (?, ?, ?, ?)",
-                (lowered(table), column.lower(), lowered(function), json.dumps(using)),
+                "INSERT OR REPLACE INTO column_masks VALUES (?, ?, ?, ?, ?)",
+                (lowered(table), column.lower(), lowered(function), json.dumps(using), table_id),
             )
 
     def drop_mask(self, table: str, column: str) -> None:
@@ -228,19 +238,28 @@ class Policies:
             db.execute("DELETE FROM row_filters WHERE table_name = ?", (lowered(table),))
             db.execute("DELETE FROM column_masks WHERE table_name = ?", (lowered(table),))
 
-    def row_filter(self, table: str) -> dict[str, Any] | None:
+    def _stale(self, table: str, stored: str | None, table_id: str | None) -> bool:
+        """A policy of a table since dropped (another table has the name now): forgotten."""
+        if stored is None or table_id is None or stored == table_id:
+            return False
+        self.forget(table)
+        return True
+
+    def row_filter(self, table: str, table_id: str | None = None) -> dict[str, Any] | None:
         """``{"function_name", "input_column_names"}`` (the SDK's TableRowFilter), or None."""
         row = self.meta.row("SELECT * FROM row_filters WHERE table_name = ?", (lowered(table),))
-        if row is None:
+        if row is None or self._stale(table, row["table_id"], table_id):
             return None
         return {
             "function_name": row["function_name"],
             "input_column_names": json.loads(row["columns"]),
         }
 
-    def masks(self, table: str) -> dict[str, dict[str, Any]]:
+    def masks(self, table: str, table_id: str | None = None) -> dict[str, dict[str, Any]]:
         """Column name -> ``{"function_name", "using_column_names"}`` (the SDK's ColumnMask)."""
         rows = self.meta.rows("SELECT * FROM column_masks WHERE table_name = ?", (lowered(table),))
+        if any(self._stale(table, r["table_id"], table_id) for r in rows):
+            return {}
         return {
             r["column_name"]: {
                 "function_name": r["function_name"],
@@ -259,10 +278,10 @@ class Policies:
     def annotate(self, info: dict[str, Any]) -> None:
         """Add ``row_filter`` and column ``mask`` fields to a TableInfo dict."""
         full_name = info.get("full_name") or ""
-        found = self.row_filter(full_name)
+        found = self.row_filter(full_name, info.get("table_id"))
         if found is not None:
             info["row_filter"] = found
-        masks = self.masks(full_name)
+        masks = self.masks(full_name, info.get("table_id"))
         for column in info.get("columns") or []:
             mask = masks.get(str(column.get("name", "")).lower())
             if mask is not None:

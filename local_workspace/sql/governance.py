@@ -97,7 +97,8 @@ def _describe_extended(tree: exp.Describe, scope: Scope, catalog: Catalog) -> Ou
     if full not in catalog.policies.tables():
         return None
     output = Commands(catalog).describe(tree.this.sql(dialect="databricks"), True, scope)
-    row_filter = catalog.policies.row_filter(full)
+    table_id = catalog.tables.get(full).get("table_id")
+    row_filter = catalog.policies.row_filter(full, table_id)
     if row_filter is not None:
         output.rows += [
             ["", "", ""],
@@ -105,7 +106,7 @@ def _describe_extended(tree: exp.Describe, scope: Scope, catalog: Catalog) -> Ou
             ["Function", row_filter["function_name"], ""],
             ["Input Columns", ", ".join(row_filter["input_column_names"]), ""],
         ]
-    masks = catalog.policies.masks(full)
+    masks = catalog.policies.masks(full, table_id)
     if masks:
         output.rows += [["", "", ""], ["# Column Masks", "", ""]]
         output.rows += [

@@ -165,7 +165,7 @@ class PolicyCommands:
                     f"The row filter {function['full_name']} must return BOOLEAN.",
                     "22023",
                 )
-            policies.set_filter(table, function["full_name"], on)
+            policies.set_filter(table, function["full_name"], on, info.get("table_id"))
         elif match["drop_filter"]:
             policies.drop_filter(table)
         else:
@@ -175,7 +175,7 @@ class PolicyCommands:
             else:
                 using = self._columns(info, _items(match["using"]))
                 function = self._function(match["mask"], scope, 1 + len(using))
-                policies.set_mask(table, column, function["full_name"], using)
+                policies.set_mask(table, column, function["full_name"], using, info.get("table_id"))
         return Output()
 
     def store(self, pending: Pending, tree: exp.Expression, scope: Scope) -> None:
@@ -222,7 +222,7 @@ def _call(catalog: Catalog, function: str, args: list[exp.Expression]) -> exp.Ex
 
 
 def _filter_of(catalog: Catalog, table: str, qualifier: str | None) -> exp.Expression | None:
-    found = catalog.policies.row_filter(table)
+    found = catalog.policies.row_filter(table, catalog.tables.get(table).get("table_id"))
     if found is None:
         return None
     args = [_argument(c, qualifier) for c in found["input_column_names"]]
@@ -232,7 +232,7 @@ def _filter_of(catalog: Catalog, table: str, qualifier: str | None) -> exp.Expre
 def _projection(catalog: Catalog, table: exp.Table, full: str) -> exp.Subquery:
     """``(SELECT masked columns FROM t WHERE filter) AS <alias or t>``."""
     info = catalog.tables.get(full)
-    masks = catalog.policies.masks(full)
+    masks = catalog.policies.masks(full, info.get("table_id"))
     selects: list[exp.Expr] = []
     for column in info.get("columns") or []:
         name = str(column["name"])
