@@ -26,6 +26,26 @@ TRUNC_UNITS = {
     "mon": "month",
     "week": "week",
 }
+# typeof(): DuckDB type names -> Databricks' (scalars and arrays of them).
+TYPE_NAMES = (
+    (r"TIMESTAMP WITH TIME ZONE", "timestamp"),
+    (r"\bTIMESTAMP\b", "timestamp_ntz"),
+    (r"\bINTEGER\b", "int"),
+    (r"\bVARCHAR\b", "string"),
+    (r"\bBIGINT\b", "bigint"),
+    (r"\bSMALLINT\b", "smallint"),
+    (r"\bTINYINT\b", "tinyint"),
+    (r"\bDOUBLE\b", "double"),
+    (r"\bFLOAT\b", "float"),
+    (r"\bBOOLEAN\b", "boolean"),
+    (r"\bBLOB\b", "binary"),
+    (r"\bDATE\b", "date"),
+    (r"\bDECIMAL\b", "decimal"),
+    (r"\bINTERVAL\b", "interval"),
+    (r'"NULL"|\bNULL\b', "void"),
+    (r"([a-z_]+(?:\([0-9,]+\))?)\[\]", "array<\\1>"),
+    (r"([a-z_]+(?:<[^<>]*>)?)\[\]", "array<\\1>"),
+)
 # A DuckDB lambda fold of Spark's streaming histogram (NumericHistogram): each value becomes a
 # bin (or counts in an equal one); past `n` bins the two closest adjacent bins merge.
 _HISTOGRAM = (
@@ -98,6 +118,17 @@ def _replacement(node: exp.Func) -> exp.Expression | None:
         return _call("printf", node.this, *node.expressions)
     if isinstance(node, exp.FromJson):
         return _from_json(node)
+    if isinstance(node, exp.Typeof):
+        name: exp.Expression = _call("typeof", node.this)
+        for pattern, replacement in TYPE_NAMES:
+            name = _call(
+                "regexp_replace",
+                name,
+                exp.Literal.string(pattern),
+                exp.Literal.string(replacement),
+                exp.Literal.string("g"),
+            )
+        return name
     if (
         isinstance(node, exp.First | exp.Last)
         and isinstance(node.parent, exp.IgnoreNulls)

@@ -314,6 +314,8 @@ def _rewrite_reads(
         if not catalog.catalogs.has(cat) or not catalog.tables.has(cat, schema, name):
             continue  # DuckDB words the error
         if full in protected:
+            if table.args.get("alias") is None:
+                _unqualify_columns(tree, table.name)
             table.replace(_projection(catalog, table, full))
             changed = True
             continue
@@ -326,6 +328,16 @@ def _rewrite_reads(
                 table.replace(exp.Subquery(this=view, alias=alias.copy()))
                 changed = True
     return changed
+
+
+def _unqualify_columns(tree: exp.Expression, name: str) -> None:
+    """``s.t.c`` -> ``t.c``: the subquery that replaces ``t`` is named ``t`` alone."""
+    for column in tree.find_all(exp.Column):
+        if column.table.lower() == name.lower() and (
+            column.args.get("db") or column.args.get("catalog")
+        ):
+            column.set("db", None)
+            column.set("catalog", None)
 
 
 def _expanded_view(

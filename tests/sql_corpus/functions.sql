@@ -150,3 +150,9 @@ SELECT x, cume_dist() OVER (ORDER BY x), ntile(2) OVER (ORDER BY x) FROM VALUES 
 -- case: try_cast and decimals
 SELECT try_cast('x' AS INT), cast('1.5' AS DECIMAL(4, 2));
 -- expect: [[null, "1.50"]]
+-- case: typeof names Databricks types
+SELECT typeof(1), typeof('a'), typeof(1.5), typeof(array(1)), typeof(1L), typeof(1.5D), typeof(NULL);
+-- expect: [["int", "string", "decimal(2,1)", "array<int>", "bigint", "double", "void"]]
+-- case: typeof of dates, timestamps and nested arrays
+SELECT typeof(DATE'2024-01-01'), typeof(TIMESTAMP'2024-01-01 00:00:00'), typeof(array(array('a')));
+-- expect: [["date", "timestamp", "array<array<string>>"]]

@@ -118,3 +118,10 @@ DROP FUNCTION {schema}.twice;
 -- expect-error: ROUTINE_NOT_FOUND
 DROP FUNCTION IF EXISTS {schema}.twice;
 -- expect-ok
+-- case: columns qualified with the schema still read the masked projection
+CREATE FUNCTION {schema}.star(s STRING) RETURNS STRING RETURN '*';
+-- expect-ok
+ALTER TABLE {schema}.people ALTER COLUMN ssn SET MASK {schema}.star;
+-- expect-ok
+SELECT people.ssn, t.id FROM {schema}.people JOIN {schema}.people AS t USING (id) ORDER BY t.id LIMIT 1;
+-- expect: [["*", "1"]]
