@@ -20,12 +20,14 @@ from local_workspace.catalog.ddl import DdlHooks
 from local_workspace.catalog.engine import CLOSE_WAIT_S, DuckEngine
 from local_workspace.catalog.functions import Functions, Groups, Policies
 from local_workspace.catalog.grants import Grants
+from local_workspace.catalog.history import TableHistory
 from local_workspace.catalog.meta import MetaStore
 from local_workspace.catalog.objects import ObjectReader
 from local_workspace.catalog.records import ObjectRecords
 from local_workspace.catalog.schemas import Schemas
 from local_workspace.catalog.seed import seed_workspace
 from local_workspace.catalog.tables import Tables
+from local_workspace.catalog.tags import Tags
 from local_workspace.catalog.volumes import Volumes
 
 
@@ -35,8 +37,9 @@ class Catalog:
     Parts: ``engine`` (DuckDB: cursors, catalog files, public/internal names), ``meta``
     (SQLite metadata), ``objects`` (reads DuckDB's catalog), ``records`` (who/when/comment of
     schemas and tables), ``constraints`` (primary/foreign keys), ``catalogs``, ``schemas``,
-    ``tables``, ``volumes``, ``grants``, ``functions`` (SQL UDFs), ``policies`` (row filters,
-    column masks), ``groups`` (the user's groups), and ``ddl`` (the hooks SQL DDL calls).
+    ``tables``, ``volumes``, ``grants``, ``tags``, ``history`` (table versions), ``functions``
+    (SQL UDFs), ``policies`` (row filters, column masks), ``groups`` (the user's groups), and
+    ``ddl`` (the hooks SQL DDL calls).
     """
 
     def __init__(self, data_dir: Path, owner: str, seed: bool = True) -> None:
@@ -49,6 +52,8 @@ class Catalog:
         self.engine = DuckEngine(self.data_dir, catalog_dir, [catalog_dir, volume_dir])
         self.meta = MetaStore(self.data_dir / "uc.sqlite")
         self.metastore_id = self._metastore_id()
+        self.tags = Tags(self.meta, owner)
+        self.history = TableHistory(self.meta, owner)
         self.constraints = Constraints(self.meta)
         self.policies = Policies(self.meta)
         self.groups = Groups(self.meta)

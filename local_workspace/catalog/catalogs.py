@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from local_workspace.catalog import history, tags
 from local_workspace.catalog.meta import dumps, loads, now_ms
 from local_workspace.catalog.names import check_name, quote
 from local_workspace.catalog.privileges import forget_grants
@@ -162,4 +163,6 @@ class Catalogs:
                 db.execute(UNDER, (len(name) + 1, name + "."))
                 db.execute("DELETE FROM volumes WHERE catalog_name = ?", (name,))
             forget_grants(self.meta, name, ("catalog",), children=True)
+            tags.forget(self.meta, "catalog", name)
+            history.forget(self.meta, "catalog", name)
             self.constraints.forget(name, children=True)

@@ -11,6 +11,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from local_workspace.catalog.meta import now_ms
+from local_workspace.catalog import history, tags
 from local_workspace.catalog.privileges import forget_grants
 
 if TYPE_CHECKING:
@@ -79,10 +80,12 @@ class ObjectRecords:
 
     def forget(self, kind: str, full_name: str) -> None:
         """Forget a dropped ``schema`` (and everything in it) or ``table``: its record, its
-        grants and its constraints."""
+        grants, constraints, tags and history."""
         with self.meta.transaction() as db:
             db.execute("DELETE FROM objects WHERE kind = ? AND full_name = ?", (kind, full_name))
             if kind == "schema":
                 db.execute(UNDER, (len(full_name) + 1, full_name + "."))
         forget_grants(self.meta, full_name, (kind,), children=kind == "schema")
+        tags.forget(self.meta, kind, full_name)
+        history.forget(self.meta, kind, full_name)
         self.constraints.forget(full_name, children=kind == "schema")

@@ -129,7 +129,7 @@ class Commands:
         """``[[catalog.]schema.]table`` -> the public 3-part name, checked to exist."""
         parts = parse_name(text)
         while len(parts) < 3:
-            parts.insert(0, scope.schema if len(parts) == 2 else scope.catalog)
+            parts.insert(0, scope.catalog if len(parts) == 2 else scope.schema)
         catalog, schema, table = parts[-3].lower(), parts[-2], parts[-1]
         if not self.catalog.catalogs.has(catalog) or not self.catalog.tables.has(
             catalog, schema, table
@@ -154,7 +154,7 @@ class Commands:
         if kind == "VOLUME":
             parts = parse_name(name)
             while len(parts) < 3:
-                parts.insert(0, scope.schema if len(parts) == 2 else scope.catalog)
+                parts.insert(0, scope.catalog if len(parts) == 2 else scope.schema)
             return "volume", ".".join(parts)
         return "table", ".".join(self.table_of(name, scope))
 

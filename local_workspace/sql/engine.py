@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 from sqlglot import exp
 
 from local_workspace.lineage import Entity, LineageStore
-from local_workspace.sql import constraints, errors, governance, sandbox
+from local_workspace.sql import (
+    constraints,
+    errors,
+    governance,
+    info_schema,
+    sandbox,
+    table_log,
+    uc_meta,
+)
 from local_workspace.sql.commands import IGNORED, Commands, Output
 from local_workspace.sql.lineage import Flow, flow_of
 from local_workspace.sql.translate import Param, Scope, Translated, parse, translate, value_sql
@@ -86,6 +94,9 @@ class Engine:
         sandbox.check_text(request.statement)
         if (described := self.volumes.describe(request.statement, request.scope)) is not None:
             return self._small(described, request)  # DESCRIBE VOLUME: sqlglot cannot parse it
+        run = lambda sql: self.execute(replace(request, statement=sql, row_limit=0), cursor)  # noqa: E731
+        if (meta := uc_meta.answer(request.statement, request.scope, self.catalog, run)) is not None:
+            return self._small(meta, request)
         statement, policies = governance.before_parse(request.statement)
         try:
             tree = parse(statement)
@@ -100,6 +111,8 @@ class Engine:
         _fix_merge(tree)
         # PRIMARY/FOREIGN KEY go to Unity Catalog: informational, never enforced by DuckDB.
         declared = constraints.take(tree, request.scope, self.catalog)
+        write = table_log.before(tree, request.scope, self.catalog)
+        info_schema.rewrite(tree, request.scope, self.catalog)
         governance.rewrite(tree, request.scope, self.catalog, cursor)
         translated = translate(tree, request.scope, self.catalog.engine, request.params)
         before = self._existing(translated)
@@ -110,7 +123,9 @@ class Engine:
             declared.store()
         if flow is not None and self.lineage is not None:
             self.lineage.record(flow.sources, flow.targets, request.entity, flow.columns)
-        return self._collect(cursor, translated, request)
+        result = self._collect(cursor, translated, request)
+        table_log.after(write, self.catalog, result.rows)
+        return result
 
     def _flow(self, tree: exp.Expression, request: Request) -> Flow | None:
         """The statement's lineage; never fails the statement (lineage is a side channel)."""
