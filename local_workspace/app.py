@@ -25,6 +25,7 @@ from local_workspace.api import (
     serving,
     sql,
     uc,
+    uc_tags,
     vector_search,
     workspace,
 )
@@ -165,6 +166,7 @@ def create_app(config: LocalConfig) -> Starlette:
         uc,
         files,
         functions,
+        uc_tags,
         jobs,
         mlflow,
         vector_search,

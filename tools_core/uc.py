@@ -33,6 +33,8 @@ T = TypeVar("T")
 
 MAX_COLUMNS = 300
 MAX_VIEW_CHARS = 2_000
+# Column tags cost one Entity Tag Assignments call per column: only read for narrow tables.
+MAX_TAGGED_COLUMNS = 30
 
 
 def _value(enum: Any) -> str | None:
@@ -119,6 +121,7 @@ class ColumnItem(Result):
     type: str
     nullable: bool = True
     comment: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
 
 
 class TableDetail(Result):
@@ -132,6 +135,7 @@ class TableDetail(Result):
     created_at: int | None = None
     storage_location: str | None = None
     view_definition: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
     columns: list[ColumnItem]
     columns_truncated: bool = False
 
@@ -168,16 +172,25 @@ class TableDetail(Result):
         lines = [f"{self.full_name} ({kind or 'table'}), owner {self.owner or '?'}"]
         if self.comment:
             lines.append(f"comment: {self.comment}")
+        if self.tags:
+            lines.append("tags: " + _tag_text(self.tags))
         if self.view_definition:
             lines.append(f"view: {self.view_definition}")
+        tagged = any(c.tags for c in self.columns)
         rows = [
             (c.name, c.type + ("" if c.nullable else " not null"), c.comment or "")
+            + ((_tag_text(c.tags),) if tagged else ())
             for c in self.columns
         ]
-        lines.append(markdown_table(["column", "type", "comment"], rows))
+        head = ["column", "type", "comment"] + (["tags"] if tagged else [])
+        lines.append(markdown_table(head, rows))
         if self.columns_truncated:
             lines.append(f"(only the first {MAX_COLUMNS} columns shown)")
         return "\n".join(lines)
+
+
+def _tag_text(tags: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" if v else k for k, v in sorted(tags.items()))
 
 
 class VolumeList(Result):
@@ -299,9 +312,30 @@ def list_tables(
 
 
 def get_table(backend: Backend, full_name: str) -> TableDetail:
-    """A table's columns and facts."""
+    """A table's columns and facts, with its tags (and its columns' on narrow tables)."""
     in_url = ids.full_name(full_name, "table")
-    return TableDetail.from_sdk(backend.client.tables.get(in_url))
+    detail = TableDetail.from_sdk(backend.client.tables.get(in_url))
+    table_tags = _tags(backend, "tables", detail.full_name)
+    detail.tags = table_tags or {}
+    if table_tags is not None and len(detail.columns) <= MAX_TAGGED_COLUMNS:
+        for column in detail.columns:
+            found = _tags(backend, "columns", f"{detail.full_name}.{column.name}")
+            if found is None:
+                break
+            column.tags = found
+    return detail
+
+
+def _tags(backend: Backend, entity_type: str, entity_name: str) -> dict[str, str] | None:
+    """Tags of an entity; None where the workspace has no Entity Tag Assignments API or the
+    caller may not read them (tags are an extra: the table's facts still answer)."""
+    from databricks.sdk.errors import DatabricksError
+
+    try:
+        found = backend.client.entity_tag_assignments.list(entity_type, entity_name)
+        return {t.tag_key: t.tag_value or "" for t in itertools.islice(found, 100)}
+    except DatabricksError:
+        return None
 
 
 def list_volumes(backend: Backend, catalog: str, schema: str, limit: int = 100) -> VolumeList:

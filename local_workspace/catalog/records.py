@@ -10,8 +10,8 @@ import json
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from local_workspace.catalog.meta import now_ms
 from local_workspace.catalog import history, tags
+from local_workspace.catalog.meta import now_ms
 from local_workspace.catalog.privileges import forget_grants
 
 if TYPE_CHECKING:

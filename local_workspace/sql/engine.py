@@ -95,7 +95,9 @@ class Engine:
         if (described := self.volumes.describe(request.statement, request.scope)) is not None:
             return self._small(described, request)  # DESCRIBE VOLUME: sqlglot cannot parse it
         run = lambda sql: self.execute(replace(request, statement=sql, row_limit=0), cursor)  # noqa: E731
-        if (meta := uc_meta.answer(request.statement, request.scope, self.catalog, run)) is not None:
+        if (
+            meta := uc_meta.answer(request.statement, request.scope, self.catalog, run)
+        ) is not None:
             return self._small(meta, request)
         statement, policies = governance.before_parse(request.statement)
         try:

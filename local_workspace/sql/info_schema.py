@@ -25,14 +25,19 @@ if TYPE_CHECKING:
     from local_workspace.catalog import Catalog
 
 SCHEMA = "information_schema"
-S, I, T = "STRING", "INT", "TIMESTAMP"
+S, N, T = "STRING", "INT", "TIMESTAMP"
 Row = list[Any]
 
 _AUDIT = [("created", T), ("created_by", S), ("last_altered", T), ("last_altered_by", S)]
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "catalogs": [("catalog_name", S), ("catalog_owner", S), ("comment", S), *_AUDIT],
-    "schemata": [("catalog_name", S), ("schema_name", S), ("schema_owner", S), ("comment", S)]
-    + _AUDIT,
+    "schemata": [
+        ("catalog_name", S),
+        ("schema_name", S),
+        ("schema_owner", S),
+        ("comment", S),
+        *_AUDIT,
+    ],
     "tables": [
         ("table_catalog", S),
         ("table_schema", S),
@@ -52,20 +57,20 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("table_schema", S),
         ("table_name", S),
         ("column_name", S),
-        ("ordinal_position", I),
+        ("ordinal_position", N),
         ("column_default", S),
         ("is_nullable", S),
         ("full_data_type", S),
         ("data_type", S),
-        ("character_maximum_length", I),
-        ("character_octet_length", I),
-        ("numeric_precision", I),
-        ("numeric_precision_radix", I),
-        ("numeric_scale", I),
-        ("datetime_precision", I),
+        ("character_maximum_length", N),
+        ("character_octet_length", N),
+        ("numeric_precision", N),
+        ("numeric_precision_radix", N),
+        ("numeric_scale", N),
+        ("datetime_precision", N),
         ("interval_type", S),
-        ("interval_precision", I),
-        ("maximum_cardinality", I),
+        ("interval_precision", N),
+        ("maximum_cardinality", N),
         ("is_identity", S),
         ("identity_generation", S),
         ("identity_start", S),
@@ -79,7 +84,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("is_system_time_period_end", S),
         ("system_time_period_timestamp_generation", S),
         ("is_updatable", S),
-        ("partition_index", I),
+        ("partition_index", N),
         ("comment", S),
     ],
     "views": [
@@ -359,7 +364,9 @@ def _table_tags(snap: Snapshot) -> Iterator[Row]:
 
 
 def _column_tags(snap: Snapshot) -> Iterator[Row]:
-    existing = {f"{t['full_name']}.{c['name']}" for t in snap.tables for c in t.get("columns") or []}
+    existing = {
+        f"{t['full_name']}.{c['name']}" for t in snap.tables for c in t.get("columns") or []
+    }
     for parts, tag in snap.tags("columns", existing):
         yield [*parts, *tag]
 
@@ -408,9 +415,7 @@ def relation(view: str, rows: list[Row]) -> exp.Expression:
         ).where(exp.false())
         return select.subquery()
     inner = [f"c{i}" for i in range(len(columns))]
-    values = exp.values(
-        [tuple(_value(v) for v in row) for row in rows], alias="v", columns=inner
-    )
+    values = exp.values([tuple(_value(v) for v in row) for row in rows], alias="v", columns=inner)
     select = exp.select(
         *(
             exp.cast(exp.column(c), t).as_(n)

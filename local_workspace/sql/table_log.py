@@ -39,7 +39,11 @@ class Write:
 
 def _name(table: exp.Table, scope: Scope) -> str:
     return ".".join(
-        [(table.catalog or scope.catalog).lower(), (table.db or scope.schema).lower(), table.name.lower()]
+        [
+            (table.catalog or scope.catalog).lower(),
+            (table.db or scope.schema).lower(),
+            table.name.lower(),
+        ]
     )
 
 
@@ -58,7 +62,11 @@ def before(tree: exp.Expression, scope: Scope, catalog: Catalog) -> Write | None
     """The history entry ``tree`` will make once it succeeds; None if it writes no table."""
     if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() == "TABLE":
         return _create(tree, scope, catalog)
-    table = _target(tree.this) if isinstance(tree, exp.Insert | exp.Update | exp.Delete | exp.Merge) else None
+    table = (
+        _target(tree.this)
+        if isinstance(tree, exp.Insert | exp.Update | exp.Delete | exp.Merge)
+        else None
+    )
     if table is None and isinstance(tree, exp.TruncateTable):
         table = next(iter(tree.expressions), None)
         if isinstance(table, exp.Table):
@@ -72,19 +80,28 @@ def before(tree: exp.Expression, scope: Scope, catalog: Catalog) -> Write | None
         return Write(
             name,
             "WRITE",
-            {"mode": "Overwrite" if overwrite else "Append", "statsOnLoad": "false", "partitionBy": "[]"},
+            {
+                "mode": "Overwrite" if overwrite else "Append",
+                "statsOnLoad": "false",
+                "partitionBy": "[]",
+            },
             "numOutputRows",
             blind_append=not overwrite,
         )
     if isinstance(tree, exp.Update):
-        return Write(name, "UPDATE", {"predicate": _predicate(tree.args.get("where"))}, "numUpdatedRows")
+        return Write(
+            name, "UPDATE", {"predicate": _predicate(tree.args.get("where"))}, "numUpdatedRows"
+        )
     if isinstance(tree, exp.Delete):
-        return Write(name, "DELETE", {"predicate": _predicate(tree.args.get("where"))}, "numDeletedRows")
+        return Write(
+            name, "DELETE", {"predicate": _predicate(tree.args.get("where"))}, "numDeletedRows"
+        )
     return _merge(tree, name)
 
 
 def _merge(tree: exp.Expression, name: str) -> Write:
-    matched, not_matched = [], []
+    matched: list[dict[str, str]] = []
+    not_matched: list[dict[str, str]] = []
     whens = tree.args.get("whens")
     for when in whens.expressions if whens is not None else []:
         then = when.args.get("then")

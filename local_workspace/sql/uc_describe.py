@@ -26,7 +26,9 @@ Runner = Callable[[str], Any]
 
 _IDENT = r"(?:`(?:[^`]|``)+`|[\w\-]+)"
 _NAME = rf"{_IDENT}(?:\s*\.\s*{_IDENT})*"
-SHOW_CREATE = re.compile(rf"^SHOW\s+CREATE\s+TABLE\s+(?P<name>{_NAME})(?:\s+AS\s+SERDE)?\s*;?\s*$", re.I)
+SHOW_CREATE = re.compile(
+    rf"^SHOW\s+CREATE\s+TABLE\s+(?P<name>{_NAME})(?:\s+AS\s+SERDE)?\s*;?\s*$", re.I
+)
 DESCRIBE_SCHEMA = re.compile(
     rf"^DESC(?:RIBE)?\s+(?P<kind>SCHEMA|DATABASE|CATALOG)\s+(?P<ext>EXTENDED\s+)?(?P<name>{_NAME})\s*;?\s*$",
     re.I,
@@ -79,7 +81,9 @@ def answer(text: str, scope: Scope, catalog: Catalog, run: Runner) -> Output | N
 def _time(ms: Any) -> str | None:
     if not isinstance(ms, int | float):
         return None
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%a %b %d %H:%M:%S UTC %Y")
+    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime(
+        "%a %b %d %H:%M:%S UTC %Y"
+    )
 
 
 def _iso(ms: int) -> str:

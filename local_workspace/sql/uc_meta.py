@@ -51,7 +51,9 @@ COMMENT_ON = re.compile(
 _ITEM = re.compile(rf"\s*(?P<key>{_STRING}|{_IDENT})\s*(?:=\s*(?P<value>{_STRING}|{_IDENT}))?\s*")
 
 
-def answer(statement: str, scope: Scope, catalog: Catalog, run: uc_describe.Runner) -> Output | None:
+def answer(
+    statement: str, scope: Scope, catalog: Catalog, run: uc_describe.Runner
+) -> Output | None:
     """The result of a tag, comment or describe statement; None for any other statement."""
     text = statement.strip()
     head = text[:12].upper()
@@ -87,7 +89,9 @@ def answer(statement: str, scope: Scope, catalog: Catalog, run: uc_describe.Runn
                 )
         return Output()
     if match := ALTER_COMMENT.match(text):
-        set_column_comment(catalog, commands, match["name"], match["column"], match["comment"], scope)
+        set_column_comment(
+            catalog, commands, match["name"], match["column"], match["comment"], scope
+        )
         return Output()
     if match := COMMENT_ON.match(text):
         kind = match["kind"].upper()
@@ -197,7 +201,9 @@ def set_table_comment(
     table = commands.table_of(name, scope)
     info = commands.table_info(table)
     what = "VIEW" if info.get("table_type") == "VIEW" else "TABLE"
-    catalog.engine.execute(f"COMMENT ON {what} {_target(catalog, table)} IS {_comment_sql(comment)}")
+    catalog.engine.execute(
+        f"COMMENT ON {what} {_target(catalog, table)} IS {_comment_sql(comment)}"
+    )
 
 
 def set_column_comment(
