@@ -140,8 +140,8 @@ def tag_items(body: str, with_values: bool) -> dict[str, str | None]:
 
 def split_column(name: str) -> tuple[str, str]:
     """``relation.column`` -> (relation, column)."""
-    parts = parse_name(name)
-    if len(parts) < 2:
+    parts = [unquote(p) for p in re.findall(_IDENT, name)]
+    if len(parts) < 2 or len(parts) > 4:
         raise parse_error(name, "Name the column as <table>.<column>.")
     relation = ".".join(f"`{p}`" for p in parts[:-1])
     return relation, parts[-1]
