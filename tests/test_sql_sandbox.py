@@ -139,7 +139,7 @@ CORPUS: list[tuple[str, str, str]] = [
     ("metadata", "SELECT current_query()", ROUTINE),
     ("metadata", "SELECT json_serialize_plan('SELECT * FROM read_text(''{canary}'')')", ROUTINE),
     ("metadata", "SELECT * FROM pg_catalog.pg_settings", MISSING),
-    ("metadata", "SELECT * FROM information_schema.tables", MISSING),
+    ("metadata", "SELECT * FROM information_schema.character_sets", MISSING),
     ("metadata", "SELECT * FROM glob('{dir}/*')", SYNTAX),
     # URLs
     ("urls", "SELECT * FROM read_csv('https://example.com/data.csv')", ROUTINE),
