@@ -223,3 +223,31 @@ def test_describe_schema_and_catalog_answer_info_rows(ws: Any, schema: str) -> N
     assert rows["Comment"] == "scratch" and rows["Owner"] == ws.schemas.get(schema).owner
     extended = dict(sql(ws, "DESCRIBE CATALOG EXTENDED samples"))  # type: ignore[arg-type]
     assert extended["Catalog Name"] == "samples" and "Created At" in extended
+
+
+def test_volume_tags_are_stored_like_the_others(ws: Any, schema: str) -> None:
+    from databricks.sdk.service.catalog import VolumeType
+
+    catalog_name, schema_name = schema.split(".")
+    ws.volumes.create(catalog_name, schema_name, "landing", VolumeType.MANAGED)
+    sql(ws, f"ALTER VOLUME {schema}.landing SET TAGS ('zone' = 'raw')")
+    assigned = ws.entity_tag_assignments.list("volumes", f"{schema}.landing")
+    assert [(t.tag_key, t.tag_value) for t in assigned] == [("zone", "raw")]
+    rows = sql(
+        ws,
+        "SELECT volume_name, tag_name, tag_value FROM main.information_schema.volume_tags "
+        f"WHERE schema_name = '{schema_name}'",
+    )
+    assert rows == [["landing", "zone", "raw"]]
+    volumes = sql(
+        ws,
+        "SELECT volume_name, volume_type FROM main.information_schema.volumes "
+        f"WHERE volume_schema = '{schema_name}'",
+    )
+    assert volumes == [["landing", "MANAGED"]]
+    response = ws.statement_execution.execute_statement(
+        warehouse_id=WAREHOUSE,
+        statement=f"ALTER VOLUME {schema}.missing SET TAGS ('zone' = 'raw')",
+        wait_timeout="30s",
+    )
+    assert response.status.error.message.startswith("[UC_VOLUME_NOT_FOUND]")

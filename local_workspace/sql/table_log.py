@@ -62,6 +62,8 @@ def before(tree: exp.Expression, scope: Scope, catalog: Catalog) -> Write | None
     """The history entry ``tree`` will make once it succeeds; None if it writes no table."""
     if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() == "TABLE":
         return _create(tree, scope, catalog)
+    if isinstance(tree, exp.Alter) and isinstance(tree.this, exp.Table):
+        return _add_columns(tree, _name(tree.this, scope))
     table = (
         _target(tree.this)
         if isinstance(tree, exp.Insert | exp.Update | exp.Delete | exp.Merge)
@@ -97,6 +99,25 @@ def before(tree: exp.Expression, scope: Scope, catalog: Catalog) -> Write | None
             name, "DELETE", {"predicate": _predicate(tree.args.get("where"))}, "numDeletedRows"
         )
     return _merge(tree, name)
+
+
+def _add_columns(tree: exp.Alter, name: str) -> Write | None:
+    """ALTER TABLE ... ADD COLUMN(S): Delta's ADD COLUMNS version (other ALTERs write none)."""
+    actions = tree.args.get("actions") or []
+    if not actions or not all(isinstance(a, exp.ColumnDef) for a in actions):
+        return None
+    columns = [
+        {
+            "column": {
+                "name": a.name,
+                "type": a.args["kind"].sql(dialect=DIALECT).lower() if a.args.get("kind") else "",
+                "nullable": True,
+                "metadata": {},
+            }
+        }
+        for a in actions
+    ]
+    return Write(name, "ADD COLUMNS", {"columns": json.dumps(columns, separators=(",", ":"))})
 
 
 def _merge(tree: exp.Expression, name: str) -> Write:

@@ -15,6 +15,7 @@ import re
 from typing import TYPE_CHECKING
 
 from local_workspace.catalog.names import literal, quote
+from local_workspace.errors import ApiError
 from local_workspace.sql import uc_describe
 from local_workspace.sql.commands import Commands, Output, catalog_errors
 from local_workspace.sql.errors import SqlError, parse_error, quoted
@@ -161,14 +162,30 @@ def entity(commands: Commands, kind: str, name: str, scope: Scope) -> tuple[str,
         while len(parts) < 3:
             parts.insert(0, scope.catalog if len(parts) == 2 else scope.schema)
         full_name = ".".join(p.lower() for p in parts)
-        with catalog_errors():
-            commands.catalog.volumes.get(full_name)
+        require_volume(commands, full_name)
         return "volumes", full_name
     if kind == "COLUMN":
         relation, column = split_column(name)
         table = commands.table_of(relation, scope)
         return "columns", f"{'.'.join(table)}.{column_of(commands, table, column)}"
     return "tables", ".".join(commands.table_of(name, scope))
+
+
+def require_volume(commands: Commands, full_name: str) -> None:
+    """UC_VOLUME_NOT_FOUND unless the volume exists (its schema's errors as for tables)."""
+    commands.schema_of(".".join(f"`{p}`" for p in full_name.split(".")[:2]), Scope())
+    try:
+        commands.catalog.volumes.get(full_name)
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        raise SqlError(
+            "UC_VOLUME_NOT_FOUND",
+            f"Volume {quoted(*full_name.split('.'))} does not exist. Use 'SHOW VOLUMES' to "
+            "list available volumes.",
+            "42704",
+            "NOT_FOUND",
+        ) from exc
 
 
 def column_of(commands: Commands, table: tuple[str, str, str], column: str) -> str:
