@@ -34,6 +34,16 @@ DESCRIBE_SCHEMA = re.compile(
     re.I,
 )
 DESCRIBE_QUERY = re.compile(r"^DESC(?:RIBE)?\s+QUERY\s+(?P<query>.+?)\s*;?\s*$", re.I | re.S)
+SHOW_INFO_TABLES = re.compile(
+    rf"^SHOW\s+TABLES\s+(?:IN|FROM)\s+(?:(?P<catalog>{_IDENT})\s*\.\s*)?`?information_schema`?"
+    r"(?:\s+(?:LIKE\s+)?'(?P<like>[^']*)')?\s*;?\s*$",
+    re.I,
+)
+DESCRIBE_INFO = re.compile(
+    rf"^DESC(?:RIBE)?(?:\s+TABLE)?(?:\s+EXTENDED)?\s+(?P<name>(?:{_IDENT}\s*\.\s*)?"
+    r"`?information_schema`?\s*\.\s*[\w`]+)\s*;?\s*$",
+    re.I,
+)
 DESCRIBE_HISTORY = re.compile(
     rf"^DESC(?:RIBE)?\s+HISTORY\s+(?P<name>{_NAME})(?:\s+LIMIT\s+(?P<limit>\d+))?\s*;?\s*$",
     re.I,
@@ -70,6 +80,10 @@ def answer(text: str, scope: Scope, catalog: Catalog, run: Runner) -> Output | N
         if match["kind"].upper() == "CATALOG":
             return describe_catalog(commands, match["name"], extended)
         return describe_schema(commands, match["name"], extended, scope)
+    if match := SHOW_INFO_TABLES.match(text):
+        return show_info_tables(commands, match["catalog"], match["like"], scope)
+    if match := DESCRIBE_INFO.match(text):
+        return describe_query(f"SELECT * FROM {match['name']}", run)
     if match := DESCRIBE_QUERY.match(text):
         return describe_query(match["query"], run)
     if match := DESCRIBE_HISTORY.match(text):
@@ -204,6 +218,22 @@ def describe_query(query: str, run: Runner) -> Output:
         for c in result.columns
     ]
     return Output(strings("col_name", "data_type", "comment"), rows)
+
+
+def show_info_tables(
+    commands: Commands, catalog: str | None, pattern: str | None, scope: Scope
+) -> Output:
+    """SHOW TABLES IN [catalog.]information_schema: its views."""
+    from local_workspace.sql.commands import like
+    from local_workspace.sql.info_schema import COLUMNS, SCHEMA
+
+    owner = parse_name(catalog)[0].lower() if catalog else scope.catalog
+    if owner != "system":
+        commands.require_catalog(owner)
+    rows: list[list[str | None]] = [
+        [SCHEMA, name, "false"] for name in sorted(COLUMNS) if like(pattern, name)
+    ]
+    return Output([*strings("database", "tableName"), ("isTemporary", "BOOLEAN")], rows)
 
 
 def describe_history(commands: Commands, name: str, limit: int | None, scope: Scope) -> Output:

@@ -47,7 +47,7 @@ def uc_list_tables(
 
 @reader("uc")
 def uc_get_table(ctx: Context, full_name: FullName) -> core.TableDetail:
-    """Columns, types, comments, owner of a table."""
+    """Columns, types, comments, tags, owner."""
     return core.get_table(backend_of(ctx), full_name)
 
 

@@ -99,3 +99,13 @@ DESCRIBE SCHEMA EXTENDED main.ucm_no_such_schema;
 -- expect-error: SCHEMA_NOT_FOUND
 DESCRIBE CATALOG ucm_no_such_catalog;
 -- expect-error: NO_SUCH_CATALOG_EXCEPTION
+-- case: the information schema lists its relations and describes them
+SHOW TABLES IN main.information_schema LIKE 'table_*';
+-- expect: [["information_schema", "table_privileges", "false"], ["information_schema", "table_tags", "false"]]
+DESCRIBE TABLE main.information_schema.schema_tags;
+-- expect: [["catalog_name", "string", null], ["schema_name", "string", null], ["tag_name", "string", null], ["tag_value", "string", null]]
+-- case: ADD COLUMN is a version of the table's history
+ALTER TABLE {schema}.ucm_prices ADD COLUMN currency STRING;
+-- expect-ok
+DESCRIBE HISTORY {schema}.ucm_prices LIMIT 1;
+-- expect-ok
