@@ -1,8 +1,9 @@
-"""Unity Catalog metadata statements the workspace answers itself: tags and comments.
+"""Unity Catalog metadata statements the workspace answers itself: tags, comments, owners.
 
 ``ALTER {CATALOG|SCHEMA|TABLE|VIEW|VOLUME} name {SET|UNSET} TAGS (...)``,
 ``ALTER TABLE t ALTER COLUMN c {SET|UNSET} TAGS (...)``, ``{SET|UNSET} TAG ON ...``,
-``ALTER TABLE t {ALTER|CHANGE} [COLUMN] c COMMENT '...'`` and ``COMMENT ON {TABLE|COLUMN}``.
+``ALTER TABLE t {ALTER|CHANGE} [COLUMN] c COMMENT '...'``, ``COMMENT ON {TABLE|COLUMN}`` and
+``ALTER {CATALOG|SCHEMA|TABLE|VIEW} name [SET] OWNER TO principal``.
 sqlglot reads most of these as raw commands (or not at all), so they are matched on the text,
 before parsing (:func:`answer`); the describe family lives in ``uc_describe``. Tags go to the
 catalog's tag store (the Entity Tag Assignments API and ``information_schema.*_tags`` read it);
@@ -49,6 +50,11 @@ COMMENT_ON = re.compile(
     rf"(?P<comment>{_STRING}|NULL)\s*;?\s*$",
     re.I | re.S,
 )
+ALTER_OWNER = re.compile(
+    rf"^ALTER\s+(?P<kind>CATALOG|SCHEMA|DATABASE|TABLE|VIEW|MATERIALIZED\s+VIEW)\s+"
+    rf"(?P<name>{_NAME})\s+(?:SET\s+)?OWNER\s+TO\s+(?P<who>{_IDENT}|[\w@.+\-]+)\s*;?\s*$",
+    re.I | re.S,
+)
 _ITEM = re.compile(rf"\s*(?P<key>{_STRING}|{_IDENT})\s*(?:=\s*(?P<value>{_STRING}|{_IDENT}))?\s*")
 
 
@@ -88,6 +94,17 @@ def answer(
                     f"{quoted(*full_name.split('.'))}.",
                     "22023",
                 )
+        return Output()
+    if match := ALTER_OWNER.match(text):
+        entity_type, full_name = entity(commands, match["kind"], match["name"], scope)
+        owner = unquote(match["who"])
+        with catalog_errors():
+            if entity_type == "catalogs":
+                catalog.catalogs.update(full_name, owner=owner)
+            elif entity_type == "schemas":
+                catalog.schemas.update(full_name, owner=owner)
+            else:
+                catalog.tables.update(full_name, owner=owner)
         return Output()
     if match := ALTER_COMMENT.match(text):
         set_column_comment(

@@ -109,3 +109,12 @@ ALTER TABLE {schema}.ucm_prices ADD COLUMN currency STRING;
 -- expect-ok
 DESCRIBE HISTORY {schema}.ucm_prices LIMIT 1;
 -- expect-ok
+-- case: ALTER ... OWNER TO shows in information_schema
+ALTER TABLE {schema}.ucm_prices OWNER TO `ucm-owners`;
+-- expect-ok
+SELECT table_owner FROM main.information_schema.tables WHERE table_name = 'ucm_prices';
+-- expect: [["ucm-owners"]]
+ALTER SCHEMA {schema} SET OWNER TO `ucm-owners`;
+-- expect-ok
+SELECT count(*) FROM main.information_schema.schemata WHERE schema_name LIKE 'corpus_uc_metadata_%' AND schema_owner = 'ucm-owners';
+-- expect: [["1"]]
