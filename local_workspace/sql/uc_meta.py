@@ -55,6 +55,8 @@ ALTER_OWNER = re.compile(
     rf"(?P<name>{_NAME})\s+(?:SET\s+)?OWNER\s+TO\s+(?P<who>{_IDENT}|[\w@.+\-]+)\s*;?\s*$",
     re.I | re.S,
 )
+# Comments before the statement (a client's header line) do not change what it is.
+_LEADING_COMMENTS = re.compile(r"^(?:\s*(?:--[^\n]*(?:\n|$)|/\*.*?\*/))*", re.S)
 _ITEM = re.compile(rf"\s*(?P<key>{_STRING}|{_IDENT})\s*(?:=\s*(?P<value>{_STRING}|{_IDENT}))?\s*")
 
 
@@ -62,7 +64,7 @@ def answer(
     statement: str, scope: Scope, catalog: Catalog, run: uc_describe.Runner
 ) -> Output | None:
     """The result of a tag, comment or describe statement; None for any other statement."""
-    text = statement.strip()
+    text = _LEADING_COMMENTS.sub("", statement).strip()
     head = text[:12].upper()
     if not head.startswith(("ALTER", "SET", "UNSET", "COMMENT", "SHOW", "DESC")):
         return None
