@@ -251,3 +251,17 @@ def test_volume_tags_are_stored_like_the_others(ws: Any, schema: str) -> None:
         wait_timeout="30s",
     )
     assert response.status.error.message.startswith("[UC_VOLUME_NOT_FOUND]")
+
+
+def test_volume_tags_follow_a_rename_and_go_with_a_drop(ws: Any, schema: str) -> None:
+    from databricks.sdk.service.catalog import VolumeType
+
+    catalog_name, schema_name = schema.split(".")
+    ws.volumes.create(catalog_name, schema_name, "inbox", VolumeType.MANAGED)
+    sql(ws, f"ALTER VOLUME {schema}.inbox SET TAGS ('zone' = 'raw')")
+    ws.volumes.update(f"{schema}.inbox", new_name="landing_zone")
+    moved = ws.entity_tag_assignments.list("volumes", f"{schema}.landing_zone")
+    assert [t.tag_key for t in moved] == ["zone"]
+    ws.volumes.delete(f"{schema}.landing_zone")
+    ws.volumes.create(catalog_name, schema_name, "landing_zone", VolumeType.MANAGED)
+    assert list(ws.entity_tag_assignments.list("volumes", f"{schema}.landing_zone")) == []

@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from local_workspace.catalog import tags
 from local_workspace.catalog.meta import now_ms
 from local_workspace.catalog.names import check_name, split_name
 from local_workspace.catalog.privileges import forget_grants
@@ -144,6 +145,11 @@ class Volumes:
                     "AND full_name = ?",
                     (new_full, info["full_name"]),
                 )
+                db.execute(  # its tags follow it, as its grants do
+                    "UPDATE entity_tags SET entity_name = ? WHERE entity_type = 'volumes' "
+                    "AND entity_name = ?",
+                    (new_full, info["full_name"]),
+                )
                 # Inside the transaction: a failed move leaves the old name and folder.
                 old, new = self.path(catalog, schema, name), self.path(catalog, schema, target)
                 if new.exists():
@@ -180,3 +186,4 @@ class Volumes:
             ignore_errors=True,
         )
         forget_grants(self.meta, info["full_name"], ("volume",), children=False)
+        tags.forget(self.meta, "volume", info["full_name"])
