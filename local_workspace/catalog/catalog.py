@@ -50,6 +50,7 @@ class Catalog:
         catalog_dir.mkdir(parents=True, exist_ok=True)
         volume_dir.mkdir(parents=True, exist_ok=True)
         self.engine = DuckEngine(self.data_dir, catalog_dir, [catalog_dir, volume_dir])
+        self.engine.path_aliases[str(volume_dir)] = "/Volumes"
         self.meta = MetaStore(self.data_dir / "uc.sqlite")
         self.metastore_id = self._metastore_id()
         self.tags = Tags(self.meta, owner)

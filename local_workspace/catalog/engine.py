@@ -46,6 +46,8 @@ class DuckEngine:
         self.lock = threading.RLock()
         self._db = open_sandboxed(data_dir, directories)
         self._attached: set[str] = set()
+        # Host folders clients know by another name (the volume folder is /Volumes).
+        self.path_aliases: dict[str, str] = {}
         # Cursors handed out, so close() can interrupt work still running on them.
         self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
 
@@ -77,7 +79,10 @@ class DuckEngine:
         return internal
 
     def public_text(self, text: str) -> str:
-        """``text`` with internal catalog aliases replaced by their public names."""
+        """``text`` with internal catalog aliases replaced by their public names, and host
+        folders by the paths clients use."""
+        for folder, public in self.path_aliases.items():
+            text = text.replace(folder, public)
         names = sorted(self._attached, key=len, reverse=True)
         if not names:
             return text

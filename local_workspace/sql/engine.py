@@ -18,7 +18,9 @@ from sqlglot import exp
 from local_workspace.lineage import Entity, LineageStore
 from local_workspace.sql import (
     constraints,
+    copy_into,
     errors,
+    file_reads,
     governance,
     info_schema,
     sandbox,
@@ -91,6 +93,8 @@ class Engine:
 
         Every statement passes the sandbox first: DuckDB-only statements and functions never
         reach the engine."""
+        if (listed := copy_into.list_command(request.statement, self.catalog)) is not None:
+            return self._small(listed, request)
         sandbox.check_text(request.statement)
         if (described := self.volumes.describe(request.statement, request.scope)) is not None:
             return self._small(described, request)  # DESCRIBE VOLUME: sqlglot cannot parse it
@@ -109,6 +113,7 @@ class Engine:
         output = self._native(tree, request, cursor)
         if output is not None:
             return self._small(output, request)
+        file_reads.rewrite(tree, self.catalog, cursor)  # read_files & co: volume files only
         flow = self._flow(tree, request)  # before translation rewrites the names
         _fix_merge(tree)
         # PRIMARY/FOREIGN KEY go to Unity Catalog: informational, never enforced by DuckDB.
@@ -163,6 +168,8 @@ class Engine:
             return keys
         if (volume := self.volumes.answer(tree, scope)) is not None:
             return volume
+        if isinstance(tree, exp.Copy):
+            return copy_into.run(tree, scope, self.catalog, cursor)
         if isinstance(tree, exp.Command):
             word = str(tree.this).upper()
             rest = tree.expression

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from sqlglot import exp
 
-from local_workspace.sql import policies
+from local_workspace.sql import file_reads, policies
 from local_workspace.sql.commands import IGNORED
 from local_workspace.sql.errors import (
     SqlError,
@@ -66,6 +66,7 @@ TABLE_FUNCTIONS = frozenset(
         "variant_explode_outer",
         "generate_series",  # sqlglot's name for explode(sequence(...))
         "unnest",  # sqlglot's name for explode in some rewrites
+        "read_files",  # on volume paths only: local_workspace/sql/file_reads.py
     }
 )
 # Scalar functions DuckDB has and Databricks does not, that read the host, the engine's
@@ -123,11 +124,10 @@ DENIED_PREFIXES = (
     "glob",
     "icu_",
 )
-# Databricks table functions over files and streams: not available in the local workspace
-# yet (volumes bring read_files); answered as such rather than as unknown routines.
+# Databricks table functions over files and streams the local workspace lacks: answered as
+# such rather than as unknown routines (read_files reads volumes: sql/file_reads.py).
 DATABRICKS_READERS = frozenset(
     {
-        "read_files",
         "cloud_files",
         "cloud_files_state",
         "read_kafka",
@@ -164,7 +164,7 @@ NATIVE_COMMANDS = frozenset({"SHOW", "DESCRIBE", "DESC", "GRANT", "REVOKE", *IGN
 # the IGNORED commands (never sent to DuckDB).
 MAINTENANCE = exp.Analyze | exp.Refresh | exp.Cache | exp.Uncache
 # Databricks statements the local warehouse does not run (said plainly, not as syntax errors).
-NOT_LOCAL_WORDS = frozenset({"LIST", "GET", "PUT", "REMOVE", "EXECUTE", "DECLARE"})
+NOT_LOCAL_WORDS = frozenset({"GET", "PUT", "REMOVE", "EXECUTE", "DECLARE"})
 # Volume statements (CREATE [EXTERNAL] VOLUME, DROP/ALTER VOLUME, COMMENT ON VOLUME).
 _VOLUME = re.compile(r"^(?:EXTERNAL\s+|ON\s+)?VOLUME\b", re.I)
 # Statement kinds DuckDB runs after translation.
@@ -287,7 +287,7 @@ def _statement(tree: exp.Expr) -> None:
     elif isinstance(tree, exp.Copy):
         if not tree.args.get("kind"):
             raise duckdb_only("TO")  # COPY ... TO writes a file
-        raise not_local("COPY INTO")
+        # COPY INTO reads volume files only: local_workspace/sql/copy_into.py
     elif isinstance(tree, exp.Create):
         kind = str(tree.args.get("kind") or "").upper()
         if kind not in CREATE_KINDS:
@@ -455,7 +455,7 @@ def function_name(node: exp.Func) -> str:
 
 
 def _denied(name: str) -> bool:
-    if name in DATABRICKS_READERS:
+    if name in DATABRICKS_READERS or name == file_reads.READER:
         return False
     return name in SCALAR_FUNCTIONS or name.startswith(DENIED_PREFIXES)
 
@@ -506,8 +506,17 @@ def _table_function_positions(tree: exp.Expr) -> list[exp.Func]:
 def _tables(tree: exp.Expr) -> None:
     """A file path, file name or URL where a table name belongs is DuckDB's file scan."""
     for table in tree.find_all(exp.Table):
-        if not isinstance(table.this, exp.Identifier):
+        if not isinstance(table.this, exp.Identifier) or _volume_read(table):
             continue
         for part in (table.catalog, table.db, table.name):
             if part and _PATH.search(part):
                 raise duckdb_only(f"'{part}'")
+
+
+def _volume_read(table: exp.Table) -> bool:
+    """A path Databricks reads as files (``csv.`path```, a path in COPY INTO's SELECT): only
+    file_reads/copy_into answer those, and only for paths inside volumes."""
+    if file_reads.is_file_table(table):
+        return True
+    copy = table.find_ancestor(exp.Copy)
+    return copy is not None and not table.db and not table.catalog and "/" in table.name
