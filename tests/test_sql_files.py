@@ -267,3 +267,15 @@ def test_engine_errors_never_show_host_paths(
     message = error(ws, f"SELECT * FROM read_files('{BASE}/bad.json')")
     assert str(local_ws.config.data_dir) not in message
     (volume / "bad.json").unlink()
+
+
+def test_list_and_read_files_pass_the_read_only_guard_of_sql_query() -> None:
+    from tools_core.errors import ToolsCoreError
+    from tools_core.sql.readonly import check_read_only
+
+    check_read_only(f"LIST '{BASE}/raw' LIMIT 5")
+    check_read_only(f"SELECT * FROM read_files('{BASE}/fruit.csv', header => true)")
+    with pytest.raises(ToolsCoreError):
+        check_read_only(f"COPY INTO t FROM '{BASE}' FILEFORMAT = CSV")
+    with pytest.raises(ToolsCoreError):
+        check_read_only(f"LIST '{BASE}'; DROP TABLE t")

@@ -36,6 +36,7 @@ ROUTINE = "UNRESOLVED_ROUTINE"
 SYNTAX = "PARSE_SYNTAX_ERROR"
 CONFIG = "CONFIG_NOT_AVAILABLE"
 NOT_LOCAL = "UNSUPPORTED_FEATURE"
+NO_FILE = "INSUFFICIENT_PERMISSIONS"
 MISSING = "TABLE_OR_VIEW_NOT_FOUND"
 NO_CATALOG = "NO_SUCH_CATALOG_EXCEPTION"
 
@@ -66,13 +67,24 @@ CORPUS: list[tuple[str, str, str]] = [
     ("reads", "SELECT * FROM query_table('uc_samples.tpch.orders')", ROUTINE),
     ("reads", "SELECT * FROM '{canary}'", SYNTAX),
     ("reads", "SELECT * FROM `{canary}`", SYNTAX),
-    ("reads", "SELECT * FROM csv.`{canary}`", SYNTAX),
-    ("reads", "SELECT * FROM text.`{canary}`", SYNTAX),
+    ("reads", "SELECT * FROM csv.`{canary}`", NO_FILE),
+    ("reads", "SELECT * FROM text.`{canary}`", NO_FILE),
     ("reads", "FROM '{canary}'", SYNTAX),
     ("reads", "SELECT * FROM range(1), 'canary.csv'", SYNTAX),
     ("reads", "SELECT * FROM TABLE(read_text('{canary}'))", ROUTINE),
-    ("reads", "SELECT * FROM read_files('{canary}')", NOT_LOCAL),
-    ("reads", "COPY INTO main.default.sandbox_t FROM '{canary}' FILEFORMAT = CSV", NOT_LOCAL),
+    ("reads", "SELECT * FROM read_files('{canary}')", NO_FILE),
+    ("reads", "SELECT * FROM read_files('file:{canary}', format => 'text')", NO_FILE),
+    ("reads", "SELECT * FROM read_files('/Volumes/main/default/v/../../../..{canary}')", NO_FILE),
+    ("reads", "SELECT * FROM read_files('{data}/volumes/main/default/v/x.csv')", NO_FILE),
+    ("reads", "SELECT * FROM json.`/Volumes/../{canary}`", NO_FILE),
+    ("reads", "COPY INTO main.default.sandbox_t FROM '{canary}' FILEFORMAT = CSV", NO_FILE),
+    (
+        "reads",
+        "COPY INTO main.default.sandbox_t FROM (SELECT * FROM '{canary}') FILEFORMAT = CSV",
+        NO_FILE,
+    ),
+    ("reads", "LIST '{dir}'", NO_FILE),
+    ("reads", "LIST '/Volumes/main/default/v/../../..{dir}'", NO_FILE),
     # writes to host paths
     ("writes", "COPY (SELECT 1 AS a) TO '{dir}/out.csv'", SYNTAX),
     ("writes", "COPY (SELECT 1 AS a) TO '{data}/uc.sqlite'", SYNTAX),

@@ -113,11 +113,11 @@ def run(
         raise errors.parse_error(fmt.upper())
     options = _options(clauses["FORMAT_OPTIONS"]) if "FORMAT_OPTIONS" in clauses else {}
     copy_options = _options(clauses["COPY_OPTIONS"]) if "COPY_OPTIONS" in clauses else {}
-    target = _target(tree, scope, catalog)
     source = tree.args["files"][0]
     query = source.this if isinstance(source, exp.Subquery) else None
     path = _source_path(query) if query is not None else source.name
     location = resolve(path, catalog.volumes)
+    target = _target(tree, scope, catalog)
     found = _selected(location, clauses)
     table_id = str(catalog.tables.get(".".join(target))["table_id"])
     force = copy_options.get("force", "false").lower() == "true"

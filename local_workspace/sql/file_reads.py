@@ -291,9 +291,13 @@ def _describe(
 
 def read_error(exc: duckdb.Error, public_text: PublicText) -> SqlError:
     """A reader's failure, worded with public paths."""
-    text = public_text(str(exc).split("\n\nLINE ")[0])
+    text = public_text(str(exc).split("\n\nLINE ")[0]).removeprefix("Invalid Input Error: ")
     if isinstance(exc, duckdb.InvalidInputException | duckdb.ConversionException):
-        return SqlError("MALFORMED_RECORD_IN_PARSING", text, "22023")
+        return SqlError(
+            "MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION",
+            f"Malformed records are detected in record parsing: {text.splitlines()[0]}",
+            "22023",
+        )
     return errors.from_duckdb(exc, lambda name: (name,), public_text)
 
 

@@ -128,7 +128,8 @@ def _check_real(root: Path, real: Path, action: str) -> os.stat_result:
         info = current.lstat()
         if stat.S_ISLNK(info.st_mode):
             raise no_file_access(action)
-    if not os.path.realpath(real).startswith(os.path.realpath(root)):
+    inside = os.path.realpath(root) + os.sep
+    if not (os.path.realpath(real) + os.sep).startswith(inside):
         raise no_file_access(action)
     return real.lstat()
 

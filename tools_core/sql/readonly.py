@@ -9,11 +9,15 @@ warehouse.
 from __future__ import annotations
 
 import logging
+import re
 
 from tools_core.errors import InvalidInput, ToolsCoreError
 
 WRITE_HINT = "Use sql_execute for statements that change data or objects."
 READ_COMMANDS = ("SHOW", "EXPLAIN", "DESCRIBE", "DESC", "LIST")
+# LIST '<path>' [LIMIT n]: sqlglot reads it as a typed literal, so it is recognised by text
+# (one statement: no `;` before the end).
+_LIST = re.compile(r"^\s*LIST\s+'[^';]*'(\s+LIMIT\s+\d+)?\s*;?\s*$", re.I)
 
 
 def check_read_only(statement: str) -> None:
@@ -25,6 +29,8 @@ def check_read_only(statement: str) -> None:
     # sqlglot warns when it falls back to a generic Command (SHOW...): expected here.
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
+    if _LIST.match(statement):
+        return
     try:
         trees = [t for t in sqlglot.parse(statement, read="databricks") if t is not None]
     except (ParseError, TokenError) as exc:
