@@ -279,3 +279,26 @@ def test_list_and_read_files_pass_the_read_only_guard_of_sql_query() -> None:
         check_read_only(f"COPY INTO t FROM '{BASE}' FILEFORMAT = CSV")
     with pytest.raises(ToolsCoreError):
         check_read_only(f"LIST '{BASE}'; DROP TABLE t")
+
+
+def test_copy_into_fills_an_empty_placeholder_table(ws: Any, volume: Path) -> None:
+    name = f"{CATALOG}.{SCHEMA}.landing_auto"
+    rows(ws, f"CREATE TABLE IF NOT EXISTS {name}")
+    rows(ws, f"CREATE TABLE IF NOT EXISTS {name}")  # a no-op the second time
+    assert "TABLE_OR_VIEW_ALREADY_EXISTS" in error(ws, f"CREATE TABLE {name}")
+    copy = (
+        f"COPY INTO {name} FROM '{BASE}/raw' FILEFORMAT = CSV PATTERN = '*.csv' "
+        "FORMAT_OPTIONS ('header' = 'true', 'inferSchema' = 'true')"
+    )
+    assert "DELTA_METADATA_MISMATCH" in error(ws, copy)
+    merged = copy + " COPY_OPTIONS ('mergeSchema' = 'true')"
+    assert rows(ws, merged) == [["3", "3", "0"]]
+    assert [(c.name, c.type_text) for c in ws.tables.get(name).columns] == [
+        ("id", "int"),
+        ("name", "string"),
+    ]
+    assert rows(ws, merged) == [["0", "0", "0"]]
+    dropped = f"{CATALOG}.{SCHEMA}.never_loaded"
+    rows(ws, f"CREATE TABLE {dropped}")
+    rows(ws, f"DROP TABLE {dropped}")
+    rows(ws, f"CREATE TABLE {dropped}")  # the name is free again

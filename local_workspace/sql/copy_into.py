@@ -18,10 +18,10 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from local_workspace.sql import errors, file_reads
+from local_workspace.sql import errors, file_reads, placeholders
 from local_workspace.sql.commands import Output
 from local_workspace.sql.errors import SqlError
-from local_workspace.sql.translate import Scope, parse_name
+from local_workspace.sql.translate import Scope
 from local_workspace.sql.volume_paths import (
     FileEntry,
     VolumePath,
@@ -98,6 +98,15 @@ def _clauses(tree: exp.Copy) -> dict[str, exp.CopyParameter]:
     return {str(p.this.name).upper(): p for p in tree.args.get("params") or []}
 
 
+def answer(
+    tree: exp.Expression, scope: Scope, catalog: Catalog, cursor: duckdb.DuckDBPyConnection
+) -> Output | None:
+    """COPY INTO, and the column-less placeholder tables it fills; None for anything else."""
+    if isinstance(tree, exp.Copy):
+        return run(tree, scope, catalog, cursor)
+    return placeholders.take(tree, scope, catalog)
+
+
 def run(
     tree: exp.Copy, scope: Scope, catalog: Catalog, cursor: duckdb.DuckDBPyConnection
 ) -> Output:
@@ -117,11 +126,10 @@ def run(
     query = source.this if isinstance(source, exp.Subquery) else None
     path = _source_path(query) if query is not None else source.name
     location = resolve(path, catalog.volumes)
-    target = _target(tree, scope, catalog)
+    target, pending = _target(tree, scope, catalog)
     found = _selected(location, clauses)
-    table_id = str(catalog.tables.get(".".join(target))["table_id"])
     force = copy_options.get("force", "false").lower() == "true"
-    loaded = set() if force else _loaded(catalog, table_id)
+    loaded = set() if force or pending else _loaded(catalog, _table_id(catalog, target))
     new = [f for f in found if f.public not in loaded]
     if not new:
         return _result(0)
@@ -136,8 +144,37 @@ def run(
         select = query.sql(dialect="duckdb")
     merge = copy_options.get("mergeschema", options.get("mergeschema", "false")) == "true"
     positional = fmt == "csv" and options.get("header", "false").lower() != "true"
+    if pending:  # an empty placeholder table takes the files' columns (mergeSchema only)
+        columns = _source_columns(cursor, select, catalog)
+        if not merge:
+            raise _mismatch(target, columns)
+        placeholders.materialize(catalog, target, columns, cursor)
     statements = _insert_sql(target, select, cursor, catalog, merge, positional, query is None)
-    return _result(_load(cursor, catalog, statements, table_id, new))
+    return _result(_load(cursor, catalog, statements, _table_id(catalog, target), new))
+
+
+def _table_id(catalog: Catalog, target: tuple[str, str, str]) -> str:
+    return str(catalog.tables.get(".".join(target))["table_id"])
+
+
+def _source_columns(
+    cursor: duckdb.DuckDBPyConnection, select: str, catalog: Catalog
+) -> list[tuple[str, str]]:
+    try:
+        return _columns(cursor, select)
+    except duckdb.Error as exc:
+        raise file_reads.read_error(exc, catalog.engine.public_text) from exc
+
+
+def _mismatch(target: tuple[str, str, str], extra: list[tuple[str, str]]) -> SqlError:
+    return SqlError(
+        "DELTA_METADATA_MISMATCH",
+        f"A schema mismatch detected when writing to the Delta table "
+        f"{errors.quoted(*target)}. The data has columns the table lacks: "
+        f"{', '.join(n for n, _ in extra)}. To enable schema migration, set "
+        "COPY_OPTIONS ('mergeSchema' = 'true').",
+        "22000",
+    )
 
 
 def _infers(fmt: str, options: dict[str, str]) -> bool:
@@ -145,13 +182,14 @@ def _infers(fmt: str, options: dict[str, str]) -> bool:
     return fmt != "csv" or options.get("inferschema", "false").lower() == "true"
 
 
-def _target(tree: exp.Copy, scope: Scope, catalog: Catalog) -> tuple[str, str, str]:
-    parts = parse_name(tree.this.sql(dialect="databricks"))
-    full = [scope.catalog, scope.schema][: 3 - len(parts)] + parts
-    name = (full[0].lower(), full[1].lower(), full[2].lower())
-    if not catalog.catalogs.has(name[0]) or not catalog.tables.has(*name):
-        raise errors.table_not_found(name)
-    return name
+def _target(tree: exp.Copy, scope: Scope, catalog: Catalog) -> tuple[tuple[str, str, str], bool]:
+    """The table's public name, and whether it is a placeholder still without columns."""
+    name = placeholders.name_of(tree.this, scope)
+    if catalog.catalogs.has(name[0]) and catalog.tables.has(*name):
+        return name, False
+    if placeholders.comment_of(catalog, name)[0]:
+        return name, True
+    raise errors.table_not_found(name)
 
 
 def _source_path(query: exp.Expression) -> str:
@@ -226,14 +264,7 @@ def _insert_sql(
         else:
             extra.append((src, src_type))
     if extra and not merge:
-        raise SqlError(
-            "DELTA_METADATA_MISMATCH",
-            f"A schema mismatch detected when writing to the Delta table "
-            f"{errors.quoted(*target)}. The data has columns the table lacks: "
-            f"{', '.join(n for n, _ in extra)}. To enable schema migration, set "
-            "COPY_OPTIONS ('mergeSchema' = 'true').",
-            "22000",
-        )
+        raise _mismatch(target, extra)
     statements = [f"ALTER TABLE {name} ADD COLUMN {_q(src)} {ty}" for src, ty in extra]
     pairs += [(src, ty, src) for src, ty in extra]
     columns = ", ".join(_q(t) for t, _, _ in pairs)

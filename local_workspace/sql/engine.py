@@ -168,8 +168,8 @@ class Engine:
             return keys
         if (volume := self.volumes.answer(tree, scope)) is not None:
             return volume
-        if isinstance(tree, exp.Copy):
-            return copy_into.run(tree, scope, self.catalog, cursor)
+        if (loaded := copy_into.answer(tree, scope, self.catalog, cursor)) is not None:
+            return loaded  # COPY INTO, and the column-less tables it fills
         if isinstance(tree, exp.Command):
             word = str(tree.this).upper()
             rest = tree.expression
