@@ -302,3 +302,36 @@ def test_copy_into_fills_an_empty_placeholder_table(ws: Any, volume: Path) -> No
     rows(ws, f"CREATE TABLE {dropped}")
     rows(ws, f"DROP TABLE {dropped}")
     rows(ws, f"CREATE TABLE {dropped}")  # the name is free again
+
+
+def test_read_files_options_partitions_and_sql_around_it(ws: Any, volume: Path) -> None:
+    (volume / "opts").mkdir()
+    (volume / "opts" / "semi.csv").write_text("a;b\n1;x\n")
+    (volume / "opts" / "array.json").write_text('[\n {"z": 1, "a": "q"},\n {"z": 2}\n]\n')
+    for year in (2023, 2024):
+        (volume / "opts" / f"year={year}").mkdir()
+        (volume / "opts" / f"year={year}" / "part.csv").write_text(f"v\n{year % 100}\n")
+    semi = f"read_files('{BASE}/opts/semi.csv', header => true, sep => ';')"
+    assert rows(ws, f"SELECT a, b FROM {semi}") == [["1", "x"]]
+    array = f"read_files('{BASE}/opts/array.json', multiLine => true)"
+    assert rows(ws, f"SELECT a, z FROM {array} ORDER BY z") == [["q", "1"], [None, "2"]]
+    parts = f"read_files('{BASE}/opts/year=*/', format => 'csv', header => true)"
+    assert rows(ws, f"SELECT year, v FROM {parts} ORDER BY year") == [
+        ["2023", "23"],
+        ["2024", "24"],
+    ]
+    text = f"read_files('{BASE}/text/notes.txt')"  # the format from the extension
+    assert rows(ws, f"SELECT count(*) FROM {text}") == [["2"]]
+    joined = (
+        f"SELECT f.name, e.user FROM read_files('{BASE}/raw/a.csv', header => true) AS f "
+        f"JOIN json.`{BASE}/events.json` AS e ON f.id = 1 AND e.n = 3"
+    )
+    assert rows(ws, joined) == [["a", "ann"]]
+    table = f"{CATALOG}.{SCHEMA}.appended"
+    rows(ws, f"CREATE TABLE {table} (id INT, name STRING)")
+    inserted = rows(
+        ws, f"INSERT INTO {table} SELECT id, name FROM read_files('{BASE}/raw/', header => true)"
+    )
+    assert inserted == [["3", "3"]]
+    view = f"CREATE VIEW {CATALOG}.{SCHEMA}.v AS SELECT * FROM read_files('{BASE}/raw/a.csv')"
+    assert "UNSUPPORTED_FEATURE" in error(ws, view)

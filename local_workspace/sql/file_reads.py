@@ -394,17 +394,26 @@ def _csv_sql(
     hints = _hints(spec)
     source = _describe(f"read_csv({paths}{_params(params)})", cursor, public)
     names = [n if header else f"_c{i}" for i, (n, _) in enumerate(source)]
-    overrides = {
-        src: hints[dst.lower()][1]
-        for (src, _), dst in zip(source, names, strict=True)
-        if dst.lower() in hints
+    # The read itself takes the types found (and hinted), so it does not sniff them again.
+    keys = _partition_keys(spec.entries) if hive == "true" else set()
+    types = {
+        src: hints[dst.lower()][1] if dst.lower() in hints else duck
+        for (src, duck), dst in zip(source, names, strict=True)
+        if src not in keys
     }
-    if overrides:
-        params["types"] = overrides
+    for key in ("auto_type_candidates", "sample_size", "all_varchar"):
+        params.pop(key, None)
+    params["types"] = types if header else list(types.values())
     items = [f"{_ident(src)} AS {_ident(dst)}" for (src, _), dst in zip(source, names, strict=True)]
     known = {n.lower() for n in names}
     items += [f"CAST(NULL AS {t}) AS {_ident(n)}" for k, (n, t) in hints.items() if k not in known]
     return f"SELECT {', '.join(items)}{_rescued(spec)} FROM read_csv({paths}{_params(params)})"
+
+
+def _partition_keys(entries: list[FileEntry]) -> set[str]:
+    """Names of the ``key=value`` folders the files sit in (Hive-style partitions)."""
+    folders = {part for e in entries for part in e.public.split("/")[5:-1]}
+    return {part.split("=", 1)[0] for part in folders if "=" in part}
 
 
 def _encoding(value: str | None) -> str | None:
