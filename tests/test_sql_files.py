@@ -335,3 +335,23 @@ def test_read_files_options_partitions_and_sql_around_it(ws: Any, volume: Path) 
     assert inserted == [["3", "3"]]
     view = f"CREATE VIEW {CATALOG}.{SCHEMA}.v AS SELECT * FROM read_files('{BASE}/raw/a.csv')"
     assert "UNSUPPORTED_FEATURE" in error(ws, view)
+
+
+def test_read_files_takes_parameter_markers_and_explains(
+    ws: Any, volume: Path, local_ws: LocalWorkspace
+) -> None:
+    from databricks.sdk.service.sql import StatementParameterListItem
+
+    response = ws.statement_execution.execute_statement(
+        warehouse_id=WAREHOUSE,
+        statement="SELECT count(*) FROM read_files(:path, format => :fmt, header => true)",
+        parameters=[
+            StatementParameterListItem(name="path", value=f"{BASE}/raw/"),
+            StatementParameterListItem(name="fmt", value="csv"),
+        ],
+        wait_timeout="30s",
+    )
+    assert response.status.state == StatementState.SUCCEEDED, response.status.error
+    assert response.result.data_array == [["3"]]
+    plan = rows(ws, f"EXPLAIN SELECT * FROM read_files('{BASE}/raw/a.csv', header => true)")
+    assert str(local_ws.config.data_dir) not in plan[0][0]

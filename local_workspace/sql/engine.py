@@ -113,7 +113,7 @@ class Engine:
         output = self._native(tree, request, cursor)
         if output is not None:
             return self._small(output, request)
-        file_reads.rewrite(tree, self.catalog, cursor)  # read_files & co: volume files only
+        file_reads.rewrite(tree, self.catalog, cursor, request.params)  # volume files only
         flow = self._flow(tree, request)  # before translation rewrites the names
         _fix_merge(tree)
         # PRIMARY/FOREIGN KEY go to Unity Catalog: informational, never enforced by DuckDB.
@@ -246,6 +246,7 @@ class Engine:
         if isinstance(tree, exp.Command) and str(tree.this).upper() == "EXPLAIN":
             scope = request.scope
             explained = sandbox.explained(tree, scope.catalog, scope.schema)
+            file_reads.rewrite(explained, self.catalog, cursor, request.params)
             governance.rewrite(explained, scope, self.catalog, cursor)
             inner = translate(
                 explained,

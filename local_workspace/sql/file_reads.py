@@ -24,7 +24,7 @@ from sqlglot.errors import ParseError, TokenError
 
 from local_workspace.sql import errors
 from local_workspace.sql.errors import SqlError
-from local_workspace.sql.translate import READ, WRITE, value_sql
+from local_workspace.sql.translate import READ, WRITE, Param, value_sql
 from local_workspace.sql.volume_paths import FileEntry, files, resolve
 
 if TYPE_CHECKING:
@@ -146,10 +146,17 @@ def is_reader(table: exp.Table) -> bool:
     return isinstance(table.this, exp.Anonymous) and str(table.this.name).lower() == READER
 
 
-def rewrite(tree: exp.Expression, catalog: Catalog, cursor: duckdb.DuckDBPyConnection) -> None:
-    """Replace every file reader of ``tree`` (in place) by a DuckDB subquery on volume files."""
+def rewrite(
+    tree: exp.Expression,
+    catalog: Catalog,
+    cursor: duckdb.DuckDBPyConnection,
+    params: list[Param] | None = None,
+) -> None:
+    """Replace every file reader of ``tree`` (in place) by a DuckDB subquery on volume files;
+    ``:name`` markers in read_files' arguments take the request's ``params``."""
     for table in list(tree.find_all(exp.Table)):
         if is_reader(table):
+            _bind(table.this, params or [])
             spec = read_files_spec(table.this, catalog)
         elif is_file_table(table):
             spec = path_spec(table.db.lower(), table.name, catalog)
@@ -160,6 +167,16 @@ def rewrite(tree: exp.Expression, catalog: Catalog, cursor: duckdb.DuckDBPyConne
         select = sqlglot.parse_one(reader_sql(spec, cursor, catalog.engine.public_text), read=WRITE)
         alias = table.args.get("alias")
         table.replace(exp.Subquery(this=select, alias=alias.copy() if alias else None))
+
+
+def _bind(call: exp.Expression, params: list[Param]) -> None:
+    """read_files' arguments are constants: parameter markers become their values."""
+    by_name = {p.name.lower(): p for p in params}
+    for marker in list(call.find_all(exp.Placeholder)):
+        param = by_name.get(str(marker.name or "").lower())
+        if param is None:
+            raise errors.unbound_parameter(str(marker.name or "?"))
+        marker.replace(exp.Literal.string(param.value or ""))
 
 
 def options_of(call: exp.Anonymous) -> tuple[str, dict[str, str]]:
