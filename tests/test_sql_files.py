@@ -355,3 +355,18 @@ def test_read_files_takes_parameter_markers_and_explains(
     assert response.result.data_array == [["3"]]
     plan = rows(ws, f"EXPLAIN SELECT * FROM read_files('{BASE}/raw/a.csv', header => true)")
     assert str(local_ws.config.data_dir) not in plan[0][0]
+
+
+def test_copy_into_by_position_and_onto_listed_columns(ws: Any, volume: Path) -> None:
+    (volume / "headerless").mkdir()
+    (volume / "headerless" / "p.csv").write_text("7,seven\n8,eight\n")
+    name = f"{CATALOG}.{SCHEMA}.positions"
+    rows(ws, f"CREATE TABLE {name} (label STRING, id INT)")
+    listed = f"COPY INTO {name} (id, label) FROM '{BASE}/headerless' FILEFORMAT = CSV"
+    assert rows(ws, listed) == [["2", "2", "0"]]
+    assert rows(ws, f"SELECT id, label FROM {name} ORDER BY id") == [["7", "seven"], ["8", "eight"]]
+    other = f"{CATALOG}.{SCHEMA}.positions2"
+    rows(ws, f"CREATE TABLE {other} (id INT, label STRING)")
+    by_position = f"COPY INTO {other} BY POSITION FROM '{BASE}/headerless' FILEFORMAT = CSV"
+    assert rows(ws, by_position) == [["2", "2", "0"]]
+    assert rows(ws, f"SELECT sum(id) FROM {other}") == [["15"]]

@@ -123,10 +123,17 @@ def run(
     options = _options(clauses["FORMAT_OPTIONS"]) if "FORMAT_OPTIONS" in clauses else {}
     copy_options = _options(clauses["COPY_OPTIONS"]) if "COPY_OPTIONS" in clauses else {}
     source = tree.args["files"][0]
+    target_node, listed = tree.this, None
+    if isinstance(target_node, exp.Schema):  # COPY INTO t (a, b): by position, onto a and b
+        listed = [c.name for c in target_node.expressions]
+        target_node = target_node.this
+    if isinstance(source, exp.Identifier) and source.name.upper() == "BY" and "FROM" in clauses:
+        listed = []  # COPY INTO t BY POSITION (sqlglot reads BY POSITION FROM as clauses)
+        source = clauses["FROM"].expression
     query = source.this if isinstance(source, exp.Subquery) else None
     path = _source_path(query) if query is not None else source.name
     location = resolve(path, catalog.volumes)
-    target, pending = _target(tree, scope, catalog)
+    target, pending = _target(target_node, scope, catalog)
     found = _selected(location, clauses)
     force = copy_options.get("force", "false").lower() == "true"
     loaded = set() if force or pending else _loaded(catalog, _table_id(catalog, target))
@@ -143,13 +150,14 @@ def run(
                 table.replace(exp.Subquery(this=sqlglot.parse_one(select, read="duckdb")))
         select = query.sql(dialect="duckdb")
     merge = copy_options.get("mergeschema", options.get("mergeschema", "false")) == "true"
-    positional = fmt == "csv" and options.get("header", "false").lower() != "true"
+    headerless = fmt == "csv" and options.get("header", "false").lower() != "true"
+    positional = listed if listed is not None else ([] if headerless and query is None else None)
     if pending:  # an empty placeholder table takes the files' columns (mergeSchema only)
         columns = _source_columns(cursor, select, catalog)
         if not merge:
             raise _mismatch(target, columns)
         placeholders.materialize(catalog, target, columns, cursor)
-    statements = _insert_sql(target, select, cursor, catalog, merge, positional, query is None)
+    statements = _insert_sql(target, select, cursor, catalog, merge, positional)
     return _result(_load(cursor, catalog, statements, _table_id(catalog, target), new))
 
 
@@ -182,9 +190,11 @@ def _infers(fmt: str, options: dict[str, str]) -> bool:
     return fmt != "csv" or options.get("inferschema", "false").lower() == "true"
 
 
-def _target(tree: exp.Copy, scope: Scope, catalog: Catalog) -> tuple[tuple[str, str, str], bool]:
+def _target(
+    node: exp.Expression, scope: Scope, catalog: Catalog
+) -> tuple[tuple[str, str, str], bool]:
     """The table's public name, and whether it is a placeholder still without columns."""
-    name = placeholders.name_of(tree.this, scope)
+    name = placeholders.name_of(node, scope)
     if catalog.catalogs.has(name[0]) and catalog.tables.has(*name):
         return name, False
     if placeholders.comment_of(catalog, name)[0]:
@@ -239,12 +249,13 @@ def _insert_sql(
     cursor: duckdb.DuckDBPyConnection,
     catalog: Catalog,
     merge: bool,
-    positional: bool,
-    plain: bool,
+    positional: list[str] | None,
 ) -> list[str]:
-    """The statements of a load: the INSERT of the source's columns into the table's, by
-    name (by position for CSV without header), each cast to the table's type, after the
-    ALTERs adding the columns the table lacks (mergeSchema)."""
+    """The statements of a load: the INSERT of the source's columns into the table's, each
+    cast to the table's type, after the ALTERs adding the columns the table lacks
+    (mergeSchema). Columns match by name, or with ``positional`` by position: onto the
+    columns it names, or all of the table's when it is empty (BY POSITION, CSV without
+    header)."""
     name = _internal(target, catalog)
     try:
         table_columns = _columns(cursor, f"SELECT * FROM {name}")
@@ -254,8 +265,13 @@ def _insert_sql(
     by_name = {n.lower(): (n, t) for n, t in table_columns}
     pairs: list[tuple[str, str, str]] = []  # (target column, type, source column)
     extra: list[tuple[str, str]] = []
+    if positional:
+        missing = [c for c in positional if c.lower() not in by_name]
+        if missing:
+            raise _unresolved_column(missing[0], [n for n, _ in table_columns])
+        table_columns = [by_name[c.lower()] for c in positional]
     for i, (src, src_type) in enumerate(source):
-        if positional and plain:
+        if positional is not None:
             if i < len(table_columns):
                 pairs.append((*table_columns[i], src))
             continue
@@ -270,6 +286,16 @@ def _insert_sql(
     columns = ", ".join(_q(t) for t, _, _ in pairs)
     values = ", ".join(f"CAST(src.{_q(s)} AS {ty})" for _, ty, s in pairs)
     return [*statements, f"INSERT INTO {name} ({columns}) SELECT {values} FROM ({select}) AS src"]
+
+
+def _unresolved_column(name: str, candidates: list[str]) -> SqlError:
+    names = ", ".join(f"`{c}`" for c in candidates)
+    return SqlError(
+        "UNRESOLVED_COLUMN.WITH_SUGGESTION",
+        f"A column, variable, or function parameter with name `{name}` cannot be resolved. "
+        f"Did you mean one of the following? [{names}].",
+        "42703",
+    )
 
 
 def _q(name: str) -> str:
