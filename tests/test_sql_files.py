@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,12 @@ WAREHOUSE = "dbxlocal00000001"
 CATALOG, SCHEMA, VOLUME = "main", "t_sql_files", "landing"
 BASE = f"/Volumes/{CATALOG}/{SCHEMA}/{VOLUME}"
 CSV = "id,name,price,day\n1,apple,1.5,2024-01-02\n2,pear,2.25,2024-02-03\n3,fig,,2024-03-04\n"
+
+
+def put(ws: Any, path: str, content: str | bytes) -> None:
+    """Upload a file into the volume with the real SDK's Files API (folders come with it)."""
+    data = content.encode() if isinstance(content, str) else content
+    ws.files.upload(f"{BASE}/{path}", io.BytesIO(data), overwrite=True)
 
 
 def run(ws: Any, statement: str) -> StatementResponse:
@@ -48,28 +55,26 @@ def error(ws: Any, statement: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def volume(ws: Any, local_ws: LocalWorkspace) -> Path:
-    """A managed volume with a few files (written into its folder until the Files API
-    lands), and its folder on the host."""
+def volume(ws: Any, local_ws: LocalWorkspace) -> Iterator[Path]:
+    """A managed volume with a few files uploaded through the Files API, and its folder on
+    the host (only the link tests plant files there by hand)."""
     ws.schemas.create(SCHEMA, CATALOG)
     ws.volumes.create(CATALOG, SCHEMA, VOLUME, VolumeType.MANAGED)
     folder = Path(local_ws.config.data_dir) / "volumes" / CATALOG / SCHEMA / VOLUME
     assert folder.is_dir()
-    (folder / "fruit.csv").write_text(CSV)
-    (folder / "raw").mkdir()
-    (folder / "raw" / "a.csv").write_text("id,name\n1,a\n2,b\n")
-    (folder / "raw" / "b.csv").write_text("id,name\n3,c\n")
-    (folder / "text").mkdir()
-    (folder / "text" / "notes.txt").write_text("first line\nsecond line\n")
-    (folder / "raw" / "_hidden.csv").write_text("id,name\n99,hidden\n")
+    put(ws, "fruit.csv", CSV)
+    put(ws, "raw/a.csv", "id,name\n1,a\n2,b\n")
+    put(ws, "raw/b.csv", "id,name\n3,c\n")
+    put(ws, "raw/_hidden.csv", "id,name\n99,hidden\n")
+    put(ws, "text/notes.txt", "first line\nsecond line\n")
     events = [
         {"user": "ann", "n": 3, "ts": "2024-01-01T10:00:00"},
         {"user": "bob", "n": 5, "tags": ["x", "y"]},
     ]
-    (folder / "events.json").write_text("\n".join(json.dumps(e) for e in events) + "\n")
+    put(ws, "events.json", "\n".join(json.dumps(e) for e in events) + "\n")
     buffer = io.BytesIO()
     pq.write_table(pa.table({"k": [1, 2], "v": ["one", "two"]}), buffer)
-    (folder / "data.parquet").write_bytes(buffer.getvalue())
+    put(ws, "data.parquet", buffer.getvalue())
     yield folder
     ws.schemas.delete(f"{CATALOG}.{SCHEMA}", force=True)
 
@@ -165,8 +170,7 @@ def test_ctas_from_read_files_creates_a_typed_table(ws: Any, volume: Path) -> No
 def test_copy_into_loads_each_file_once(ws: Any, volume: Path) -> None:
     name = f"{CATALOG}.{SCHEMA}.bronze"
     rows(ws, f"CREATE TABLE {name} (id INT, name STRING)")
-    (volume / "in").mkdir()
-    (volume / "in" / "one.csv").write_text("id,name\n1,a\n2,b\n")
+    put(ws, "in/one.csv", "id,name\n1,a\n2,b\n")
     copy = (
         f"COPY INTO {name} FROM '{BASE}/in' FILEFORMAT = CSV "
         "FORMAT_OPTIONS ('header' = 'true', 'inferSchema' = 'true')"
@@ -179,7 +183,7 @@ def test_copy_into_loads_each_file_once(ws: Any, volume: Path) -> None:
     ]
     assert response.result.data_array == [["2", "2", "0"]]
     assert rows(ws, copy) == [["0", "0", "0"]]  # already loaded: skipped
-    (volume / "in" / "two.csv").write_text("id,name\n3,c\n")
+    put(ws, "in/two.csv", "id,name\n3,c\n")
     assert rows(ws, copy) == [["1", "1", "0"]]  # only the new file
     assert rows(ws, f"SELECT count(*) FROM {name}") == [["3"]]
     forced = copy + " COPY_OPTIONS ('force' = 'true')"
@@ -263,10 +267,10 @@ def test_missing_volumes_and_files_fail_as_on_databricks(ws: Any, volume: Path) 
 def test_engine_errors_never_show_host_paths(
     ws: Any, volume: Path, local_ws: LocalWorkspace
 ) -> None:
-    (volume / "bad.json").write_text("{not json")
+    put(ws, "bad.json", "{not json")
     message = error(ws, f"SELECT * FROM read_files('{BASE}/bad.json')")
     assert str(local_ws.config.data_dir) not in message
-    (volume / "bad.json").unlink()
+    ws.files.delete(f"{BASE}/bad.json")
 
 
 def test_list_and_read_files_pass_the_read_only_guard_of_sql_query() -> None:
@@ -305,12 +309,10 @@ def test_copy_into_fills_an_empty_placeholder_table(ws: Any, volume: Path) -> No
 
 
 def test_read_files_options_partitions_and_sql_around_it(ws: Any, volume: Path) -> None:
-    (volume / "opts").mkdir()
-    (volume / "opts" / "semi.csv").write_text("a;b\n1;x\n")
-    (volume / "opts" / "array.json").write_text('[\n {"z": 1, "a": "q"},\n {"z": 2}\n]\n')
+    put(ws, "opts/semi.csv", "a;b\n1;x\n")
+    put(ws, "opts/array.json", '[\n {"z": 1, "a": "q"},\n {"z": 2}\n]\n')
     for year in (2023, 2024):
-        (volume / "opts" / f"year={year}").mkdir()
-        (volume / "opts" / f"year={year}" / "part.csv").write_text(f"v\n{year % 100}\n")
+        put(ws, f"opts/year={year}/part.csv", f"v\n{year % 100}\n")
     semi = f"read_files('{BASE}/opts/semi.csv', header => true, sep => ';')"
     assert rows(ws, f"SELECT a, b FROM {semi}") == [["1", "x"]]
     array = f"read_files('{BASE}/opts/array.json', multiLine => true)"
@@ -358,8 +360,7 @@ def test_read_files_takes_parameter_markers_and_explains(
 
 
 def test_copy_into_by_position_and_onto_listed_columns(ws: Any, volume: Path) -> None:
-    (volume / "headerless").mkdir()
-    (volume / "headerless" / "p.csv").write_text("7,seven\n8,eight\n")
+    put(ws, "headerless/p.csv", "7,seven\n8,eight\n")
     name = f"{CATALOG}.{SCHEMA}.positions"
     rows(ws, f"CREATE TABLE {name} (label STRING, id INT)")
     listed = f"COPY INTO {name} (id, label) FROM '{BASE}/headerless' FILEFORMAT = CSV"
@@ -370,3 +371,13 @@ def test_copy_into_by_position_and_onto_listed_columns(ws: Any, volume: Path) ->
     by_position = f"COPY INTO {other} BY POSITION FROM '{BASE}/headerless' FILEFORMAT = CSV"
     assert rows(ws, by_position) == [["2", "2", "0"]]
     assert rows(ws, f"SELECT sum(id) FROM {other}") == [["15"]]
+
+
+def test_a_placeholder_goes_with_its_schema(ws: Any) -> None:
+    schema = f"{CATALOG}.t_sql_files_gone"
+    rows(ws, f"CREATE SCHEMA {schema}")
+    rows(ws, f"CREATE TABLE {schema}.later")
+    rows(ws, f"DROP SCHEMA {schema} CASCADE")
+    rows(ws, f"CREATE SCHEMA {schema}")
+    rows(ws, f"CREATE TABLE {schema}.later")  # not "already exists"
+    rows(ws, f"DROP SCHEMA {schema} CASCADE")

@@ -28,8 +28,12 @@ from local_workspace.sql.translate import Scope, parse_name
 if TYPE_CHECKING:
     from local_workspace.catalog import Catalog
 
+# schema_id: the schema the placeholder was created in (a dropped and re-created schema
+# has a new id, so its old placeholders no longer count).
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS table_placeholders (full_name TEXT PRIMARY KEY, comment TEXT)
+CREATE TABLE IF NOT EXISTS table_placeholders (
+    full_name TEXT PRIMARY KEY, comment TEXT, schema_id TEXT
+)
 """
 
 Name = tuple[str, str, str]
@@ -54,14 +58,23 @@ def already_exists(name: Name) -> SqlError:
     )
 
 
+def _schema_id(catalog: Catalog, name: Name) -> str | None:
+    if not catalog.catalogs.has(name[0]) or not catalog.schemas.has(name[0], name[1]):
+        return None
+    return str(catalog.schemas.get(f"{name[0]}.{name[1]}").get("schema_id"))
+
+
 def comment_of(catalog: Catalog, name: Name) -> tuple[bool, str | None]:
-    """Whether ``name`` is a placeholder, and its comment."""
+    """Whether ``name`` is a placeholder (of its schema as it is now), and its comment."""
     with catalog.meta.transaction() as db:
         db.execute(_SCHEMA)
         row = db.execute(
-            "SELECT comment FROM table_placeholders WHERE full_name = ?", (".".join(name),)
+            "SELECT comment, schema_id FROM table_placeholders WHERE full_name = ?",
+            (".".join(name),),
         ).fetchone()
-    return (row is not None, row[0] if row else None)
+    if row is None or row[1] != _schema_id(catalog, name):
+        return (False, None)
+    return (True, row[0])
 
 
 def take(tree: exp.Expression, scope: Scope, catalog: Catalog) -> Output | None:
@@ -103,7 +116,10 @@ def _create(tree: exp.Create, name: Name, catalog: Catalog) -> Output:
             comment = prop.this.name
     with catalog.meta.transaction() as db:
         db.execute(_SCHEMA)
-        db.execute("INSERT INTO table_placeholders VALUES (?, ?)", (".".join(name), comment))
+        db.execute(
+            "INSERT OR REPLACE INTO table_placeholders VALUES (?, ?, ?)",
+            (".".join(name), comment, _schema_id(catalog, name)),
+        )
     return Output()
 
 
