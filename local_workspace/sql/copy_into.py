@@ -18,7 +18,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from local_workspace.sql import errors, file_reads, placeholders
+from local_workspace.sql import errors, file_formats, placeholders
 from local_workspace.sql.commands import Output
 from local_workspace.sql.errors import SqlError
 from local_workspace.sql.translate import Scope
@@ -118,7 +118,7 @@ def run(
     if fmt_clause is None:
         raise errors.parse_error("end of input", "COPY INTO needs FILEFORMAT = CSV | JSON | ...")
     fmt = str(fmt_clause.expression.name).lower()
-    if fmt not in file_reads.FORMATS:
+    if fmt not in file_formats.FORMATS:
         raise errors.parse_error(fmt.upper())
     options = _options(clauses["FORMAT_OPTIONS"]) if "FORMAT_OPTIONS" in clauses else {}
     copy_options = _options(clauses["COPY_OPTIONS"]) if "COPY_OPTIONS" in clauses else {}
@@ -140,9 +140,9 @@ def run(
     new = [f for f in found if f.public not in loaded]
     if not new:
         return _result(0)
-    spec = file_reads.ReadSpec(fmt, new, options, rescue=False, infer=_infers(fmt, options))
+    spec = file_formats.ReadSpec(fmt, new, options, rescue=False, infer=_infers(fmt, options))
     public = catalog.engine.public_text
-    select = file_reads.reader_sql(spec, cursor, public)
+    select = file_formats.reader_sql(spec, cursor, public)
     if query is not None:
         query = query.copy()
         for table in query.find_all(exp.Table):
@@ -171,7 +171,7 @@ def _source_columns(
     try:
         return _columns(cursor, select)
     except duckdb.Error as exc:
-        raise file_reads.read_error(exc, catalog.engine.public_text) from exc
+        raise file_formats.read_error(exc, catalog.engine.public_text) from exc
 
 
 def _mismatch(target: tuple[str, str, str], extra: list[tuple[str, str]]) -> SqlError:
@@ -261,7 +261,7 @@ def _insert_sql(
         table_columns = _columns(cursor, f"SELECT * FROM {name}")
         source = _columns(cursor, select)
     except duckdb.Error as exc:
-        raise file_reads.read_error(exc, catalog.engine.public_text) from exc
+        raise file_formats.read_error(exc, catalog.engine.public_text) from exc
     by_name = {n.lower(): (n, t) for n, t in table_columns}
     pairs: list[tuple[str, str, str]] = []  # (target column, type, source column)
     extra: list[tuple[str, str]] = []
@@ -336,7 +336,7 @@ def _load(
     except BaseException as exc:
         cursor.execute("ROLLBACK")
         if isinstance(exc, duckdb.Error):
-            raise file_reads.read_error(exc, catalog.engine.public_text) from exc
+            raise file_formats.read_error(exc, catalog.engine.public_text) from exc
         raise
     try:
         cursor.execute("COMMIT")
@@ -346,7 +346,7 @@ def _load(
                 "DELETE FROM copy_into_files WHERE table_id = ? AND path = ?",
                 [(r[0], r[1]) for r in rows],
             )
-        raise file_reads.read_error(exc, catalog.engine.public_text) from exc
+        raise file_formats.read_error(exc, catalog.engine.public_text) from exc
     return count
 
 
