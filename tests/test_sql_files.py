@@ -381,3 +381,24 @@ def test_a_placeholder_goes_with_its_schema(ws: Any) -> None:
     rows(ws, f"CREATE SCHEMA {schema}")
     rows(ws, f"CREATE TABLE {schema}.later")  # not "already exists"
     rows(ws, f"DROP SCHEMA {schema} CASCADE")
+
+
+def test_the_hidden_metadata_column_names_each_rows_file(ws: Any, volume: Path) -> None:
+    read = f"read_files('{BASE}/raw/', format => 'csv', header => true)"
+    named = rows(ws, f"SELECT id, _metadata.file_name, _metadata.file_path FROM {read} ORDER BY id")
+    assert named == [
+        ["1", "a.csv", f"dbfs:{BASE}/raw/a.csv"],
+        ["2", "a.csv", f"dbfs:{BASE}/raw/a.csv"],
+        ["3", "b.csv", f"dbfs:{BASE}/raw/b.csv"],
+    ]
+    # Hidden: * does not list it, even in a statement that reads it.
+    star = f"SELECT *, _metadata.file_size AS size FROM {read} AS r ORDER BY id LIMIT 1"
+    assert [c for c, _ in columns(ws, star)] == ["id", "name", "_rescued_data", "size"]
+    name = f"{CATALOG}.{SCHEMA}.with_source"
+    rows(ws, f"CREATE TABLE {name} (id BIGINT, source STRING)")
+    copy = (
+        f"COPY INTO {name} FROM (SELECT id::bigint AS id, _metadata.file_name AS source "
+        f"FROM '{BASE}/raw') FILEFORMAT = CSV FORMAT_OPTIONS ('header' = 'true')"
+    )
+    assert rows(ws, copy) == [["3", "3", "0"]]
+    assert rows(ws, f"SELECT source FROM {name} ORDER BY id") == [["a.csv"], ["a.csv"], ["b.csv"]]

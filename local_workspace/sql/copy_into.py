@@ -18,7 +18,7 @@ import duckdb
 import sqlglot
 from sqlglot import exp
 
-from local_workspace.sql import errors, file_formats, placeholders
+from local_workspace.sql import errors, file_formats, file_reads, placeholders
 from local_workspace.sql.commands import Output
 from local_workspace.sql.errors import SqlError
 from local_workspace.sql.translate import Scope
@@ -141,13 +141,17 @@ def run(
     if not new:
         return _result(0)
     spec = file_formats.ReadSpec(fmt, new, options, rescue=False, infer=_infers(fmt, options))
+    spec.metadata = query is not None and file_reads.reads_metadata(query)
     public = catalog.engine.public_text
     select = file_formats.reader_sql(spec, cursor, public)
     if query is not None:
         query = query.copy()
         for table in query.find_all(exp.Table):
             if "/" in table.name and not table.db:
-                table.replace(exp.Subquery(this=sqlglot.parse_one(select, read="duckdb")))
+                subquery = exp.Subquery(this=sqlglot.parse_one(select, read="duckdb"))
+                table.replace(subquery)
+                if spec.metadata:
+                    file_reads.hide_metadata(subquery)
         select = query.sql(dialect="duckdb")
     merge = copy_options.get("mergeschema", options.get("mergeschema", "false")) == "true"
     headerless = fmt == "csv" and options.get("header", "false").lower() != "true"

@@ -30,6 +30,10 @@ from local_workspace.sql.volume_paths import FileEntry
 LOCAL_FORMATS = ("csv", "json", "parquet", "text", "binaryfile")
 FORMATS = (*LOCAL_FORMATS, "avro", "orc", "xml", "delta")
 RESCUED = "_rescued_data"
+METADATA = "_metadata"
+# The column DuckDB's readers name each row's file with, and the file facts joined to it.
+_FILE = "__dbx_file"
+_FACTS = "__dbx_facts"
 # Turns engine text (host paths, internal names) into what a client may see.
 PublicText = Callable[[str], str]
 _CSV_TYPES = ["BOOLEAN", "INTEGER", "BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "VARCHAR"]
@@ -69,6 +73,7 @@ class ReadSpec:
     options: dict[str, str] = field(default_factory=dict)
     rescue: bool = False  # add _rescued_data when the schema is inferred (read_files)
     infer: bool = True  # infer CSV column types (False: every column a STRING)
+    metadata: bool = False  # add the _metadata column (the statement reads it)
 
     def option(self, *names: str) -> str | None:
         """The first of ``names`` given (aliases such as sep/delimiter)."""
@@ -190,11 +195,33 @@ def _with_hints(spec: ReadSpec, columns: list[tuple[str, str]]) -> list[tuple[st
     return out + list(hints.values())
 
 
-def _rescued(spec: ReadSpec) -> str:
+def _rescued(spec: ReadSpec) -> list[str]:
     if not spec.rescue or spec.option("schema"):
-        return ""
+        return []
     name = spec.option("rescuedDataColumn") or RESCUED
-    return f", CAST(NULL AS VARCHAR) AS {_ident(name)}"
+    return [f"CAST(NULL AS VARCHAR) AS {_ident(name)}"]
+
+
+def _select(spec: ReadSpec, items: list[str], reader: str) -> str:
+    """``SELECT items FROM reader``, with Databricks' hidden ``_metadata`` column when the
+    statement reads it (the reader names each row's file; the file facts are joined on)."""
+    if not spec.metadata:
+        return f"SELECT {', '.join(items)} FROM {reader}"
+    reader = reader[:-1] + f", filename={value_sql(_FILE)})"
+    facts = ", ".join(
+        f"({value_sql(str(e.real))}, {value_sql('dbfs:' + e.public)}, {value_sql(e.name)}, "
+        f"{e.size}, make_timestamp({e.mtime_ms * 1000}))"
+        for e in spec.entries
+    )
+    metadata = (
+        f"struct_pack(file_path := {_FACTS}_path, file_name := {_FACTS}_name, "
+        f"file_size := {_FACTS}_size, file_modification_time := {_FACTS}_mtime) AS {METADATA}"
+    )
+    names = ", ".join(f"{_FACTS}_{n}" for n in ("real", "path", "name", "size", "mtime"))
+    return (
+        f"SELECT {', '.join([*items, metadata])} FROM {reader} JOIN (VALUES {facts}) "
+        f"AS {_FACTS}({names}) ON {_FILE} = {_FACTS}_real"
+    )
 
 
 def _date_formats(spec: ReadSpec) -> dict[str, object]:
@@ -234,7 +261,8 @@ def _csv_sql(
         columns = _schema(schema, "schema")
         params["columns"] = dict(columns)
         params.pop("union_by_name")
-        return f"SELECT * FROM read_csv({paths}{_params(params)})"
+        items = [_ident(n) for n, _ in columns]
+        return _select(spec, items, f"read_csv({paths}{_params(params)})")
     if spec.infer:
         params |= {"auto_type_candidates": _CSV_TYPES, "sample_size": -1}
     else:
@@ -255,7 +283,7 @@ def _csv_sql(
     items = [f"{_ident(src)} AS {_ident(dst)}" for (src, _), dst in zip(source, names, strict=True)]
     known = {n.lower() for n in names}
     items += [f"CAST(NULL AS {t}) AS {_ident(n)}" for k, (n, t) in hints.items() if k not in known]
-    return f"SELECT {', '.join(items)}{_rescued(spec)} FROM read_csv({paths}{_params(params)})"
+    return _select(spec, [*items, *_rescued(spec)], f"read_csv({paths}{_params(params)})")
 
 
 def _partition_keys(entries: list[FileEntry]) -> set[str]:
@@ -300,8 +328,8 @@ def _json_sql(
         columns = _with_hints(spec, sorted(inferred, key=lambda c: c[0]))
     params["columns"] = dict(columns)
     params.pop("union_by_name")
-    items = ", ".join(_ident(n) for n, _ in columns)
-    return f"SELECT {items}{_rescued(spec)} FROM read_json({paths}{_params(params)})"
+    items = [_ident(n) for n, _ in columns]
+    return _select(spec, [*items, *_rescued(spec)], f"read_json({paths}{_params(params)})")
 
 
 def _parquet_sql(
@@ -317,7 +345,7 @@ def _parquet_sql(
         src = present.get(name.lower())
         value = _ident(src) if src else "NULL"
         items.append(f"CAST({value} AS {duck}) AS {_ident(name)}")
-    return f"SELECT {', '.join(items)} FROM {reader}"
+    return _select(spec, items, reader)
 
 
 def _text_sql(spec: ReadSpec, paths: str) -> str:

@@ -17,7 +17,7 @@ from sqlglot import exp
 
 from local_workspace.sql import errors
 from local_workspace.sql.errors import SqlError
-from local_workspace.sql.file_formats import FORMATS, ReadSpec, reader_sql
+from local_workspace.sql.file_formats import FORMATS, METADATA, ReadSpec, reader_sql
 from local_workspace.sql.translate import WRITE, Param
 from local_workspace.sql.volume_paths import FileEntry, files, resolve
 
@@ -93,6 +93,7 @@ def rewrite(
 ) -> None:
     """Replace every file reader of ``tree`` (in place) by a DuckDB subquery on volume files;
     ``:name`` markers in read_files' arguments take the request's ``params``."""
+    metadata = reads_metadata(tree)
     for table in list(tree.find_all(exp.Table)):
         if is_reader(table):
             _bind(table.this, params or [])
@@ -101,11 +102,31 @@ def rewrite(
             spec = path_spec(table.db.lower(), table.name, catalog)
         else:
             continue
+        spec.metadata = metadata
         if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() == "VIEW":
             raise errors.unsupported("A view over files (create a table from the files instead)")
         select = sqlglot.parse_one(reader_sql(spec, cursor, catalog.engine.public_text), read=WRITE)
         alias = table.args.get("alias")
-        table.replace(exp.Subquery(this=select, alias=alias.copy() if alias else None))
+        subquery = exp.Subquery(this=select, alias=alias.copy() if alias else None)
+        table.replace(subquery)
+        if metadata:
+            hide_metadata(subquery)
+
+
+def reads_metadata(tree: exp.Expression) -> bool:
+    """Whether a statement reads Databricks' hidden ``_metadata`` column of file reads."""
+    return any(node.name.lower() == METADATA for node in tree.find_all(exp.Column, exp.Identifier))
+
+
+def hide_metadata(source: exp.Expression) -> None:
+    """``_metadata`` is hidden: ``*`` over a file read does not list it."""
+    select = source.parent_select
+    if select is None:
+        return
+    for star in select.expressions:
+        inner = star.this if isinstance(star, exp.Column) else star
+        if isinstance(inner, exp.Star):
+            inner.set("except_", [*(inner.args.get("except_") or []), exp.column(METADATA)])
 
 
 def _bind(call: exp.Expression, params: list[Param]) -> None:
