@@ -103,8 +103,11 @@ def rewrite(
         else:
             continue
         spec.metadata = metadata
-        if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() == "VIEW":
-            raise errors.unsupported("A view over files (create a table from the files instead)")
+        if isinstance(tree, exp.Create) and str(tree.args.get("kind") or "").upper() != "TABLE":
+            # A stored definition (view, function) would keep the files' host paths.
+            raise errors.unsupported(
+                "A view or function over files (create a table from the files instead)"
+            )
         select = sqlglot.parse_one(reader_sql(spec, cursor, catalog.engine.public_text), read=WRITE)
         alias = table.args.get("alias")
         subquery = exp.Subquery(this=select, alias=alias.copy() if alias else None)
