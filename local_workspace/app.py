@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hmac
 import logging
+import re
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -20,11 +21,14 @@ from local_workspace.api import (
     jobs,
     lineage,
     mlflow,
+    monitors,
     pipelines,
     scim,
     serving,
+    sharing,
     sql,
     uc,
+    uc_surface,
     uc_tags,
     vector_search,
     workspace,
@@ -90,20 +94,21 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return json_response(error.body(), error.status)
 
 
-async def _not_found(request: Request, exc: Exception) -> Response:
-    error = ApiError(
-        404,
-        "ENDPOINT_NOT_FOUND",
-        f"No API found for '{request.method} {request.url.path}' in the local workspace.",
-    )
+def _no_api(request: Request) -> Response:
+    """Databricks' answer to a path or method it has no API for: 404 ENDPOINT_NOT_FOUND,
+    naming the path without its ``/api/<version>`` prefix ("No API found for 'GET /x/y'")."""
+    path = re.sub(r"^/api/\d+\.\d+(?=/)", "", request.url.path)
+    error = ApiError(404, "ENDPOINT_NOT_FOUND", f"No API found for '{request.method} {path}'")
     return json_response(error.body(), error.status)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return _no_api(request)
 
 
 async def _method_not_allowed(request: Request, exc: Exception) -> Response:
-    error = ApiError(
-        405, "BAD_REQUEST", f"Method {request.method} is not allowed on '{request.url.path}'."
-    )
-    return json_response(error.body(), error.status)
+    # Databricks routes on method and path together: a wrong method is an unknown API.
+    return _no_api(request)
 
 
 def _discovery_routes(state: WorkspaceState) -> list[BaseRoute]:
@@ -167,6 +172,9 @@ def create_app(config: LocalConfig) -> Starlette:
         files,
         functions,
         uc_tags,
+        uc_surface,
+        sharing,
+        monitors,
         jobs,
         mlflow,
         vector_search,

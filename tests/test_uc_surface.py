@@ -1,0 +1,289 @@
+"""The rest of the Unity Catalog surface through the real databricks-sdk: what cannot exist
+locally answers as a workspace without the feature, Delta Sharing is metadata, and quality
+monitors compute real profile metrics into tables."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from databricks.sdk.errors import BadRequest, NotFound, ResourceConflict
+from databricks.sdk.service.catalog import (
+    AwsIamRoleRequest,
+    ConnectionType,
+    MonitorRefreshInfoState,
+    MonitorSnapshot,
+    MonitorTimeSeries,
+    PermissionsChange,
+    Privilege,
+)
+from databricks.sdk.service.sharing import (
+    AuthenticationType,
+    SharedDataObject,
+    SharedDataObjectDataObjectType,
+    SharedDataObjectUpdate,
+    SharedDataObjectUpdateAction,
+)
+
+from tests.test_pipelines_local_api import sql
+
+FINAL_REFRESH = {"SUCCESS", "FAILED", "CANCELED"}
+
+
+def raw(ws: Any, method: str, path: str) -> tuple[int, dict[str, Any]]:
+    """Status and JSON body of a raw request (to see exactly what a client receives)."""
+    import requests
+
+    response = requests.request(
+        method,
+        ws.config.host + path,
+        headers={"Authorization": f"Bearer {ws.config.token}"},
+        timeout=10,
+    )
+    return response.status_code, response.json()
+
+
+def test_cloud_only_families_list_empty_get_not_found_and_refuse_creates(ws: Any) -> None:
+    assert list(ws.storage_credentials.list()) == []
+    assert list(ws.external_locations.list()) == []
+    assert list(ws.connections.list()) == []
+    assert list(ws.credentials.list_credentials()) == []
+    with pytest.raises(NotFound, match="Storage Credential 'cred' does not exist") as missing:
+        ws.storage_credentials.get("cred")
+    assert missing.value.error_code == "STORAGE_CREDENTIAL_DOES_NOT_EXIST"
+    with pytest.raises(NotFound) as missing:
+        ws.external_locations.get("landing")
+    assert missing.value.error_code == "EXTERNAL_LOCATION_DOES_NOT_EXIST"
+    with pytest.raises(NotFound, match="Connection 'pg' does not exist"):
+        ws.connections.get("pg")
+    with pytest.raises(BadRequest) as refused:
+        ws.storage_credentials.create(
+            "cred", aws_iam_role=AwsIamRoleRequest(role_arn="arn:aws:iam::1:role/x")
+        )
+    assert refused.value.error_code == "FEATURE_DISABLED"
+    with pytest.raises(BadRequest) as refused:
+        ws.external_locations.create("landing", "s3://bucket/landing", "cred")
+    assert refused.value.error_code == "FEATURE_DISABLED"
+    with pytest.raises(BadRequest) as refused:
+        ws.connections.create("pg", ConnectionType.POSTGRESQL, {"host": "db"})
+    assert refused.value.error_code == "FEATURE_DISABLED"
+
+
+def test_the_metastore_answers_its_summary_assignment_and_system_schemas(ws: Any) -> None:
+    summary = ws.metastores.summary()
+    current = ws.metastores.current()
+    assert current.metastore_id == summary.metastore_id
+    assert current.workspace_id == int(ws.get_workspace_id())
+    assert [m.metastore_id for m in ws.metastores.list()] == [summary.metastore_id]
+    schemas = {s.schema: s.state for s in ws.system_schemas.list(summary.metastore_id)}
+    assert schemas["billing"] == "UNAVAILABLE"
+    with pytest.raises(NotFound) as missing:
+        ws.metastores.get("no-such-metastore")
+    assert missing.value.error_code == "METASTORE_DOES_NOT_EXIST"
+
+
+def test_catalog_bindings_and_artifact_allowlists_are_read_back(ws: Any) -> None:
+    from databricks.sdk.service.catalog import ArtifactMatcher, ArtifactType, MatchType
+
+    assert ws.workspace_bindings.get("main").workspaces is None
+    bound = ws.workspace_bindings.update("main", assign_workspaces=[int(ws.get_workspace_id())])
+    assert bound.workspaces == [int(ws.get_workspace_id())]
+    ws.workspace_bindings.update("main", unassign_workspaces=[int(ws.get_workspace_id())])
+    with pytest.raises(NotFound):
+        ws.workspace_bindings.get("no_such_catalog")
+    matcher = ArtifactMatcher(
+        artifact="/Volumes/main/default/jars", match_type=MatchType.PREFIX_MATCH
+    )
+    ws.artifact_allowlists.update(ArtifactType.LIBRARY_JAR, [matcher])
+    got = ws.artifact_allowlists.get(ArtifactType.LIBRARY_JAR)
+    assert got.artifact_matchers == [matcher]
+
+
+def test_a_share_holds_an_existing_table_and_grants_it_to_a_recipient(ws: Any) -> None:
+    ws.schemas.create(name="t_share", catalog_name="main")
+    sql(ws, "CREATE TABLE main.t_share.orders AS SELECT 1 AS id")
+    share = ws.shares.create("t_sales_share", comment="for partners")
+    assert share.name == "t_sales_share" and share.owner
+    add = SharedDataObjectUpdate(
+        action=SharedDataObjectUpdateAction.ADD,
+        data_object=SharedDataObject(
+            name="main.t_share.orders", data_object_type=SharedDataObjectDataObjectType.TABLE
+        ),
+    )
+    updated = ws.shares.update("t_sales_share", updates=[add])
+    assert [(o.name, o.shared_as, o.status.value) for o in updated.objects] == [
+        ("main.t_share.orders", "t_share.orders", "ACTIVE")
+    ]
+    with pytest.raises(ResourceConflict):
+        ws.shares.update("t_sales_share", updates=[add])
+    assert "t_sales_share" in [s.name for s in ws.shares.list_shares()]
+    got = ws.shares.get("t_sales_share", include_shared_data=True)
+    assert [o.name for o in got.objects] == ["main.t_share.orders"]
+    missing_table = SharedDataObjectUpdate(
+        action=SharedDataObjectUpdateAction.ADD,
+        data_object=SharedDataObject(
+            name="main.t_share.nope", data_object_type=SharedDataObjectDataObjectType.TABLE
+        ),
+    )
+    with pytest.raises(NotFound):
+        ws.shares.update("t_sales_share", updates=[missing_table])
+
+    recipient = ws.recipients.create("t_partner", AuthenticationType.TOKEN)
+    assert recipient.tokens and recipient.tokens[0].activation_url
+    with pytest.raises(NotFound) as unknown:
+        ws.shares.update_permissions(
+            "t_sales_share", changes=[PermissionsChange(principal="nobody", add=[Privilege.SELECT])]
+        )
+    assert unknown.value.error_code == "RECIPIENT_DOES_NOT_EXIST"
+    ws.shares.update_permissions(
+        "t_sales_share", changes=[PermissionsChange(principal="t_partner", add=[Privilege.SELECT])]
+    )
+    grants = ws.shares.share_permissions("t_sales_share").privilege_assignments
+    assert [(g.principal, [p.value for p in g.privileges]) for g in grants] == [
+        ("t_partner", ["SELECT"])
+    ]
+    shared = ws.recipients.share_permissions("t_partner").permissions_out
+    assert [p.share_name for p in shared] == ["t_sales_share"]
+
+    ws.recipients.delete("t_partner")
+    ws.shares.delete("t_sales_share")
+    with pytest.raises(NotFound) as gone:
+        ws.shares.get("t_sales_share")
+    assert gone.value.error_code == "SHARE_DOES_NOT_EXIST"
+
+
+def test_providers_are_metadata_and_recipients_missing_are_not_found(ws: Any) -> None:
+    profile = (
+        '{"shareCredentialsVersion": 1, "endpoint": "https://x/delta-sharing/", "bearerToken": "t"}'
+    )
+    created = ws.providers.create(
+        "t_vendor", AuthenticationType.TOKEN, recipient_profile_str=profile
+    )
+    assert created.recipient_profile.endpoint == "https://x/delta-sharing/"
+    assert "t_vendor" in [p.name for p in ws.providers.list()]
+    assert list(ws.providers.list_shares("t_vendor")) == []
+    ws.providers.delete("t_vendor")
+    with pytest.raises(NotFound) as missing:
+        ws.providers.get("t_vendor")
+    assert missing.value.error_code == "PROVIDER_DOES_NOT_EXIST"
+    with pytest.raises(NotFound) as missing:
+        ws.recipients.get("t_nobody")
+    assert missing.value.error_code == "RECIPIENT_DOES_NOT_EXIST"
+
+
+def _finished(ws: Any, table: str, refresh_id: int, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        refresh = ws.quality_monitors.get_refresh(table, refresh_id)
+        if refresh.state.value in FINAL_REFRESH or time.monotonic() > deadline:
+            return refresh
+        time.sleep(0.1)
+
+
+def test_a_monitor_profiles_its_table_into_a_queryable_metrics_table(ws: Any) -> None:
+    ws.schemas.create(name="t_monitored", catalog_name="main")
+    sql(
+        ws,
+        "CREATE TABLE main.t_monitored.trips AS SELECT id, "
+        "CASE WHEN id % 10 = 0 THEN NULL ELSE id * 1.5 END AS fare, "
+        "CASE WHEN id % 2 = 0 THEN 'card' ELSE 'cash' END AS payment "
+        "FROM range(100) AS t(id)",
+    )
+    table = "main.t_monitored.trips"
+    info = ws.quality_monitors.create(
+        table_name=table,
+        output_schema_name="main.t_monitored",
+        assets_dir="/Workspace/Users/me/monitoring",
+        snapshot=MonitorSnapshot(),
+    )
+    assert info.status.value == "MONITOR_STATUS_ACTIVE"
+    assert info.profile_metrics_table_name == "main.t_monitored.trips_profile_metrics"
+    assert info.drift_metrics_table_name == "main.t_monitored.trips_drift_metrics"
+    first = ws.quality_monitors.list_refreshes(table).refreshes[0]
+    assert _finished(ws, table, first.refresh_id).state == MonitorRefreshInfoState.SUCCESS
+
+    refresh = ws.quality_monitors.run_refresh(table)
+    assert refresh.state.value in ("PENDING", "RUNNING", "SUCCESS")
+    assert _finished(ws, table, refresh.refresh_id).state == MonitorRefreshInfoState.SUCCESS
+    ids = [r.refresh_id for r in ws.quality_monitors.list_refreshes(table).refreshes]
+    assert ids == [refresh.refresh_id, first.refresh_id]
+
+    metrics = info.profile_metrics_table_name
+    rows = sql(
+        ws,
+        f"SELECT column_name, count, num_nulls, min, max, round(avg, 4) FROM {metrics} "
+        f"WHERE window.start = (SELECT max(window.start) FROM {metrics}) "
+        "AND slice_key IS NULL ORDER BY column_name",
+    )
+    by_column = {r[0]: r[1:] for r in rows}
+    assert by_column[":table"][0] == "100"  # the table's real row count
+    assert by_column["fare"][:4] == ["90", "10", "1.5", "148.5"]
+    assert by_column["id"][2:4] == ["0.0", "99.0"]
+    drift = sql(
+        ws,
+        f"SELECT drift_type, count_delta FROM {info.drift_metrics_table_name} "
+        "WHERE column_name = ':table'",
+    )
+    assert drift[-1] == ["CONSECUTIVE", "0.0"]
+    assert ws.tables.get(metrics).columns[0].name == "window"
+
+    updated = ws.quality_monitors.update(
+        table_name=table, output_schema_name="main.t_monitored", slicing_exprs=["payment"]
+    )
+    assert updated.monitor_version == info.monitor_version + 1 and updated.snapshot is not None
+    ws.quality_monitors.delete(table)
+    with pytest.raises(NotFound):
+        ws.quality_monitors.get(table)
+    assert ws.tables.exists(metrics).table_exists  # Databricks keeps the metric tables
+
+
+def test_a_time_series_monitor_writes_one_window_per_day(ws: Any) -> None:
+    ws.schemas.create(name="t_series", catalog_name="main")
+    sql(
+        ws,
+        "CREATE TABLE main.t_series.events AS SELECT id, "
+        "CAST(date_add(DATE '2024-01-01', CAST(id % 3 AS INT)) AS TIMESTAMP) AS ts "
+        "FROM range(30) AS t(id)",
+    )
+    table = "main.t_series.events"
+    ws.quality_monitors.create(
+        table_name=table,
+        output_schema_name="main.t_series",
+        assets_dir="/Workspace/Users/me/monitoring",
+        time_series=MonitorTimeSeries(timestamp_col="ts", granularities=["1 day"]),
+    )
+    first = ws.quality_monitors.list_refreshes(table).refreshes[0]
+    assert _finished(ws, table, first.refresh_id).state == MonitorRefreshInfoState.SUCCESS
+    rows = sql(
+        ws,
+        "SELECT CAST(window.start AS DATE), granularity, count FROM "
+        "main.t_series.events_profile_metrics WHERE column_name = ':table' ORDER BY 1",
+    )
+    assert rows == [
+        ["2024-01-01", "1 day", "10"],
+        ["2024-01-02", "1 day", "10"],
+        ["2024-01-03", "1 day", "10"],
+    ]
+    with pytest.raises(ResourceConflict):
+        ws.quality_monitors.create(
+            table_name=table,
+            output_schema_name="main.t_series",
+            assets_dir="/x",
+            snapshot=MonitorSnapshot(),
+        )
+
+
+def test_unknown_paths_and_methods_answer_endpoint_not_found(ws: Any) -> None:
+    status, body = raw(ws, "GET", "/api/2.1/unity-catalog/no-such-thing")
+    assert (status, body) == (
+        404,
+        {
+            "error_code": "ENDPOINT_NOT_FOUND",
+            "message": "No API found for 'GET /unity-catalog/no-such-thing'",
+        },
+    )
+    status, body = raw(ws, "PUT", "/api/2.1/unity-catalog/shares")
+    assert (status, body["error_code"]) == (404, "ENDPOINT_NOT_FOUND")
+    with pytest.raises(NotFound):
+        ws.api_client.do("GET", "/api/2.0/no/such/api")
