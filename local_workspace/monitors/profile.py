@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 TABLE_COLUMN = ":table"
 # Quantile points written to the `quantiles` column (every 5%).
-QUANTILES = [i / 20 for i in range(21)]
+QUANTILES = tuple(i / 20 for i in range(21))
 # How many frequent items are kept per column.
 FREQUENT_ITEMS = 10
 
@@ -102,13 +102,13 @@ _GRANULARITY = re.compile(
     re.I,
 )
 # Deltas compared between consecutive windows (profile column -> drift column).
-DELTAS = {
-    "count": "count_delta",
-    "avg": "avg_delta",
-    "percent_null": "percent_null_delta",
-    "percent_zeros": "percent_zeros_delta",
-    "percent_distinct": "percent_distinct_delta",
-}
+DELTAS = (
+    ("count", "count_delta"),
+    ("avg", "avg_delta"),
+    ("percent_null", "percent_null_delta"),
+    ("percent_zeros", "percent_zeros_delta"),
+    ("percent_distinct", "percent_distinct_delta"),
+)
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def refresh(catalog: Catalog, plan: Plan, now: dt.datetime) -> int:
     return len(rows)
 
 
-PROFILE_FIELDS = [
+PROFILE_FIELDS = (
     "window",
     "granularity",
     "model_id",
@@ -223,8 +223,8 @@ PROFILE_FIELDS = [
     "percent_zeros",
     "percent_distinct",
     "percent_nan",
-]
-DRIFT_FIELDS = [
+)
+DRIFT_FIELDS = (
     "window",
     "granularity",
     "model_id",
@@ -235,12 +235,15 @@ DRIFT_FIELDS = [
     "data_type",
     "window_cmp",
     "drift_type",
-    *DELTAS.values(),
-]
+    *(delta for _, delta in DELTAS),
+)
 
 
 def _insert(
-    cursor: duckdb.DuckDBPyConnection, table: str, fields: list[str], rows: list[dict[str, Any]]
+    cursor: duckdb.DuckDBPyConnection,
+    table: str,
+    fields: tuple[str, ...],
+    rows: list[dict[str, Any]],
 ) -> None:
     if not rows:
         return
@@ -278,7 +281,7 @@ def _aggregates(name: str, type_name: str) -> list[tuple[str, str]]:
             ("max", f"max({finite})"),
             ("stddev", f"stddev_samp({finite})"),
             ("median", f"median({finite})"),
-            ("quantiles", f"quantile_cont({finite}, {QUANTILES})"),
+            ("quantiles", f"quantile_cont({finite}, {list(QUANTILES)})"),
             ("num_zeros", f"count_if({num} = 0)"),
         ]
         if kind in FLOATING:
@@ -407,14 +410,13 @@ def _previous_rows(
     previous window of the same refresh (so nothing is read back)."""
     if plan.timestamp_col:
         return []
-    names = ", ".join(quote(f) for f in ["window", *DELTAS, "granularity", "slice_key"])
+    keys = ["window", *(m for m, _ in DELTAS), "granularity", "slice_key", "slice_value"]
+    keys += ["column_name", "data_type", "model_id"]
     found = cursor.execute(
-        f"SELECT {names}, slice_value, column_name, data_type, model_id FROM {profile_table} "
-        f"WHERE log_type = 'INPUT' AND \"window\".start = "
+        f"SELECT {', '.join(quote(k) for k in keys)} FROM {profile_table} "
+        "WHERE log_type = 'INPUT' AND \"window\".start = "
         f"(SELECT max(\"window\".start) FROM {profile_table} WHERE log_type = 'INPUT')"
     ).fetchall()
-    keys = ["window", *DELTAS, "granularity", "slice_key", "slice_value", "column_name"]
-    keys += ["data_type", "model_id"]
     return [dict(zip(keys, r, strict=True)) for r in found]
 
 
@@ -449,7 +451,7 @@ def _drift_rows(
             for field in ("granularity", "slice_key", "slice_value", "model_id", "column_name"):
                 out[field] = after[field]
             out["data_type"] = after.get("data_type")
-            for metric, delta in DELTAS.items():
+            for metric, delta in DELTAS:
                 a, b = after.get(metric), before.get(metric)
                 out[delta] = None if a is None or b is None else float(a) - float(b)
             drift.append(out)
