@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local_workspace.api import (
     compute,
+    data_quality,
     files,
     functions,
     jobs,
@@ -175,6 +176,7 @@ def create_app(config: LocalConfig) -> Starlette:
         uc_surface,
         sharing,
         monitors,
+        data_quality,
         jobs,
         mlflow,
         vector_search,

@@ -210,6 +210,22 @@ async def provider_share_assets(request: Request) -> Response:
     raise not_found(f"Share '{share_name}' does not exist.", "SHARE_DOES_NOT_EXIST")
 
 
+async def federation_policies(request: Request) -> Response:
+    """GET: a recipient's OIDC federation policies (none); POST: needs an identity provider."""
+    await run(_store(request).get_recipient, request.path_params["recipient_name"])
+    if request.method == "POST":
+        raise feature_disabled(
+            "OIDC federation for Delta Sharing", "the local workspace trusts no identity provider"
+        )
+    return json_response({})
+
+
+async def federation_policy(request: Request) -> Response:
+    """One federation policy of a recipient: there are none."""
+    await run(_store(request).get_recipient, request.path_params["recipient_name"])
+    raise not_found(f"Federation policy '{request.path_params['name']}' does not exist.")
+
+
 def routes(state: WorkspaceState) -> list[BaseRoute]:
     """The Delta Sharing routes."""
     both = ["GET", "POST"]
@@ -235,6 +251,16 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             f"{PREFIX}/public/data_sharing_activation/{{url:path}}",
             retrieve_token,
             methods=["GET"],
+        ),
+        Route(
+            "/api/2.0/data-sharing/recipients/{recipient_name}/federation-policies",
+            federation_policies,
+            methods=both,
+        ),
+        Route(
+            "/api/2.0/data-sharing/recipients/{recipient_name}/federation-policies/{name}",
+            federation_policy,
+            methods=["GET", "DELETE"],
         ),
         Route(f"{PREFIX}/providers", providers, methods=both),
         Route(f"{PREFIX}/providers/{{name}}", provider, methods=one),

@@ -68,15 +68,18 @@ async def run(fn: Callable[..., T], *args: object) -> T:
 class Absent:
     """A family of objects that cannot exist locally, and how Databricks names them."""
 
-    path: str
+    path: str  # under /api/2.1/unity-catalog, or absolute
     list_key: str
     title: str
     code: str
     feature: str
     reason: str
+    # Paths below one object (AI gateway credentials, skill finalize) that answer its 404.
+    subpaths: bool = False
 
 
 NO_CLOUD = "the local workspace has no cloud storage (managed tables and volumes live in it)"
+GATEWAY = "serve models and tools with the local serving endpoints"
 ABSENT = (
     Absent(
         "storage-credentials",
@@ -118,6 +121,24 @@ ABSENT = (
         "Unity Catalog secrets",
         "use the workspace secret scopes (w.secrets)",
     ),
+    *(
+        Absent(path, key, title, "RESOURCE_DOES_NOT_EXIST", "AI Gateway", GATEWAY, True)
+        for path, key, title in (
+            ("mcp-services", "mcp_services", "MCP service"),
+            ("model-services", "model_services", "Model service"),
+            ("model-provider-services", "model_provider_services", "Model provider service"),
+            ("skills", "skills", "Skill"),
+        )
+    ),
+    Absent(
+        "/api/2.0/quality-monitors",
+        "quality_monitors",
+        "Quality monitor",
+        "RESOURCE_DOES_NOT_EXIST",
+        "Anomaly detection",
+        "profile tables with w.quality_monitors or w.data_quality instead",
+        True,
+    ),
 )
 
 
@@ -132,11 +153,15 @@ def _absent_routes(family: Absent) -> list[BaseRoute]:
         name = request.path_params["name"]
         raise not_found(f"{family.title} '{name}' does not exist.", family.code)
 
-    base = f"{PREFIX}/{family.path}"
-    return [
+    base = family.path if family.path.startswith("/") else f"{PREFIX}/{family.path}"
+    methods = ["GET", "PATCH", "PUT", "DELETE"]
+    found: list[BaseRoute] = [
         Route(base, collection, methods=["GET", "POST"]),
-        Route(base + "/{name}", one, methods=["GET", "PATCH", "DELETE"]),
+        Route(base + "/{name}", one, methods=methods),
     ]
+    if family.subpaths:
+        found.append(Route(base + "/{name:path}", one, methods=[*methods, "POST"]))
+    return found
 
 
 def _refusing(feature: str, reason: str) -> Callable[[Request], object]:
@@ -163,6 +188,28 @@ async def _policy(request: Request) -> Response:
 
 async def _quotas(request: Request) -> Response:
     return json_response({})
+
+
+async def _quota(request: Request) -> Response:
+    raise not_found(f"Quota '{request.path_params['quota_name']}' does not exist.")
+
+
+async def privilege_assignments(request: Request) -> Response:
+    """Direct grants on a securable, as the paged list API answers them (one page)."""
+    cat = catalog_of(request)
+    kind, full_name = request.path_params["securable_type"], request.path_params["full_name"]
+    principal = request.query_params.get("principal") or None
+    found = await run(cat.grants.get, kind, full_name, principal)
+    return json_response({"privilege_assignments": found} if found else {})
+
+
+async def effective_privilege_assignments(request: Request) -> Response:
+    """Direct and inherited grants on a securable (one page)."""
+    cat = catalog_of(request)
+    kind, full_name = request.path_params["securable_type"], request.path_params["full_name"]
+    principal = request.query_params.get("principal") or None
+    found = await run(cat.grants.effective, kind, full_name, principal)
+    return json_response({"privilege_assignments": found} if found else {})
 
 
 # -- the metastore ----------------------------------------------------------------------
@@ -279,7 +326,7 @@ async def _securable(request: Request, securable_type: str, name: str) -> str:
         cat = catalog_of(request)
         info = await run(cat.catalogs.get, name)
         return str(info["name"])
-    family = {f.path.replace("-", "_").rstrip("s"): f for f in ABSENT}[kind]
+    family = next(f for f in ABSENT if f.list_key == kind + "s")
     raise not_found(f"{family.title} '{name}' does not exist.", family.code)
 
 
@@ -361,6 +408,26 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
             methods=["GET", "PATCH", "DELETE"],
         ),
         Route(f"{PREFIX}/resource-quotas/all-resource-quotas", _quotas, methods=["GET"]),
+        Route(
+            f"{PREFIX}/resource-quotas/{{securable_type}}/{{full_name}}/{{quota_name}}",
+            _quota,
+            methods=["GET"],
+        ),
+        Route(
+            f"{PREFIX}/privilege-assignments/{{securable_type}}/{{full_name}}",
+            privilege_assignments,
+            methods=["GET"],
+        ),
+        Route(
+            f"{PREFIX}/effective-privilege-assignments/{{securable_type}}/{{full_name}}",
+            effective_privilege_assignments,
+            methods=["GET"],
+        ),
+        Route(
+            f"{PREFIX}/metastores:undropById",
+            _refusing("Restoring metastores", "the local workspace has exactly one"),
+            methods=["POST"],
+        ),
         Route(f"{PREFIX}/metastore_summary", metastore_summary, methods=["GET"]),
         Route(f"{PREFIX}/current-metastore-assignment", current_assignment, methods=["GET"]),
         Route(f"{PREFIX}/metastores", metastores, methods=["GET", "POST"]),

@@ -168,7 +168,11 @@ def _internal(catalog: Catalog, full_name: str) -> str:
 def refresh(catalog: Catalog, plan: Plan, now: dt.datetime) -> int:
     """Compute the metrics of ``plan.table`` now; append them; the profile rows written."""
     info = catalog.tables.get(plan.table)
-    columns = [(c["name"], str(c.get("type_name") or "")) for c in info.get("columns") or []]
+    # (name, UC type name for the kind of metrics, Spark type text for `data_type`)
+    columns = [
+        (c["name"], str(c.get("type_name") or ""), str(c.get("type_text") or ""))
+        for c in info.get("columns") or []
+    ]
     if not columns:
         raise invalid(f"Table '{plan.table}' has no columns to profile.")
     create_tables(catalog, plan)
@@ -299,7 +303,7 @@ def _aggregates(name: str, type_name: str) -> list[tuple[str, str]]:
 def _profile_rows(
     cursor: duckdb.DuckDBPyConnection,
     source: str,
-    columns: list[tuple[str, str]],
+    columns: list[tuple[str, str, str]],
     plan: Plan,
     now: dt.datetime,
 ) -> list[dict[str, Any]]:
@@ -315,7 +319,7 @@ def _profile_rows(
         }
         keys = f"{window} AS w, {slice_value} AS s, {model} AS m"
         table_rows: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for name, type_name in columns:
+        for name, type_name, type_text in columns:
             aggs = _aggregates(name, type_name)
             select = ", ".join(f"{sql} AS {quote(alias)}" for alias, sql in aggs)
             found = cursor.execute(
@@ -330,7 +334,7 @@ def _profile_rows(
             for w, s, m, n, *values in found:
                 metrics = dict(zip([a for a, _ in aggs], values, strict=True))
                 row = {**base, "window": _window(w, granularity, now), "slice_value": s}
-                row.update({"model_id": m, "column_name": name, "data_type": type_name.lower()})
+                row.update({"model_id": m, "column_name": name, "data_type": type_text})
                 row.update(metrics)
                 row.update(_percents(n, metrics))
                 if type_name.upper() in DISCRETE:

@@ -84,6 +84,11 @@ class Monitors(SqliteStore):
         info: dict[str, Any] = json.loads(row[0])
         return info
 
+    def all(self) -> list[dict[str, Any]]:
+        """Every monitor's MonitorInfo dict, by table name."""
+        rows = self.query("SELECT info FROM monitors ORDER BY table_name")
+        return [json.loads(r[0]) for r in rows]
+
     def create(self, table_name: str, body: dict[str, Any]) -> dict[str, Any]:
         """A monitor whose metric tables go to ``output_schema_name``; starts a refresh."""
         full_name = self._table(table_name)
