@@ -397,3 +397,19 @@ def test_the_data_quality_api_sees_and_refreshes_the_same_monitors(ws: Any) -> N
     ws.data_quality.delete_monitor("table", table_id)
     with pytest.raises(NotFound):
         ws.data_quality.get_monitor("table", table_id)
+
+
+def test_a_share_made_in_sql_is_the_one_the_sdk_lists(ws: Any) -> None:
+    ws.schemas.create(name="t_sql_share", catalog_name="main")
+    sql(ws, "CREATE TABLE main.t_sql_share.items AS SELECT 1 AS id")
+    sql(ws, "CREATE SHARE t_sql_made COMMENT 'from SQL'")
+    sql(ws, "ALTER SHARE t_sql_made ADD TABLE main.t_sql_share.items")
+    share = ws.shares.get("t_sql_made", include_shared_data=True)
+    assert (share.comment, [o.name for o in share.objects]) == (
+        "from SQL",
+        ["main.t_sql_share.items"],
+    )
+    rows = sql(ws, "SHOW ALL IN SHARE t_sql_made")
+    assert [r[:3] for r in rows] == [["t_sql_share.items", "TABLE", "main.t_sql_share.items"]]
+    ws.shares.delete("t_sql_made")
+    assert sql(ws, "SHOW SHARES LIKE 't_sql_made'") == []

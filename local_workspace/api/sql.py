@@ -16,10 +16,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from local_workspace.api.sharing import store as sharing_store
 from local_workspace.errors import invalid, not_available
 from local_workspace.http import json_body, json_response, require
 from local_workspace.lineage import entity_from_tags, lineage_store
 from local_workspace.sql.engine import Request as SqlRequest
+from local_workspace.sql.sharing import SharingSql
 from local_workspace.sql.statements import Statements
 from local_workspace.sql.translate import Param, Scope
 from local_workspace.sql.warehouses import Warehouses
@@ -46,6 +48,7 @@ def _services(state: WorkspaceState) -> tuple[Warehouses, Statements]:
     if "sql_statements" not in state.services:
         state.services["sql_statements"] = Statements(_catalog(state))
         state.services["sql_statements"].engine.lineage = lineage_store(state)
+        state.services["sql_statements"].engine.sharing = SharingSql(lambda: sharing_store(state))
     return state.services["sql_warehouses"], state.services["sql_statements"]
 
 

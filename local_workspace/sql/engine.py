@@ -29,6 +29,7 @@ from local_workspace.sql import (
 )
 from local_workspace.sql.commands import IGNORED, Commands, Output
 from local_workspace.sql.lineage import Flow, flow_of
+from local_workspace.sql.sharing import SharingSql
 from local_workspace.sql.translate import Param, Scope, Translated, parse, translate, value_sql
 from local_workspace.sql.types import column_info, format_value
 from local_workspace.sql.volumes import VolumeStatements
@@ -87,6 +88,7 @@ class Engine:
         self.commands = Commands(catalog)
         self.volumes = VolumeStatements(catalog)
         self.lineage: LineageStore | None = None  # set by the SQL API; None: not recorded
+        self.sharing: SharingSql | None = None  # set by the SQL API: shares, recipients...
 
     def execute(self, request: Request, cursor: duckdb.DuckDBPyConnection) -> ResultSet:
         """Run ``request`` on ``cursor`` (interruptible by ``cursor.interrupt()``).
@@ -95,6 +97,9 @@ class Engine:
         reach the engine."""
         if (listed := copy_into.list_command(request.statement, self.catalog)) is not None:
             return self._small(listed, request)
+        shared = self.sharing.answer(request.statement, request.scope) if self.sharing else None
+        if shared is not None:
+            return self._small(shared, request)
         sandbox.check_text(request.statement)
         if (described := self.volumes.describe(request.statement, request.scope)) is not None:
             return self._small(described, request)  # DESCRIBE VOLUME: sqlglot cannot parse it
