@@ -413,3 +413,12 @@ def test_a_share_made_in_sql_is_the_one_the_sdk_lists(ws: Any) -> None:
     assert [r[:3] for r in rows] == [["t_sql_share.items", "TABLE", "main.t_sql_share.items"]]
     ws.shares.delete("t_sql_made")
     assert sql(ws, "SHOW SHARES LIKE 't_sql_made'") == []
+
+
+def test_a_catalog_from_a_connection_or_a_share_fails_as_databricks_would_here(ws: Any) -> None:
+    with pytest.raises(NotFound, match="Connection 'pg' does not exist"):
+        ws.catalogs.create("t_foreign", connection_name="pg")
+    with pytest.raises(NotFound) as missing:
+        ws.catalogs.create("t_shared", provider_name="nobody", share_name="s")
+    assert missing.value.error_code == "PROVIDER_DOES_NOT_EXIST"
+    assert "t_foreign" not in [c.name for c in ws.catalogs.list()]

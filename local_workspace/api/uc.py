@@ -83,7 +83,9 @@ async def catalogs(request: Request) -> Response:
     if request.method == "POST":
         body = await json_body(request)
         if body.get("share_name") or body.get("connection_name"):
-            raise not_available("Delta Sharing and foreign catalogs")
+            from local_workspace.api.uc_surface import foreign_catalog
+
+            await foreign_catalog(request, body)
         info = await _run(
             cat,
             cat.catalogs.create,

@@ -212,6 +212,24 @@ async def effective_privilege_assignments(request: Request) -> Response:
     return json_response({"privilege_assignments": found} if found else {})
 
 
+async def foreign_catalog(request: Request, body: dict[str, object]) -> None:
+    """Refuse a catalog made from a share or a connection as Databricks would here: the
+    connection does not exist (none can), or the provider's share is out of reach."""
+    connection = body.get("connection_name")
+    if connection:
+        raise not_found(f"Connection '{connection}' does not exist.", "RESOURCE_DOES_NOT_EXIST")
+    from local_workspace.api.sharing import store
+
+    provider = str(body.get("provider_name") or "")
+    if not provider:
+        raise invalid("provider_name is required with share_name.")
+    await run(store(request.app.state.workspace).get_provider, provider)
+    raise feature_disabled(
+        "Catalogs from a provider's share",
+        "the local workspace cannot reach the provider's Delta Sharing server",
+    )
+
+
 # -- the metastore ----------------------------------------------------------------------
 
 
