@@ -45,9 +45,6 @@ CREATE TABLE IF NOT EXISTS providers (name TEXT PRIMARY KEY, info TEXT NOT NULL)
 TABLE_LIKE = frozenset({"TABLE", "VIEW", "MATERIALIZED_VIEW", "STREAMING_TABLE"})
 # The only privilege a recipient holds on a share.
 SHARE_PRIVILEGES = frozenset({"SELECT"})
-# How long a recipient's activation link stays valid (Databricks' default token lifetime
-# is set per metastore; this is what the summary reports).
-TOKEN_LIFETIME_S = 0
 AUTH_TYPES = frozenset({"TOKEN", "DATABRICKS", "OIDC_FEDERATION"})
 
 

@@ -223,8 +223,8 @@ class Monitors(SqliteStore):
 
     def _refresh(self, info: dict[str, Any], refresh: dict[str, Any]) -> None:
         table_name, refresh_id = info["table_name"], refresh["refresh_id"]
-        if self._current(table_name, refresh_id) != "PENDING":
-            return  # canceled before it started
+        if self._closing.is_set() or self._current(table_name, refresh_id) != "PENDING":
+            return  # canceled before it started, or the workspace is stopping
         refresh["state"] = "RUNNING"
         self._save_refresh(table_name, refresh_id, refresh)
         try:
