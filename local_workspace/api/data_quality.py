@@ -16,8 +16,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from local_workspace.api.monitors import service
+from local_workspace.api.refusals import feature_disabled, run
 from local_workspace.api.uc import catalog_of
-from local_workspace.api.uc_surface import feature_disabled, run
 from local_workspace.errors import ApiError, invalid, not_found
 from local_workspace.http import int64, json_body, json_response
 from local_workspace.state import WorkspaceState

@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from local_workspace.api.refusals import feature_disabled, run
 from local_workspace.api.uc import PREFIX
-from local_workspace.api.uc_surface import feature_disabled, run
 from local_workspace.http import int64, json_body, json_response
 from local_workspace.monitors.service import Monitors
 from local_workspace.state import WorkspaceState

@@ -15,8 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from local_workspace.api.refusals import feature_disabled, run, sharing_store
 from local_workspace.api.uc import PREFIX, catalog_of, page
-from local_workspace.api.uc_surface import feature_disabled, run
 from local_workspace.catalog.sharing import SharingStore
 from local_workspace.errors import invalid, not_found
 from local_workspace.http import json_body, json_response, query_bool, query_int, require
@@ -31,16 +31,8 @@ def _sdk() -> Any:
     return sharing
 
 
-def store(state: WorkspaceState) -> SharingStore:
-    """The sharing store (created on first use, next to the catalog's metadata)."""
-    return state.service(
-        "sharing",
-        lambda: SharingStore(state.config.data_dir / "sharing.sqlite", state.catalog, state.user),
-    )
-
-
 def _store(request: Request) -> SharingStore:
-    return store(request.app.state.workspace)
+    return sharing_store(request.app.state.workspace)
 
 
 def _host(request: Request) -> str:

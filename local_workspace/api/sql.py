@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from local_workspace.api.sharing import store as sharing_store
+from local_workspace.api.refusals import sharing_store
 from local_workspace.errors import invalid, not_available
 from local_workspace.http import json_body, json_response, require
 from local_workspace.lineage import entity_from_tags, lineage_store

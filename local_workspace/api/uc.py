@@ -83,7 +83,7 @@ async def catalogs(request: Request) -> Response:
     if request.method == "POST":
         body = await json_body(request)
         if body.get("share_name") or body.get("connection_name"):
-            from local_workspace.api.uc_surface import foreign_catalog
+            from local_workspace.api.refusals import foreign_catalog
 
             await foreign_catalog(request, body)
         info = await _run(

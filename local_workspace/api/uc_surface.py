@@ -16,16 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import duckdb
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from local_workspace.api.refusals import feature_disabled, run
 from local_workspace.api.uc import PREFIX, catalog_of
 from local_workspace.catalog.bindings import SurfaceStore
 from local_workspace.catalog.meta import now_ms
-from local_workspace.errors import ApiError, invalid, not_found
+from local_workspace.errors import invalid, not_found
 from local_workspace.http import json_body, json_response
 from local_workspace.state import WorkspaceState
 
@@ -44,21 +43,6 @@ SYSTEM_SCHEMAS = (
 )
 # Securable types whose workspace bindings are kept.
 BINDABLE = frozenset({"catalog", "external_location", "storage_credential", "credential"})
-
-
-def feature_disabled(feature: str, reason: str) -> ApiError:
-    """400 FEATURE_DISABLED: what a workspace without ``feature`` answers."""
-    return ApiError(
-        400, "FEATURE_DISABLED", f"{feature} is not enabled in this workspace: {reason}."
-    )
-
-
-async def run(fn: Callable[..., T], *args: object) -> T:
-    """Run a store or catalog call in the thread pool (SQLite and DuckDB block)."""
-    try:
-        return await run_in_threadpool(fn, *args)
-    except duckdb.Error as exc:
-        raise invalid(str(exc)) from exc
 
 
 # -- families with no object in the local workspace -------------------------------------
@@ -210,24 +194,6 @@ async def effective_privilege_assignments(request: Request) -> Response:
     principal = request.query_params.get("principal") or None
     found = await run(cat.grants.effective, kind, full_name, principal)
     return json_response({"privilege_assignments": found} if found else {})
-
-
-async def foreign_catalog(request: Request, body: dict[str, object]) -> None:
-    """Refuse a catalog made from a share or a connection as Databricks would here: the
-    connection does not exist (none can), or the provider's share is out of reach."""
-    connection = body.get("connection_name")
-    if connection:
-        raise not_found(f"Connection '{connection}' does not exist.", "RESOURCE_DOES_NOT_EXIST")
-    from local_workspace.api.sharing import store
-
-    provider = str(body.get("provider_name") or "")
-    if not provider:
-        raise invalid("provider_name is required with share_name.")
-    await run(store(request.app.state.workspace).get_provider, provider)
-    raise feature_disabled(
-        "Catalogs from a provider's share",
-        "the local workspace cannot reach the provider's Delta Sharing server",
-    )
 
 
 # -- the metastore ----------------------------------------------------------------------
