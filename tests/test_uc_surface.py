@@ -242,10 +242,31 @@ def test_a_monitor_profiles_its_table_into_a_queryable_metrics_table(ws: Any) ->
     assert drift[-1] == ["CONSECUTIVE", "0.0"]
     assert ws.tables.get(metrics).columns[0].name == "window"
 
+    sql(
+        ws,
+        "CREATE TABLE main.t_monitored.trips_baseline AS SELECT * FROM main.t_monitored.trips ORDER BY id LIMIT 40",
+    )
     updated = ws.quality_monitors.update(
-        table_name=table, output_schema_name="main.t_monitored", slicing_exprs=["payment"]
+        table_name=table,
+        output_schema_name="main.t_monitored",
+        slicing_exprs=["payment"],
+        baseline_table_name="main.t_monitored.trips_baseline",
     )
     assert updated.monitor_version == info.monitor_version + 1 and updated.snapshot is not None
+    third = ws.quality_monitors.run_refresh(table)
+    assert _finished(ws, table, third.refresh_id).state == MonitorRefreshInfoState.SUCCESS
+    baseline = sql(
+        ws,
+        f"SELECT slice_value, count FROM {metrics} WHERE log_type = 'BASELINE' "
+        "AND column_name = ':table' ORDER BY slice_value NULLS FIRST",
+    )
+    assert baseline == [[None, "40"], ["card", "20"], ["cash", "20"]]
+    versus_baseline = sql(
+        ws,
+        f"SELECT count_delta FROM {info.drift_metrics_table_name} "
+        "WHERE drift_type = 'BASELINE' AND column_name = ':table' AND slice_key IS NULL",
+    )
+    assert versus_baseline == [["60.0"]]
     ws.quality_monitors.delete(table)
     with pytest.raises(NotFound):
         ws.quality_monitors.get(table)

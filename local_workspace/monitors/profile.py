@@ -11,6 +11,7 @@ window per time bucket of ``timestamp_col`` and granularity.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import re
@@ -123,6 +124,7 @@ class Plan:
     timestamp_col: str | None
     slicing_exprs: list[str]
     model_id_col: str | None
+    baseline_table: str | None = None  # profiled whole (log_type BASELINE) for baseline drift
 
 
 def check_granularity(granularity: str) -> str:
@@ -179,9 +181,13 @@ def refresh(catalog: Catalog, plan: Plan, now: dt.datetime) -> int:
     source = _internal(catalog, info["full_name"])
     cursor = catalog.engine.cursor()
     try:
-        rows = _profile_rows(cursor, source, columns, plan, now)
+        rows = _profile_rows(cursor, source, columns, plan, now, "INPUT")
         previous = _previous_rows(cursor, _internal(catalog, plan.profile_table), plan)
         drift = _drift_rows(rows, previous, plan)
+        if plan.baseline_table:
+            baseline = _baseline_rows(catalog, cursor, plan, columns, now)
+            drift += _baseline_drift(rows, baseline, plan)
+            rows += baseline
         # Both tables or neither: a failed refresh leaves no half-written metrics.
         cursor.execute("BEGIN TRANSACTION")
         try:
@@ -300,12 +306,34 @@ def _aggregates(name: str, type_name: str) -> list[tuple[str, str]]:
     return aggs
 
 
+def _baseline_rows(
+    catalog: Catalog,
+    cursor: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    columns: list[tuple[str, str, str]],
+    now: dt.datetime,
+) -> list[dict[str, Any]]:
+    """The baseline table profiled as one window (no time buckets), on the columns it shares
+    with the monitored table."""
+    assert plan.baseline_table is not None
+    info = catalog.tables.get(plan.baseline_table)
+    present = {str(c["name"]).lower() for c in info.get("columns") or []}
+    shared = [c for c in columns if c[0].lower() in present]
+    model = (
+        plan.model_id_col if plan.model_id_col and plan.model_id_col.lower() in present else None
+    )
+    whole = dataclasses.replace(plan, granularities=[], timestamp_col=None, model_id_col=model)
+    source = _internal(catalog, info["full_name"])
+    return _profile_rows(cursor, source, shared, whole, now, "BASELINE")
+
+
 def _profile_rows(
     cursor: duckdb.DuckDBPyConnection,
     source: str,
     columns: list[tuple[str, str, str]],
     plan: Plan,
     now: dt.datetime,
+    log_type: str,
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     where = f"WHERE {quote(plan.timestamp_col)} IS NOT NULL" if plan.timestamp_col else ""
@@ -315,7 +343,7 @@ def _profile_rows(
             "granularity": granularity,
             "monitor_version": plan.monitor_version,
             "slice_key": slice_key,
-            "log_type": "INPUT",
+            "log_type": log_type,
         }
         keys = f"{window} AS w, {slice_value} AS s, {model} AS m"
         table_rows: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -424,6 +452,41 @@ def _previous_rows(
     return [dict(zip(keys, r, strict=True)) for r in found]
 
 
+def _baseline_drift(
+    rows: list[dict[str, Any]], baseline: list[dict[str, Any]], plan: Plan
+) -> list[dict[str, Any]]:
+    """Each input window compared with the baseline profile (``drift_type = 'BASELINE'``)."""
+    by_key = {
+        (b["slice_key"], b["slice_value"], b["model_id"], b["column_name"]): b for b in baseline
+    }
+    drift: list[dict[str, Any]] = []
+    for row in rows:
+        base = by_key.get(
+            (row["slice_key"], row["slice_value"], row["model_id"], row["column_name"])
+        )
+        if base is not None:
+            drift.append(_delta(base, row, "BASELINE", plan))
+    return drift
+
+
+def _delta(
+    before: dict[str, Any], after: dict[str, Any], drift_type: str, plan: Plan
+) -> dict[str, Any]:
+    out = {
+        "window": after["window"],
+        "window_cmp": before["window"],
+        "drift_type": drift_type,
+        "monitor_version": plan.monitor_version,
+        "data_type": after.get("data_type"),
+    }
+    for field in ("granularity", "slice_key", "slice_value", "model_id", "column_name"):
+        out[field] = after[field]
+    for metric, delta in DELTAS:
+        a, b = after.get(metric), before.get(metric)
+        out[delta] = None if a is None or b is None else float(a) - float(b)
+    return out
+
+
 def _drift_rows(
     rows: list[dict[str, Any]], previous: list[dict[str, Any]], plan: Plan
 ) -> list[dict[str, Any]]:
@@ -446,17 +509,5 @@ def _drift_rows(
         for before, after in itertools.pairwise(series):
             if id(after) not in current:
                 continue
-            out = {
-                "window": after["window"],
-                "window_cmp": before["window"],
-                "drift_type": "CONSECUTIVE",
-                "monitor_version": plan.monitor_version,
-            }
-            for field in ("granularity", "slice_key", "slice_value", "model_id", "column_name"):
-                out[field] = after[field]
-            out["data_type"] = after.get("data_type")
-            for metric, delta in DELTAS:
-                a, b = after.get(metric), before.get(metric)
-                out[delta] = None if a is None or b is None else float(a) - float(b)
-            drift.append(out)
+            drift.append(_delta(before, after, "CONSECUTIVE", plan))
     return drift

@@ -172,7 +172,9 @@ class Monitors(SqliteStore):
         for column in (timestamp_col, model_id_col):
             if column and column not in columns:
                 raise invalid(f"Column '{column}' does not exist in {info['table_name']}.")
+        baseline = info.get("baseline_table_name")
         return profile.Plan(
+            baseline_table=self._table(str(baseline)) if baseline else None,
             table=info["table_name"],
             profile_table=info["profile_metrics_table_name"],
             drift_table=info["drift_metrics_table_name"],
