@@ -244,7 +244,8 @@ def test_a_monitor_profiles_its_table_into_a_queryable_metrics_table(ws: Any) ->
 
     sql(
         ws,
-        "CREATE TABLE main.t_monitored.trips_baseline AS SELECT * FROM main.t_monitored.trips ORDER BY id LIMIT 40",
+        "CREATE TABLE main.t_monitored.trips_baseline AS "
+        "SELECT * FROM main.t_monitored.trips ORDER BY id LIMIT 40",
     )
     updated = ws.quality_monitors.update(
         table_name=table,
