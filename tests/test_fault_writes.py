@@ -63,10 +63,12 @@ FAMILIES = {
     "pipelines": ("/api/2.0/pipelines",),
     "serving": ("/api/2.0/serving-endpoints",),
     "vs": ("/api/2.0/vector-search/",),
+    "files": ("/api/2.0/fs/",),
 }
 # Writers that never reach the workspace's HTTP API: the databricks CLI (its own retries,
-# not installed here) and local files. docs/configuration.md says so in the inventory.
-NOT_HTTP = {"bundle_deploy", "bundle_run", "project_init"}
+# not installed here) and local files (files_download only reads the workspace: GETs are
+# retried). docs/configuration.md says so in the inventory.
+NOT_HTTP = {"bundle_deploy", "bundle_run", "project_init", "files_download"}
 
 
 @dataclass
@@ -556,6 +558,52 @@ async def endpoints_area(rig: Rig) -> None:
     await off_loop(check)()
 
 
+# ---------------------------------------------------------------- files in volumes
+
+
+async def files_area(rig: Rig) -> None:
+    import tempfile
+
+    from databricks.sdk.errors import NotFound
+    from databricks.sdk.service.catalog import VolumeType
+
+    volume = f"files_{unique()}"
+    await off_loop(rig.direct.client.volumes.create)(
+        "main", SCHEMA.split(".")[1], volume, VolumeType.MANAGED
+    )
+    root = f"/Volumes/main/{SCHEMA.split('.')[1]}/{volume}"
+    with tempfile.TemporaryDirectory() as folder:
+        local = {f"{root}/part_{i}.csv": Path(folder) / f"part_{i}.csv" for i in range(4)}
+        for i, file in enumerate(local.values()):
+            file.write_text(f"id,value\n{i},{i * 10}\n" * (i + 1))
+        # Without overwrite: a PUT the SDK repeats after it was applied must not fail.
+        outcomes = {
+            path: await drive(rig, "files_upload", local_path=str(file), path=path)
+            for path, file in local.items()
+        }
+        deleted = {
+            path: await drive(rig, "files_delete", path=path, confirm=True)
+            for path in list(local)[:2]
+        }
+
+        def content(path: str) -> bytes | None:
+            try:
+                contents = rig.direct.client.files.download(path).contents
+            except NotFound:
+                return None
+            return contents.read() if contents is not None else b""
+
+        def check() -> None:
+            for path, outcome in outcomes.items():
+                if outcome.kind == "ok" and path not in deleted:
+                    assert content(path) == local[path].read_bytes(), path
+            for path, outcome in deleted.items():
+                if outcome.kind == "ok":
+                    assert content(path) is None, f"{path}: answered deleted, still there"
+
+        await off_loop(check)()
+
+
 AREAS = (
     sql_area,
     grants_and_warehouses_area,
@@ -564,6 +612,7 @@ AREAS = (
     mlflow_area,
     pipelines_area,
     endpoints_area,
+    files_area,
 )
 DRIVEN = {
     "sql_execute", "uc_update_grants", "sql_stop_warehouse", "sql_start_warehouse",
@@ -576,6 +625,7 @@ DRIVEN = {
     "pipelines_delete",
     "serving_create_endpoint", "serving_update_endpoint",
     "vs_create_endpoint", "vs_create_index", "vs_upsert", "vs_delete_rows", "vs_sync_index",
+    "files_upload", "files_delete",
 }  # fmt: skip
 
 

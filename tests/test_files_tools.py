@@ -87,12 +87,15 @@ async def test_download_stays_in_the_results_folder(mcp: Any, ws: Any, volume: s
     assert "'..' is not allowed" in error
 
 
-async def test_upload_refuses_existing_files_without_overwrite(
+async def test_upload_refuses_a_different_existing_file_without_overwrite(
     mcp: Any, volume: str, tmp_path: Path
 ) -> None:
     local = tmp_path / "t.csv"
     local.write_text(CSV)
     await ok(mcp, "files_upload", local_path=str(local), path=f"{volume}/t.csv")
+    # The same bytes again (a repeated call, a retried PUT): already done, not a conflict.
+    await ok(mcp, "files_upload", local_path=str(local), path=f"{volume}/t.csv")
+    local.write_text(CSV + "9,changed\n")
     error = await fails(mcp, "files_upload", local_path=str(local), path=f"{volume}/t.csv")
     assert "already exists" in error
     await ok(mcp, "files_upload", local_path=str(local), path=f"{volume}/t.csv", overwrite=True)

@@ -175,12 +175,41 @@ def upload(
         size = file.stat().st_size
         if progress is not None:
             progress(done, total, f"uploading {target} ({size} bytes)")
-        backend.client.files.upload_from(target, str(file), overwrite=overwrite)
+        _put(backend, file, target, overwrite)
         done += size
         written.append(target)
     if progress is not None:
         progress(total, total, f"uploaded {len(written)} file(s)")
     return Transfer(files=written, bytes=done)
+
+
+def _put(backend: Backend, file: Path, target: str, overwrite: bool) -> None:
+    """One file up. Without ``overwrite`` a PUT is not idempotent: when the SDK retries one
+    that was applied but answered with an error, the repeat finds the file there. A file
+    already there with exactly these bytes is this upload's (or an identical one's) and
+    counts as done; different bytes are the conflict the caller asked to be told about."""
+    from databricks.sdk.errors import AlreadyExists, ResourceAlreadyExists
+
+    try:
+        backend.client.files.upload_from(target, str(file), overwrite=overwrite)
+    except (AlreadyExists, ResourceAlreadyExists):
+        if not _same_bytes(backend, file, target):
+            raise
+
+
+def _same_bytes(backend: Backend, file: Path, target: str) -> bool:
+    """Whether the volume file ``target`` holds exactly the bytes of the local ``file``."""
+    contents = backend.client.files.download(target).contents
+    if contents is None:
+        return file.stat().st_size == 0
+    try:
+        with file.open("rb") as local:
+            while chunk := contents.read(COPY_CHUNK):
+                if local.read(len(chunk)) != chunk:
+                    return False
+            return local.read(1) == b""
+    finally:
+        contents.close()
 
 
 def download(backend: Backend, path: str, local_path: str, results_dir: Path) -> Transfer:
