@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from local_workspace.api import (
     compute,
     data_quality,
+    dbfs,
     files,
     functions,
     jobs,
@@ -25,6 +26,7 @@ from local_workspace.api import (
     monitors,
     pipelines,
     scim,
+    secrets,
     serving,
     sharing,
     sql,
@@ -184,6 +186,8 @@ def create_app(config: LocalConfig) -> Starlette:
         lineage,
         pipelines,
         compute,
+        secrets,
+        dbfs,
     ):
         routes.extend(module.routes(state))
     app = Starlette(
