@@ -107,7 +107,7 @@ def _missing(kind: str, principal_id: str) -> ScimError:
 
 def _exists(kind: str, name: str) -> ScimError:
     what = {USER: "username", GROUP: "name", SERVICE_PRINCIPAL: "application id"}[kind]
-    return ScimError(409, f"{LABEL[kind]} with {what} {name} already exists.", "uniqueness")
+    return ScimError(409, f"{LABEL[kind]} with {what} {name} already exists.")
 
 
 def _member_ids(values: Any) -> list[str]:
