@@ -122,9 +122,7 @@ def test_users_create_filter_page_patch_delete(ws: Any) -> None:
     assert {u.user_name for u in everyone} >= set(names)
     assert len({u.id for u in everyone}) == len(everyone)
     only = list(ws.users.list(filter=f'userName eq "{names[1]}"', attributes="userName"))
-    assert [(u.id, u.user_name, u.display_name) for u in only] == [
-        (created[1].id, names[1], None)
-    ]
+    assert [(u.id, u.user_name, u.display_name) for u in only] == [(created[1].id, names[1], None)]
     assert list(ws.users.list(filter='userName sw "peer-" and active eq false')) == []
     ws.users.patch(
         created[0].id,
@@ -194,9 +192,7 @@ def test_dbfs_root_answers_as_a_workspace_with_it_disabled(ws: Any) -> None:
 def test_dbfs_helpers_on_volume_paths_use_the_files_api(ws: Any) -> None:
     schema = _name("dbfsvol").replace("-", "_")
     ws.schemas.create(name=schema, catalog_name="main")
-    ws.volumes.create(
-        catalog_name="main", schema_name=schema, name="raw", volume_type=_managed()
-    )
+    ws.volumes.create(catalog_name="main", schema_name=schema, name="raw", volume_type=_managed())
     root = f"/Volumes/main/{schema}/raw"
     ws.dbfs.mkdirs(f"{root}/in")
     ws.dbfs.upload(f"{root}/in/a.txt", _bytes(b"hello dbfs"), overwrite=True)

@@ -1,16 +1,23 @@
-"""The ``dbutils`` of a local task: widgets, notebook.exit, jobs.taskValues.
+"""The ``dbutils`` of a local task: widgets, notebook.exit, jobs.taskValues, secrets.
 
-What needs a Databricks cluster or cloud storage (``fs``, ``secrets``, ``notebook.run``...)
+``secrets`` reads the workspace's Secrets API (``DATABRICKS_HOST``/``DATABRICKS_TOKEN``).
+What needs a Databricks cluster or cloud storage (``fs``, ``notebook.run``...)
 raises ``NotImplementedError`` saying so, never pretending to work.
 """
 
 from __future__ import annotations
 
+import base64
+import builtins
 import json
 import os
 import sys
 import types
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -182,6 +189,66 @@ class TaskValues:
         raise ValueError(f"No task value {key!r} was set by task {taskKey!r}.")
 
 
+@dataclass(frozen=True)
+class SecretMetadata:
+    """A secret's key, as ``dbutils.secrets.list`` gives it."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class SecretScope:
+    """A scope's name, as ``dbutils.secrets.listScopes`` gives it."""
+
+    name: str
+
+
+class Secrets:
+    """``dbutils.secrets``: values from the workspace's secret scopes (Secrets API 2.0)."""
+
+    def _call(self, path: str, **query: str) -> dict[str, Any]:
+        host = (os.environ.get("DATABRICKS_HOST") or "").rstrip("/")
+        if not host:
+            _unavailable("dbutils.secrets", "DATABRICKS_HOST is not set for this task.")
+        url = f"{host}/api/2.0/secrets/{path}?{urllib.parse.urlencode(query)}"
+        request = urllib.request.Request(
+            url, headers={"Authorization": f"Bearer {os.environ.get('DATABRICKS_TOKEN', '')}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                result: dict[str, Any] = json.loads(answer.read() or b"{}")
+                return result
+        except urllib.error.HTTPError as exc:
+            try:
+                message = json.loads(exc.read()).get("message") or exc.reason
+            except ValueError:
+                message = exc.reason
+            # Databricks' dbutils raises IllegalArgumentException with the service's message.
+            raise ValueError(str(message)) from None
+
+    def getBytes(self, scope: str, key: str) -> bytes:
+        """The secret's bytes."""
+        return base64.b64decode(self._call("get", scope=scope, key=key).get("value") or "")
+
+    def get(self, scope: str, key: str) -> str:
+        """The secret as a UTF-8 string."""
+        return self.getBytes(scope, key).decode("utf-8")
+
+    def list(self, scope: str) -> builtins.list[SecretMetadata]:
+        """The keys of a scope's secrets."""
+        return [
+            SecretMetadata(s["key"]) for s in self._call("list", scope=scope).get("secrets", [])
+        ]
+
+    def listScopes(self) -> builtins.list[SecretScope]:
+        """Every secret scope of the workspace."""
+        return [SecretScope(s["name"]) for s in self._call("scopes/list").get("scopes", [])]
+
+    def help(self) -> None:
+        """What ``dbutils.secrets`` offers."""
+        print("dbutils.secrets: get, getBytes, list, listScopes (the workspace's secret scopes).")
+
+
 class Library:
     """``dbutils.library``: restartPython is a no-op (the process environment is fixed)."""
 
@@ -208,9 +275,7 @@ class DBUtils:
         self.fs = _Unavailable(
             "fs", "there is no DBFS or cloud storage; use local files or Unity Catalog tables."
         )
-        self.secrets = _Unavailable(
-            "secrets", "there is no secret store; pass values as job parameters or env vars."
-        )
+        self.secrets = Secrets()
         self.credentials = _Unavailable("credentials", "there are no cloud credentials.")
         self.data = _Unavailable("data", "it needs a Databricks cluster.")
 
@@ -218,8 +283,8 @@ class DBUtils:
         """What this dbutils supports."""
         print(
             "Local workspace dbutils: widgets (get/getAll/text/dropdown/combobox/multiselect),"
-            " notebook.exit, jobs.taskValues.set/get, library.restartPython (no-op). "
-            "fs, secrets, notebook.run and the rest need Databricks."
+            " notebook.exit, jobs.taskValues.set/get, secrets.get/getBytes/list/listScopes,"
+            " library.restartPython (no-op). fs, notebook.run and the rest need Databricks."
         )
 
 
