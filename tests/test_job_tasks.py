@@ -266,11 +266,21 @@ def test_dbutils_secrets_read_the_workspace_secret_scopes(
         'dbutils.notebook.exit(f"{len(value)} {value[::-1]} {keys} {found}")',
     )
     outcome = run(tmp_path, source, env=env)
-    ws.secrets.delete_scope("t-jobtasks-secrets")
     assert outcome.result_state == "SUCCESS", outcome.error
     assert outcome.notebook_output == "11 zyx-321-cba ['api-key'] True"
+    # As on Databricks, a value read is masked in what the task prints and returns.
+    shown = run(
+        tmp_path,
+        notebook(
+            source.split("# COMMAND")[0], 'print("key:", value)\ndbutils.notebook.exit(value)'
+        ),
+        env=env,
+    )
+    assert "key: [REDACTED]" in shown.logs and "abc-123-xyz" not in shown.logs
+    assert shown.notebook_output == "[REDACTED]"
     missing = run(tmp_path, notebook('dbutils.secrets.get("t-jobtasks-none", "k")'), env=env)
     assert "Scope t-jobtasks-none does not exist!" in (missing.error or "")
+    ws.secrets.delete_scope("t-jobtasks-secrets")
 
 
 def test_run_magic_runs_a_workspace_notebook_in_the_same_namespace(

@@ -24,7 +24,12 @@ import types
 from pathlib import Path
 from typing import Any
 
-from local_workspace.jobs.dbutils import DBUtils, NotebookExit, install_runtime_module
+from local_workspace.jobs.dbutils import (
+    DBUtils,
+    NotebookExit,
+    RedactingStream,
+    install_runtime_module,
+)
 from local_workspace.jobs.libraries import LibraryUnavailable, check_environment
 from local_workspace.jobs.notebook import TaskError, run_notebook
 from local_workspace.jobs.spark import SparkShim, display
@@ -106,6 +111,10 @@ def main(workdir: Path) -> int:
         outcome["error_trace"] = _trace(exc)
         if launch["kind"] == "python":  # as a script would, the traceback goes to stderr
             print(outcome["error_trace"], file=sys.stderr, end="", flush=True)
+    if isinstance(sys.stdout, RedactingStream):  # the task read secrets: mask them here too
+        for key in ("error", "error_trace", "notebook_output"):
+            if isinstance(outcome.get(key), str):
+                outcome[key] = sys.stdout.redact(outcome[key])
     _bound(outcome)
     _write_outcome(workdir, outcome)
     sys.stdout.flush()

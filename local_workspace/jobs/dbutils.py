@@ -203,8 +203,50 @@ class SecretScope:
     name: str
 
 
+REDACTED = "[REDACTED]"
+
+
+class RedactingStream:
+    """A text stream that writes ``[REDACTED]`` in place of the secret values read so far
+    (Databricks redacts secret values in notebook output the same best-effort way: a value
+    split across two writes, or transformed, shows)."""
+
+    def __init__(self, inner: Any, values: set[str]) -> None:
+        self._inner = inner
+        self._values = values
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value read so far masked (longest first)."""
+        for value in sorted(self._values, key=len, reverse=True):
+            text = text.replace(value, REDACTED)
+        return text
+
+    def write(self, text: str) -> int:
+        """Write the redacted text; the count is of the caller's characters."""
+        self._inner.write(self.redact(text))
+        return len(text)
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self._inner, attribute)
+
+
 class Secrets:
-    """``dbutils.secrets``: values from the workspace's secret scopes (Secrets API 2.0)."""
+    """``dbutils.secrets``: values from the workspace's secret scopes (Secrets API 2.0).
+
+    Values read are masked in what the task prints from then on (stdout and stderr)."""
+
+    def __init__(self) -> None:
+        self._read: set[str] = set()
+
+    def _remember(self, value: bytes) -> None:
+        text = value.decode("utf-8", errors="replace")
+        if not text.strip():
+            return
+        self._read.add(text)
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if not isinstance(stream, RedactingStream):
+                setattr(sys, name, RedactingStream(stream, self._read))
 
     def _call(self, path: str, **query: str) -> dict[str, Any]:
         host = (os.environ.get("DATABRICKS_HOST") or "").rstrip("/")
@@ -228,7 +270,9 @@ class Secrets:
 
     def getBytes(self, scope: str, key: str) -> bytes:
         """The secret's bytes."""
-        return base64.b64decode(self._call("get", scope=scope, key=key).get("value") or "")
+        value = base64.b64decode(self._call("get", scope=scope, key=key).get("value") or "")
+        self._remember(value)
+        return value
 
     def get(self, scope: str, key: str) -> str:
         """The secret as a UTF-8 string."""
