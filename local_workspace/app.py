@@ -6,6 +6,7 @@ import dataclasses
 import hmac
 import logging
 import re
+from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -30,6 +31,7 @@ from local_workspace.api import (
     serving,
     sharing,
     sql,
+    tokens,
     uc,
     uc_surface,
     uc_tags,
@@ -53,8 +55,11 @@ PUBLIC_PATHS = frozenset({"/.well-known/databricks-config", "/health", "/", mlfl
 class BearerAuth:
     """Require ``Authorization: Bearer <token>`` like a Databricks workspace (pure ASGI)."""
 
-    def __init__(self, app: ASGIApp, token: str) -> None:
+    def __init__(
+        self, app: ASGIApp, token: str, issued: Callable[[bytes], bool] = lambda _: False
+    ) -> None:
         self.app = app
+        self._issued = issued  # tokens made through the Token API
         self._expected = f"Bearer {token}".encode()
         self._cookie = f"{mlflow.COOKIE_NAME}={token}".encode()
 
@@ -63,7 +68,11 @@ class BearerAuth:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
-        if hmac.compare_digest(given, self._expected) or self._ui_cookie(scope):
+        if (
+            hmac.compare_digest(given, self._expected)
+            or self._ui_cookie(scope)
+            or self._issued(given)
+        ):
             await self.app(scope, receive, send)
             return
         error = ApiError(
@@ -188,12 +197,13 @@ def create_app(config: LocalConfig) -> Starlette:
         compute,
         secrets,
         dbfs,
+        tokens,
     ):
         routes.extend(module.routes(state))
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(BearerAuth, token=state.token),
+            Middleware(BearerAuth, token=state.token, issued=tokens.issued_token_check(state)),
             Middleware(mlflow.MlflowMount, server=state.services["mlflow"]),
         ],
         exception_handlers={

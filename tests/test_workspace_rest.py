@@ -214,3 +214,43 @@ def _bytes(data: bytes) -> Any:
     import io
 
     return io.BytesIO(data)
+
+
+# -- tokens and workspace-conf ---------------------------------------------------------------
+def test_a_created_token_authenticates_until_revoked(ws: Any, local_ws: LocalWorkspace) -> None:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.core import Config
+    from databricks.sdk.errors import Unauthenticated
+
+    made = ws.tokens.create(comment="ci token", lifetime_seconds=3600)
+    assert made.token_value and made.token_value.startswith("dapi")
+    info = made.token_info
+    assert info.comment == "ci token" and info.expiry_time > info.creation_time
+    listed = {t.token_id: t for t in ws.tokens.list()}
+    assert listed[info.token_id].comment == "ci token"
+    config = Config(host=local_ws.url, token=made.token_value, retry_timeout_seconds=10)
+    other = WorkspaceClient(config=config)
+    assert other.current_user.me().user_name == ws.current_user.me().user_name
+    ws.tokens.delete(info.token_id)
+    assert info.token_id not in {t.token_id for t in ws.tokens.list()}
+    with pytest.raises(Unauthenticated):
+        other.current_user.me()
+    with pytest.raises(ResourceDoesNotExist):
+        ws.tokens.delete(info.token_id)
+
+
+def test_workspace_conf_reads_and_sets_known_keys(ws: Any) -> None:
+    keys = "enableTokensConfig,enableIpAccessLists"
+    assert ws.workspace_conf.get_status(keys) == {
+        "enableTokensConfig": "true",
+        "enableIpAccessLists": "false",
+    }
+    ws.workspace_conf.set_status({"enableTokensConfig": "false"})
+    try:
+        assert ws.workspace_conf.get_status("enableTokensConfig") == {"enableTokensConfig": "false"}
+        with pytest.raises(PermissionDenied):
+            ws.tokens.create(comment="refused")
+    finally:
+        ws.workspace_conf.set_status({"enableTokensConfig": "true"})
+    with pytest.raises(BadRequest, match="noSuchKey"):
+        ws.workspace_conf.get_status("noSuchKey")
