@@ -223,11 +223,14 @@ class _Patch:
 
     def save(self) -> None:
         try:
-            self.store.update(self.principal, self.add, self.remove, self.replace)
-            for group_id in self.add_to:
-                group = self.store.get(GROUP, group_id)
+            # Every group is checked before the first write: a bad id changes nothing.
+            joined = [self.store.get(GROUP, group_id) for group_id in self.add_to]
+            for group_id, group in zip(self.add_to, joined, strict=True):
                 if group is None:
                     raise KeyError(group_id)
+            self.store.update(self.principal, self.add, self.remove, self.replace)
+            for group in joined:
+                assert group is not None
                 self.store.update(group, [self.principal.id])
             for group_id in self.leave:
                 group = self.store.get(GROUP, group_id)
