@@ -57,7 +57,7 @@ class Catalog:
         self.history = TableHistory(self.meta, owner)
         self.constraints = Constraints(self.meta)
         self.policies = Policies(self.meta)
-        self.groups = Groups(self.meta)
+        self.groups = Groups(self.data_dir, owner)
         self.objects = ObjectReader(
             self.engine, self.meta, self.constraints, owner, self.metastore_id, self.policies
         )

@@ -4,18 +4,21 @@ A SQL function is a DuckDB macro in its catalog's attached file (so ``c.s.f(x)``
 DuckDB) plus a FunctionInfo record in SQLite (types, comment and body as Databricks reports
 them). Row filters and column masks are records keyed by table; the SQL engine enforces them
 (``local_workspace/sql/governance.py``). Groups of the workspace's single user are the
-built-in ``admins`` and ``users`` plus the SCIM groups listing it as a member.
+built-in ``admins`` and ``users`` plus the SCIM groups listing it as a member
+(``local_workspace/identity.py``).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from local_workspace.catalog.meta import now_ms
 from local_workspace.catalog.names import lowered, quote, split_name
 from local_workspace.errors import already_exists, not_found
+from local_workspace.identity import user_group_names
 
 if TYPE_CHECKING:
     from local_workspace.catalog.engine import DuckEngine
@@ -32,13 +35,7 @@ _TABLES = (
     """CREATE TABLE IF NOT EXISTS column_masks (
         table_name TEXT NOT NULL, column_name TEXT NOT NULL, function_name TEXT NOT NULL,
         using_columns TEXT NOT NULL, table_id TEXT, PRIMARY KEY (table_name, column_name))""",
-    """CREATE TABLE IF NOT EXISTS scim_groups (
-        id TEXT PRIMARY KEY, display_name TEXT NOT NULL UNIQUE, members TEXT NOT NULL)""",
 )
-# Every workspace user is in `users`; the local user administers its workspace.
-BUILTIN_GROUPS = ("admins", "users")
-# The SCIM id of the workspace's single user (SCIM Me answers it).
-USER_ID = "1"
 
 
 def ensure_tables(meta: MetaStore) -> None:
@@ -289,66 +286,15 @@ class Policies:
 
 
 class Groups:
-    """SCIM groups of the workspace, and the groups of its single user."""
+    """The groups of the workspace's single user, as SQL's ``is_member()`` and
+    ``is_account_group_member()`` see them: read from the SCIM identity store
+    (``local_workspace/identity.py``), so a group joined through ``w.groups.patch`` counts at
+    once."""
 
-    def __init__(self, meta: MetaStore) -> None:
-        self.meta = meta
-        ensure_tables(meta)
-
-    def all(self) -> list[dict[str, Any]]:
-        """``[{"id", "displayName", "members": [{"value"}]}]``, built-in groups first."""
-        found = [
-            {"id": name, "displayName": name, "members": [{"value": USER_ID}]}
-            for name in BUILTIN_GROUPS
-        ]
-        for row in self.meta.rows("SELECT * FROM scim_groups ORDER BY display_name"):
-            found.append(
-                {
-                    "id": row["id"],
-                    "displayName": row["display_name"],
-                    "members": [{"value": m} for m in json.loads(row["members"])],
-                }
-            )
-        return found
-
-    def get(self, group_id: str) -> dict[str, Any]:
-        """One group; 404 when missing."""
-        for group in self.all():
-            if group["id"] == group_id:
-                return group
-        raise not_found(f"Group with id {group_id} not found.")
-
-    def create(self, display_name: str, members: list[str]) -> dict[str, Any]:
-        """A new group; 409 when the name is taken."""
-        if any(g["displayName"].lower() == display_name.lower() for g in self.all()):
-            raise already_exists(f"Group with name {display_name} already exists.")
-        group_id = str(uuid.uuid4().int)[:16]
-        with self.meta.transaction() as db:
-            db.execute(
-                "INSERT INTO scim_groups VALUES (?, ?, ?)",
-                (group_id, display_name, json.dumps(sorted(set(members)))),
-            )
-        return self.get(group_id)
-
-    def set_members(self, group_id: str, members: list[str]) -> None:
-        """Replace the members of a group created through SCIM."""
-        self.get(group_id)
-        with self.meta.transaction() as db:
-            db.execute(
-                "UPDATE scim_groups SET members = ? WHERE id = ?",
-                (json.dumps(sorted(set(members))), group_id),
-            )
-
-    def delete(self, group_id: str) -> None:
-        """Delete a group created through SCIM; 404 when missing."""
-        self.get(group_id)
-        with self.meta.transaction() as db:
-            db.execute("DELETE FROM scim_groups WHERE id = ?", (group_id,))
+    def __init__(self, data_dir: Path, user: str) -> None:
+        self.data_dir = data_dir
+        self.user = user
 
     def of_user(self) -> list[str]:
-        """Names of the groups the workspace's user belongs to."""
-        return [
-            g["displayName"]
-            for g in self.all()
-            if any(m.get("value") == USER_ID for m in g["members"])
-        ]
+        """Names of the groups the workspace's user belongs to (nested groups included)."""
+        return user_group_names(self.data_dir, self.user)
