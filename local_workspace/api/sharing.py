@@ -8,6 +8,7 @@ shares) answers as a workspace without one: an empty list, or FEATURE_DISABLED.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
@@ -111,18 +112,29 @@ async def recipients(request: Request) -> Response:
     return json_response(page(request, items, "recipients", _sdk().RecipientInfo.from_dict))
 
 
-async def recipient(request: Request) -> Response:
-    """GET, PATCH or DELETE one recipient."""
-    sharing = _store(request)
-    name = request.path_params["name"]
-    if request.method == "DELETE":
-        await run(sharing.delete_recipient, name)
-        return json_response({})
-    if request.method == "PATCH":
-        info = await run(sharing.update_recipient, name, await json_body(request))
-    else:
-        info = await run(sharing.get_recipient, name)
-    return json_response(_sdk().RecipientInfo.from_dict(info).as_dict())
+def _one(kind: str, info_type: str) -> Callable[[Request], Awaitable[Response]]:
+    """The GET/PATCH/DELETE handler of one ``kind`` (recipient, provider) by name: the
+    store's ``get_<kind>``, ``update_<kind>`` and ``delete_<kind>``, answered as the SDK's
+    ``info_type``."""
+
+    async def handle(request: Request) -> Response:
+        sharing = _store(request)
+        name = request.path_params["name"]
+        if request.method == "DELETE":
+            await run(getattr(sharing, f"delete_{kind}"), name)
+            return json_response({})
+        if request.method == "PATCH":
+            body = await json_body(request)
+            info = await run(getattr(sharing, f"update_{kind}"), name, body)
+        else:
+            info = await run(getattr(sharing, f"get_{kind}"), name)
+        return json_response(getattr(_sdk(), info_type).from_dict(info).as_dict())
+
+    handle.__doc__ = f"GET, PATCH or DELETE one {kind}."
+    return handle
+
+
+recipient = _one("recipient", "RecipientInfo")
 
 
 async def rotate_token(request: Request) -> Response:
@@ -175,18 +187,7 @@ async def providers(request: Request) -> Response:
     return json_response(page(request, items, "providers", _sdk().ProviderInfo.from_dict))
 
 
-async def provider(request: Request) -> Response:
-    """GET, PATCH or DELETE one provider."""
-    sharing = _store(request)
-    name = request.path_params["name"]
-    if request.method == "DELETE":
-        await run(sharing.delete_provider, name)
-        return json_response({})
-    if request.method == "PATCH":
-        info = await run(sharing.update_provider, name, await json_body(request))
-    else:
-        info = await run(sharing.get_provider, name)
-    return json_response(_sdk().ProviderInfo.from_dict(info).as_dict())
+provider = _one("provider", "ProviderInfo")
 
 
 async def provider_shares(request: Request) -> Response:
