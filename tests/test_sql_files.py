@@ -188,6 +188,9 @@ def test_copy_into_loads_each_file_once(ws: Any, volume: Path) -> None:
     assert rows(ws, f"SELECT count(*) FROM {name}") == [["3"]]
     forced = copy + " COPY_OPTIONS ('force' = 'true')"
     assert rows(ws, forced) == [["3", "3", "0"]]
+    # Each load that wrote rows is a table version; a load that skipped everything is not.
+    history = rows(ws, f"DESCRIBE HISTORY {name}")
+    assert [h[4] for h in history] == ["COPY INTO", "COPY INTO", "COPY INTO", "CREATE TABLE"]
 
 
 def test_copy_into_with_files_pattern_select_and_merge_schema(ws: Any, volume: Path) -> None:

@@ -162,7 +162,11 @@ def run(
             raise _mismatch(target, columns)
         placeholders.materialize(catalog, target, columns, cursor)
     statements = _insert_sql(target, select, cursor, catalog, merge, positional)
-    return _result(_load(cursor, catalog, statements, _table_id(catalog, target), new))
+    count = _load(cursor, catalog, statements, _table_id(catalog, target), new)
+    # A load is a table version, as on Databricks (DESCRIBE HISTORY shows COPY INTO).
+    metrics = {"numFiles": str(len(new)), "numOutputRows": str(count)}
+    catalog.history.record(".".join(target), "COPY INTO", {}, metrics, blind_append=True)
+    return _result(count)
 
 
 def _table_id(catalog: Catalog, target: tuple[str, str, str]) -> str:
