@@ -87,29 +87,38 @@ def resolve(volumes: Volumes, path: str) -> VolumePath:
     return found
 
 
-def _no_links(vp: VolumePath) -> None:
-    """Refuse a path through a symbolic link, or one resolving outside the volume folder."""
-    try:
-        root_info = os.lstat(vp.root)
-    except FileNotFoundError:
-        vp.root.mkdir(parents=True, exist_ok=True)  # a managed volume always has its folder
-        root_info = os.lstat(vp.root)
-    current = vp.root
-    infos = [(current, root_info)]
-    for part in vp.relative.parts:
+def escape_of(root: Path, parts: tuple[str, ...]) -> str | None:
+    """How ``root/parts`` leaves ``root``: "link" when the root or an existing component on
+    the way is a symbolic link, "outside" when it resolves elsewhere, None when it stays.
+    The one check behind every file door of the volumes (Files API and SQL)."""
+    current = root
+    if stat.S_ISLNK(os.lstat(root).st_mode):
+        return "link"
+    for part in parts:
         current = current / part
         info = _lstat(current)
         if info is None:
-            break
-        infos.append((current, info))
-    if any(stat.S_ISLNK(info.st_mode) for _, info in infos):
+            break  # what does not exist yet cannot be a link
+        if stat.S_ISLNK(info.st_mode):
+            return "link"
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(root.joinpath(*parts))
+    if real != real_root and not real.startswith(real_root + os.sep):
+        return "outside"
+    return None
+
+
+def _no_links(vp: VolumePath) -> None:
+    """Refuse a path through a symbolic link, or one resolving outside the volume folder."""
+    if _lstat(vp.root) is None:
+        vp.root.mkdir(parents=True, exist_ok=True)  # a managed volume always has its folder
+    escape = escape_of(vp.root, vp.relative.parts)
+    if escape == "link":
         raise invalid(
             f"Invalid path '{vp.public}': it goes through a symbolic link in the volume's "
             "storage; the Files API reaches only the volume's own files and folders."
         )
-    real_root = os.path.realpath(vp.root)
-    real = os.path.realpath(vp.local)
-    if real != real_root and not real.startswith(real_root + os.sep):
+    if escape == "outside":
         raise invalid(f"Invalid path '{vp.public}': it resolves outside its volume.")
 
 

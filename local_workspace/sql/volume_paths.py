@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from local_workspace.catalog.volume_files import escape_of
 from local_workspace.errors import ApiError
 from local_workspace.sql.errors import SqlError, quoted
 
@@ -121,15 +122,7 @@ def resolve(text: str, volumes: Volumes, action: str = "SELECT") -> VolumePath:
 
 def _check_real(root: Path, real: Path, action: str) -> os.stat_result:
     """lstat of ``real``; refused when it (or a folder on the way) is a link or leaves root."""
-    current = root
-    rel = real.relative_to(root).parts
-    for part in rel:
-        current = current / part
-        info = current.lstat()
-        if stat.S_ISLNK(info.st_mode):
-            raise no_file_access(action)
-    inside = os.path.realpath(root) + os.sep
-    if not (os.path.realpath(real) + os.sep).startswith(inside):
+    if escape_of(root, real.relative_to(root).parts) is not None:
         raise no_file_access(action)
     return real.lstat()
 
