@@ -20,7 +20,7 @@ from local_workspace.errors import ApiError
 from local_workspace.sql import uc_describe
 from local_workspace.sql.commands import Commands, Output, catalog_errors
 from local_workspace.sql.errors import SqlError, parse_error, quoted
-from local_workspace.sql.translate import Scope, parse_name
+from local_workspace.sql.translate import Scope
 
 if TYPE_CHECKING:
     from local_workspace.catalog import Catalog
@@ -170,24 +170,15 @@ def split_column(name: str) -> tuple[str, str]:
 def entity(commands: Commands, kind: str, name: str, scope: Scope) -> tuple[str, str]:
     """(Entity Tag Assignments entity type, full public name) of an existing securable."""
     kind = " ".join(kind.upper().split())
-    if kind == "CATALOG":
-        catalog = parse_name(name)[0].lower()
-        commands.require_catalog(catalog)
-        return "catalogs", catalog
-    if kind in ("SCHEMA", "DATABASE"):
-        return "schemas", ".".join(commands.schema_of(name, scope))
-    if kind == "VOLUME":
-        parts = parse_name(name)
-        while len(parts) < 3:
-            parts.insert(0, scope.catalog if len(parts) == 2 else scope.schema)
-        full_name = ".".join(p.lower() for p in parts)
-        require_volume(commands, full_name)
-        return "volumes", full_name
     if kind == "COLUMN":
         relation, column = split_column(name)
         table = commands.table_of(relation, scope)
         return "columns", f"{'.'.join(table)}.{column_of(commands, table, column)}"
-    return "tables", ".".join(commands.table_of(name, scope))
+    securable_type, full_name = commands.securable(kind, name, scope)
+    if securable_type == "volume":
+        full_name = full_name.lower()
+        require_volume(commands, full_name)
+    return f"{securable_type}s", full_name  # the tags API's plural: catalogs, tables, ...
 
 
 def require_volume(commands: Commands, full_name: str) -> None:
