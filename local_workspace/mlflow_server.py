@@ -181,6 +181,14 @@ class MlflowServer:
         mlflow.set_tracking_uri(self._url)
         mlflow.set_registry_uri(self._url)
 
+    def registry_store(self) -> Any:
+        """MLflow's own registry store (blocking until the server is ready): the Unity
+        Catalog registry paths write through it, so one registry serves every client."""
+        self.wait_ready()
+        from mlflow.server import handlers
+
+        return handlers._get_model_registry_store()
+
     # -- serve -------------------------------------------------------------------------
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:

@@ -91,15 +91,24 @@ def mlflow_client_of(workspace: LocalWorkspace) -> Any:
     return mlflow_rest.client(workspace.url, workspace.url, workspace.token)
 
 
-def mlflow_script(workspace: LocalWorkspace, source: str, *args: str, timeout: float = 240) -> Any:
+def mlflow_script(
+    workspace: LocalWorkspace,
+    source: str,
+    *args: str,
+    timeout: float = 240,
+    databricks_auth: bool = False,
+) -> Any:
     """Run ``source`` as a user's MLflow script would run against ``workspace``: its own
     process, with ``MLFLOW_TRACKING_URI``/``TOKEN`` in *its* environment only, in a fresh
-    folder. The JSON it prints on its last line is returned."""
+    folder. With ``databricks_auth``, ``DATABRICKS_HOST``/``TOKEN`` too (what registry URI
+    ``databricks-uc`` authenticates with). The JSON it prints on its last line is returned."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
         env = subprocess_env(Path(folder))
         env |= {"MLFLOW_TRACKING_URI": workspace.url, "MLFLOW_TRACKING_TOKEN": workspace.token}
+        if databricks_auth:
+            env |= {"DATABRICKS_HOST": workspace.url, "DATABRICKS_TOKEN": workspace.token}
         env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
         done = subprocess.run(
             [sys.executable, "-c", source, *args],

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
+from local_workspace.api import uc_models
 from local_workspace.catalog import volume_files as vf
 from local_workspace.errors import ApiError, invalid, not_available
 from local_workspace.http import json_response, query_bool, query_int
@@ -46,8 +47,13 @@ def _catalog(request: Request) -> Catalog:
 
 
 async def _resolve(request: Request) -> vf.VolumePath:
+    path = request.path_params["path"]
+    if path.startswith(uc_models.FILES_PREFIX):
+        # Model version files: MLflow's UC registry client uploads and downloads them here.
+        state: WorkspaceState = request.app.state.workspace
+        return await run_in_threadpool(uc_models.resolve_files_path, state, path)
     catalog = _catalog(request)
-    return await run_in_threadpool(vf.resolve, catalog.volumes, request.path_params["path"])
+    return await run_in_threadpool(vf.resolve, catalog.volumes, path)
 
 
 def _file_headers(info: os.stat_result, length: int) -> dict[str, str]:

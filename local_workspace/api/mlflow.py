@@ -49,8 +49,15 @@ FILTER_FIELDS = ("filter", "filter_string")
 FILTER_MAX_CHARS = 10_000
 
 
+# The Unity Catalog registry paths (registry URI ``databricks-uc``) are Databricks-only:
+# the workspace answers them itself (local_workspace/api/uc_models.py).
+UC_REGISTRY_PREFIX = "/api/2.0/mlflow/unity-catalog/"
+
+
 def mlflow_path(path: str) -> str | None:
     """The path MLflow's app should see for a workspace path, or None if it is not MLflow's."""
+    if path.startswith(UC_REGISTRY_PREFIX):
+        return None
     if path.startswith(SAME_PATH_PREFIXES) or path in SAME_PATHS:
         return path
     if path.startswith(UI_PREFIX + "/") and path != LOGIN_PATH:

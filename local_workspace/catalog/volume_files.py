@@ -41,6 +41,7 @@ class VolumePath:
     volume: str  # full name c.s.v
     root: Path  # the volume's folder
     relative: PurePosixPath  # inside the volume ("." for the volume itself)
+    prefix: str = PREFIX  # /Volumes/, or /Models/ for model version files
 
     @property
     def local(self) -> Path:
@@ -108,6 +109,11 @@ def escape_of(root: Path, parts: tuple[str, ...]) -> str | None:
     return None
 
 
+def check_links(vp: VolumePath) -> None:
+    """Refuse a path through a symbolic link, or one resolving outside its root folder."""
+    _no_links(vp)
+
+
 def _no_links(vp: VolumePath) -> None:
     """Refuse a path through a symbolic link, or one resolving outside the volume folder."""
     if _lstat(vp.root) is None:
@@ -146,7 +152,7 @@ def directory_exists(vp: VolumePath) -> None:
 
 def make_directory(vp: VolumePath) -> None:
     """``mkdir -p`` inside the volume; idempotent; 409 when a file is in the way."""
-    current, shown = vp.root, PREFIX + vp.volume.replace(".", "/")
+    current, shown = vp.root, vp.prefix + vp.volume.replace(".", "/")
     for part in vp.relative.parts:
         current, shown = current / part, f"{shown}/{part}"
         info = _lstat(current)
@@ -268,6 +274,7 @@ class Upload:
             self.vp.volume,
             self.vp.root,
             self.vp.relative.parent,
+            self.vp.prefix,
         )
         make_directory(parent)
         _no_links(self.vp)  # the folders may have changed while the body arrived

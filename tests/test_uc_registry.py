@@ -1,0 +1,65 @@
+"""The Unity Catalog model registry as the stock MLflow client uses it (``databricks-uc``)."""
+
+from __future__ import annotations
+
+from local_workspace.runner import LocalWorkspace
+from tests.conftest import mlflow_client_of, mlflow_script
+
+UC_SCRIPT = """
+import json, sys
+import mlflow
+import numpy as np
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from sklearn.linear_model import LinearRegression
+
+name = sys.argv[1]
+mlflow.set_registry_uri("databricks-uc")
+X = np.array([[0.0], [1.0], [2.0], [3.0]])
+model = LinearRegression().fit(X, 2 * X[:, 0] + 1)
+refusals = {}
+with mlflow.start_run() as run:
+    try:
+        mlflow.sklearn.log_model(model, name="unsigned", registered_model_name=name)
+    except MlflowException as exc:
+        refusals["unsigned"] = exc.message
+    try:
+        mlflow.sklearn.log_model(model, name="m", registered_model_name="default.two_levels",
+                                 signature=infer_signature(X, model.predict(X)))
+    except MlflowException as exc:
+        refusals["two_levels"] = exc.message
+    info = mlflow.sklearn.log_model(
+        model, name="model", signature=infer_signature(X, model.predict(X)),
+        registered_model_name=name,
+    )
+client = mlflow.MlflowClient(registry_uri="databricks-uc")
+client.set_registered_model_alias(name, "champion", info.registered_model_version)
+try:
+    client.transition_model_version_stage(name, info.registered_model_version, "Production")
+except MlflowException as exc:
+    refusals["stage"] = exc.message
+champion = client.get_model_version_by_alias(name, "champion")
+loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+print(json.dumps({
+    "version": champion.version,
+    "status": champion.status,
+    "same_run": champion.run_id == run.info.run_id,
+    "prediction": loaded.predict(np.array([[4.0]])).tolist(),
+    "refusals": refusals,
+}))
+"""
+
+
+def test_stock_mlflow_client_registers_and_loads_a_uc_model(local_ws: LocalWorkspace) -> None:
+    name = "main.default.uc_registry_slice"
+    out = mlflow_script(local_ws, UC_SCRIPT, name, databricks_auth=True)
+    assert out["version"] == "1"
+    assert out["status"] == "READY"
+    assert out["same_run"]
+    assert round(out["prediction"][0], 6) == 9.0
+    assert "did not contain any signature metadata" in out["refusals"]["unsigned"]
+    assert "specify all three levels" in out["refusals"]["two_levels"]
+    assert "unsupported" in out["refusals"]["stage"].lower()
+    # One registry: the workspace's MLflow registry (tools, UI) sees the same model.
+    oss = mlflow_client_of(local_ws)
+    assert oss.get_model_version_by_alias(name, "champion").version == "1"
