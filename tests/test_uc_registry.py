@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import io
+from typing import Any
+
+import pytest
+from databricks.sdk.errors import BadRequest, NotFound
+
 from local_workspace.runner import LocalWorkspace
 from tests.conftest import mlflow_client_of, mlflow_script
 
@@ -63,3 +69,25 @@ def test_stock_mlflow_client_registers_and_loads_a_uc_model(local_ws: LocalWorks
     # One registry: the workspace's MLflow registry (tools, UI) sees the same model.
     oss = mlflow_client_of(local_ws)
     assert oss.get_model_version_by_alias(name, "champion").version == "1"
+
+
+UC = "/api/2.0/mlflow/unity-catalog"
+
+
+def test_uc_registry_refuses_names_without_three_levels_with_databricks_text(ws: Any) -> None:
+    with pytest.raises(BadRequest, match="please specify all three levels"):
+        ws.api_client.do("POST", f"{UC}/registered-models/create", body={"name": "default.m"})
+    with pytest.raises(NotFound):
+        ws.api_client.do(
+            "POST", f"{UC}/registered-models/create", body={"name": "main.no_such_schema.m"}
+        )
+
+
+def test_models_files_area_reaches_only_existing_model_versions(ws: Any) -> None:
+    with pytest.raises(NotFound):
+        ws.files.upload("/Models/main/default/no_such_model/1/MLmodel", io.BytesIO(b"x"))
+    with pytest.raises(BadRequest, match="names no model version"):
+        ws.files.upload("/Models/main/default/MLmodel", io.BytesIO(b"x"))
+    # The client resolves the '..' itself: what arrives names no model version.
+    with pytest.raises(BadRequest):
+        ws.files.upload("/Models/main/default/m/1/../../../../x", io.BytesIO(b"x"))
