@@ -120,7 +120,10 @@ class JobsService:
             "DATABRICKS_TOKEN": self.state.token,
             # A training notebook run as a job logs to this workspace's MLflow.
             "MLFLOW_TRACKING_URI": host,
-            "MLFLOW_REGISTRY_URI": host,
+            # The Unity Catalog registry, as on Databricks runtimes with Unity Catalog: its
+            # rules apply (three-level names, signatures) and it authenticates with
+            # DATABRICKS_HOST/TOKEN (local_workspace/api/uc_models.py answers it).
+            "MLFLOW_REGISTRY_URI": "databricks-uc",
             "MLFLOW_TRACKING_TOKEN": self.state.token,
             "DBX_DEVKIT_WAREHOUSE_ID": str(warehouse or DEFAULT_WAREHOUSE_ID),
             "DBX_DEVKIT_RUN_ID": str(doc["run_id"]),
