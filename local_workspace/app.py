@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from local_workspace.api import (
     compute,
@@ -89,6 +89,27 @@ class BearerAuth:
             return False
         cookies = dict(scope["headers"]).get(b"cookie", b"")
         return any(hmac.compare_digest(part.strip(), self._cookie) for part in cookies.split(b";"))
+
+
+class OrgIdHeader:
+    """Send ``x-databricks-org-id`` (the workspace id) on every answer, as Databricks does:
+    MLflow's Unity Catalog registry reads it to link a model version to its source run."""
+
+    def __init__(self, app: ASGIApp, workspace_id: int | str) -> None:
+        self.app = app
+        self._header = (b"x-databricks-org-id", str(workspace_id).encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), self._header]}
+            await send(message)
+
+        await self.app(scope, receive, with_header)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -205,6 +226,7 @@ def create_app(config: LocalConfig) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(OrgIdHeader, workspace_id=state.workspace_id),
             Middleware(BearerAuth, token=state.token, issued=tokens.issued_token_check(state)),
             Middleware(mlflow.MlflowMount, server=state.services["mlflow"]),
         ],

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive
 
 from local_workspace.errors import invalid
 
@@ -86,3 +87,24 @@ def require(body: dict[str, Any], name: str) -> Any:
     if value is None or value == "":
         raise invalid(f"Missing required field: {name}")
     return value
+
+
+async def buffered(receive: Receive) -> tuple[bytes, Receive]:
+    """The request body, and a ``receive`` that hands it out again."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Any:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return body, replay

@@ -27,7 +27,7 @@ import anyio.to_thread
 from starlette.types import Receive, Scope, Send
 
 from local_workspace.errors import ApiError
-from local_workspace.http import json_response
+from local_workspace.http import buffered, json_response
 
 log = logging.getLogger("local_workspace")
 
@@ -195,7 +195,10 @@ class MlflowServer:
         """Answer one HTTP request with MLflow's app, as if it had arrived on ``path``."""
         try:
             if not self._ready.is_set():
-                await anyio.to_thread.run_sync(self.wait_ready)
+                body_receive = await self._wait_for_start(receive)
+                if body_receive is None:
+                    return  # the client gave up waiting: it retries, and only that is served
+                receive = body_receive
             elif self._error is not None:
                 raise self._error
         except ApiError as error:
@@ -203,6 +206,33 @@ class MlflowServer:
             return
         assert self._app is not None
         await call_wsgi(self._app, scope, receive, send, path)
+
+    async def _wait_for_start(self, receive: Receive) -> Receive | None:
+        """Wait until MLflow has started; None when the client disconnected meanwhile.
+
+        A client whose HTTP timeout ends first sends the request again: were the first copy
+        still served once MLflow is up, a create would happen twice (the retry answering
+        "already exists"). So the body is read first, and then only a disconnect can arrive."""
+        _, replay = await buffered(receive)
+        gone = False
+        failure: ApiError | None = None
+        async with anyio.create_task_group() as group:
+
+            async def watch() -> None:
+                nonlocal gone
+                if (await receive())["type"] == "http.disconnect":
+                    gone = True
+                    group.cancel_scope.cancel()
+
+            group.start_soon(watch)
+            try:
+                await anyio.to_thread.run_sync(self.wait_ready, abandon_on_cancel=True)
+            except ApiError as error:  # raised after the group: not wrapped in a group
+                failure = error
+            group.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
+        return None if gone else replay
 
     def close(self) -> None:
         """Release the SQLite connections of MLflow's stores (the process is ending)."""

@@ -116,10 +116,13 @@ class Runtime:
             sdk.join()
             backend = local_backend(url, token, settings.warehouse_id, timeouts)
         if settings.mlflow_tracking_uri:
-            # MLFLOW_TRACKING_URI wins, as in MLflow itself; the registry follows unless set.
+            # MLFLOW_TRACKING_URI wins, as in MLflow itself; the registry follows it unless set,
+            # except that the workspace's own URL keeps its Unity Catalog registry.
+            tracking = settings.mlflow_tracking_uri
+            own = tracking.rstrip("/") == backend.host.rstrip("/")
             backend.mlflow = MlflowTarget(
-                settings.mlflow_tracking_uri,
-                settings.mlflow_registry_uri or settings.mlflow_tracking_uri,
+                tracking,
+                settings.mlflow_registry_uri or (backend.mlflow.registry_uri if own else tracking),
                 backend.mlflow.token,
             )
         return backend

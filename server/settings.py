@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     mlflow_registry_uri: str | None = Field(
         None,
         validation_alias=AliasChoices("DBX_DEVKIT_MLFLOW_REGISTRY_URI", "MLFLOW_REGISTRY_URI"),
-        description="MLflow registry URI (default: databricks-uc, or the local workspace).",
+        description="MLflow registry URI (default: databricks-uc).",
     )
     call_timeout_s: float = Field(
         15.0,

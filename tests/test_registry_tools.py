@@ -3,11 +3,15 @@ champion/challenger promotion end to end with real scikit-learn models."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
+import httpx
 import pytest
+from databricks.sdk.errors import DatabricksError
 from mcp import Client
+from mlflow.exceptions import MlflowException
 
 from local_workspace.runner import LocalWorkspace
 from tests.conftest import fails, mlflow_script, ok, text_of
@@ -29,10 +33,43 @@ def unique_model(what: str) -> str:
     return f"main.t_reg.{what}_{uuid.uuid4().hex[:8]}"
 
 
-def scored_versions(client: Any, name: str, *metrics: dict[str, float]) -> list[str]:
+# The smallest model Unity Catalog registers: an MLmodel with a signature (no training).
+MLMODEL = """artifact_path: model
+flavors:
+  python_function:
+    loader_module: mlflow.pyfunc.model
+    python_version: 3.11.7
+signature:
+  inputs: '[{"type": "double", "name": "x", "required": true}]'
+  outputs: '[{"type": "long", "required": true}]'
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def registry_schema(backend: Backend) -> None:
+    """Unity Catalog registers models only into an existing schema."""
+    with contextlib.suppress(DatabricksError):  # already made by another module's test
+        backend.client.schemas.create(name="t_reg", catalog_name="main")
+
+
+def put_model_files(backend: Backend, artifact_uri: str) -> None:
+    """Write MLMODEL as the run's ``model`` artifact through the artifact API, with the
+    workspace's token (the test process sets no MLflow variables)."""
+    path = artifact_uri.removeprefix("mlflow-artifacts:").lstrip("/")
+    answer = httpx.put(
+        f"{backend.host}/api/2.0/mlflow-artifacts/artifacts/{path}/model/MLmodel",
+        content=MLMODEL.encode(),
+        headers={"Authorization": f"Bearer {backend.mlflow.token}"},
+        timeout=60,
+    )
+    answer.raise_for_status()
+
+
+def scored_versions(backend: Backend, name: str, *metrics: dict[str, float]) -> list[str]:
     """Versions 1..n of ``name``, each from its own run with ``metrics`` (no training: fast).
 
     Returns the run ids."""
+    client = mlflow_client(backend)
     experiment_id = client.create_experiment(f"/Shared/t_reg_{uuid.uuid4().hex[:8]}")
     client.create_registered_model(name)
     run_ids = []
@@ -41,6 +78,7 @@ def scored_versions(client: Any, name: str, *metrics: dict[str, float]) -> list[
         for key, value in values.items():
             client.log_metric(run.info.run_id, key, value)
         client.set_terminated(run.info.run_id)
+        put_model_files(backend, run.info.artifact_uri)
         client.create_model_version(name, f"{run.info.artifact_uri}/model", run_id=run.info.run_id)
         run_ids.append(run.info.run_id)
     return run_ids
@@ -96,7 +134,11 @@ from sklearn.linear_model import LogisticRegression
 mlflow.set_experiment(sys.argv[1])
 with mlflow.start_run() as run:
     model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
-    info = mlflow.sklearn.log_model(model, name="model", pip_requirements=["scikit-learn"])
+    # Unity Catalog takes only models with a signature: the input example gives one.
+    info = mlflow.sklearn.log_model(
+        model, name="model", pip_requirements=["scikit-learn"], input_example=[[0.5]]
+    )
+    mlflow.sklearn.log_model(model, name="unsigned", pip_requirements=["scikit-learn"])
 print(json.dumps({"run_id": run.info.run_id, "model_uri": info.model_uri}))
 """
 
@@ -111,7 +153,7 @@ async def test_promotion_end_to_end_moves_champion_to_the_better_model_which_the
 ) -> None:
     # Start from an empty registry entry: other tests (the docs example) register this
     # guide name too, and this test is about versions 1 and 2.
-    if client.search_registered_models(f"name = '{FRAUD}'"):
+    with contextlib.suppress(MlflowException):  # Unity Catalog's search takes no filter
         client.delete_registered_model(FRAUD)
     (run1, f1_1), (run2, f1_2) = mlflow_script(
         local_ws, TRAIN_AND_REGISTER, "/Shared/t_reg_fraud_detector", FRAUD
@@ -156,10 +198,10 @@ async def test_promotion_end_to_end_moves_champion_to_the_better_model_which_the
 
 
 async def test_a_worse_challenger_is_not_promoted_even_with_confirm(
-    mcp: Client, client: Any
+    mcp: Client, client: Any, backend: Backend
 ) -> None:
     name = unique_model("worse")
-    scored_versions(client, name, {"auc": 0.91}, {"auc": 0.87})
+    scored_versions(backend, name, {"auc": 0.91}, {"auc": 0.87})
     await ok(mcp, "registry_set_alias", name=name, alias="champion", version=1)
     await ok(mcp, "registry_set_alias", name=name, alias="challenger", version=2)
     result = await ok(mcp, "registry_promote", name=name, metric="auc", confirm=True)
@@ -170,9 +212,11 @@ async def test_a_worse_challenger_is_not_promoted_even_with_confirm(
     assert await aliases_of(mcp, name) == {"champion": 1, "challenger": 2}
 
 
-async def test_promotion_honours_the_margin_and_lower_is_better(mcp: Client, client: Any) -> None:
+async def test_promotion_honours_the_margin_and_lower_is_better(
+    mcp: Client, client: Any, backend: Backend
+) -> None:
     name = unique_model("margin")
-    scored_versions(client, name, {"rmse": 10.0, "r2": 0.80}, {"rmse": 9.5, "r2": 0.81})
+    scored_versions(backend, name, {"rmse": 10.0, "r2": 0.80}, {"rmse": 9.5, "r2": 0.81})
     await ok(mcp, "registry_set_alias", name=name, alias="champion", version=1)
     await ok(mcp, "registry_set_alias", name=name, alias="challenger", version=2)
     small = await ok(mcp, "registry_promote", name=name, metric="r2", min_improvement=0.05)
@@ -187,9 +231,11 @@ async def test_promotion_honours_the_margin_and_lower_is_better(mcp: Client, cli
     assert (await aliases_of(mcp, name))["champion"] == 2
 
 
-async def test_a_first_promotion_makes_the_challenger_champion(mcp: Client, client: Any) -> None:
+async def test_a_first_promotion_makes_the_challenger_champion(
+    mcp: Client, client: Any, backend: Backend
+) -> None:
     name = unique_model("first")
-    scored_versions(client, name, {"f1": 0.7})
+    scored_versions(backend, name, {"f1": 0.7})
     await ok(mcp, "registry_set_alias", name=name, alias="challenger", version=1)
     preview = await ok(mcp, "registry_promote", name=name, metric="f1")
     assert "first champion" in text_of(preview)
@@ -200,10 +246,10 @@ async def test_a_first_promotion_makes_the_challenger_champion(mcp: Client, clie
 
 
 async def test_promotion_refuses_a_missing_metric_or_alias_and_says_why(
-    mcp: Client, client: Any
+    mcp: Client, client: Any, backend: Backend
 ) -> None:
     name = unique_model("missing")
-    scored_versions(client, name, {"f1": 0.7, "precision": 0.6}, {"f1": 0.8, "precision": 0.7})
+    scored_versions(backend, name, {"f1": 0.7, "precision": 0.6}, {"f1": 0.8, "precision": 0.7})
     no_alias = await fails(mcp, "registry_promote", name=name, metric="f1")
     assert no_alias.startswith("RESOURCE_DOES_NOT_EXIST") and "registry_set_alias" in no_alias
     await ok(mcp, "registry_set_alias", name=name, alias="champion", version=1)
@@ -215,10 +261,10 @@ async def test_promotion_refuses_a_missing_metric_or_alias_and_says_why(
 
 
 async def test_models_and_versions_are_listed_and_read_with_run_metrics(
-    mcp: Client, client: Any
+    mcp: Client, client: Any, backend: Backend
 ) -> None:
     name = unique_model("listed")
-    runs = scored_versions(client, name, {"f1": 0.5}, {"f1": 0.6, "auc": 0.7}, {"f1": 0.4})
+    runs = scored_versions(backend, name, {"f1": 0.5}, {"f1": 0.6, "auc": 0.7}, {"f1": 0.4})
     await ok(mcp, "registry_set_alias", name=name, alias="champion", version=2)
     listed = await ok(mcp, "registry_list_models", name_like=f"{name[:-4]}%")
     assert [m["name"] for m in listed.structured_content["models"]] == [name]
@@ -255,6 +301,12 @@ async def test_register_version_from_a_run_warns_on_a_second_copy(
     version = await ok(mcp, "registry_get_version", name=name, version=2)
     assert version.structured_content["run_id"] == run_id
 
+    unsigned = await fails(
+        mcp, "registry_register_version", name=name, model_uri=f"runs:/{run_id}/unsigned"
+    )
+    assert unsigned.startswith("INVALID_PARAMETER_VALUE: Model passed for registration did not")
+    assert "input_example" in unsigned  # the way out
+
     no_model = await fails(
         mcp, "registry_register_version", name=name, model_uri=f"runs:/{run_id}/nope"
     )
@@ -264,10 +316,10 @@ async def test_register_version_from_a_run_warns_on_a_second_copy(
 
 
 async def test_aliases_and_tags_are_set_moved_and_deleted_with_confirm(
-    mcp: Client, client: Any
+    mcp: Client, client: Any, backend: Backend
 ) -> None:
     name = unique_model("aliases")
-    scored_versions(client, name, {"f1": 0.5}, {"f1": 0.6})
+    scored_versions(backend, name, {"f1": 0.5}, {"f1": 0.6})
     await ok(mcp, "registry_set_alias", name=name, alias="champion", version=1)
     moved = await ok(mcp, "registry_set_alias", name=name, alias="champion", version=2)
     assert "moved from version 1" in text_of(moved)
@@ -294,7 +346,9 @@ async def test_aliases_and_tags_are_set_moved_and_deleted_with_confirm(
     assert "Unity Catalog" in text_of(dotted)
 
 
-async def test_bad_input_gives_the_error_code_and_a_next_step(mcp: Client, client: Any) -> None:
+async def test_bad_input_gives_the_error_code_and_a_next_step(
+    mcp: Client, client: Any, backend: Backend
+) -> None:
     calls: list[tuple[str, dict[str, Any]]] = [
         ("registry_get_model", {}),
         ("registry_list_versions", {}),
@@ -308,7 +362,7 @@ async def test_bad_input_gives_the_error_code_and_a_next_step(mcp: Client, clien
         assert "catalog.schema.model_name" in text and "main.models.fraud_detector" in text
 
     name = unique_model("bad")
-    scored_versions(client, name, {"f1": 0.5}, {"f1": 0.6})
+    scored_versions(backend, name, {"f1": 0.5}, {"f1": 0.6})
     missing_version = await fails(mcp, "registry_set_alias", name=name, alias="x", version=9)
     assert missing_version.startswith("RESOURCE_DOES_NOT_EXIST")
     assert "versions: 2, 1" in missing_version and "registry_register_version" in missing_version
@@ -325,9 +379,11 @@ async def test_bad_input_gives_the_error_code_and_a_next_step(mcp: Client, clien
     assert unknown_versions.startswith("RESOURCE_DOES_NOT_EXIST")
 
 
-async def test_names_off_the_convention_are_warned_about(mcp: Client, client: Any) -> None:
+async def test_names_off_the_convention_are_warned_about(
+    mcp: Client, client: Any, backend: Backend
+) -> None:
     name = f"main.t_reg.FraudModel{uuid.uuid4().hex[:6]}"
-    scored_versions(client, name, {"f1": 0.5})
+    scored_versions(backend, name, {"f1": 0.5})
     result = await ok(mcp, "registry_get_model", name=name)
     assert "WARNING: naming" in text_of(result) and "snake_case" in text_of(result)
     alias = await ok(mcp, "registry_set_alias", name=name, alias="Champion", version=1)

@@ -26,8 +26,9 @@ class MlflowTarget:
 
     Against Databricks: tracking URI ``databricks`` and registry URI ``databricks-uc``
     (``databricks://<profile>`` with a profile; MLflow authenticates through databricks-sdk).
-    Against the local workspace: its own URL for both (it mounts the OSS MLflow server),
-    with its token, which this target's clients send themselves (:mod:`tools_core.mlflow_rest`).
+    Against the local workspace: its own URL for tracking (it mounts the MLflow server) and
+    the Unity Catalog registry it answers too, with its token, which this target's clients send
+    themselves (:mod:`tools_core.mlflow_rest`, :mod:`tools_core.mlflow_uc`).
     """
 
     tracking_uri: str = "databricks"
@@ -44,7 +45,7 @@ class MlflowTarget:
     @classmethod
     def local(cls, url: str, token: str) -> MlflowTarget:
         """The local workspace's MLflow server, authenticated with its token."""
-        return cls(url, url, token)
+        return cls(url, "databricks-uc", token)
 
 
 @dataclass

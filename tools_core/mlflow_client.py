@@ -33,14 +33,16 @@ def mlflow_client(backend: Backend) -> MlflowClient:
     """
     target = backend.mlflow
     if target.tracking_uri.startswith("databricks") or target.registry_uri.startswith("databricks"):
-        _check_reachable(backend)
+        _check_reachable(backend)  # cheap: one local request when the host is local
     with backend._lock:
         if backend._mlflow_client is None:
             from tools_core import mlflow_rest
 
             mlflow_rest.apply_http_limits(backend.timeouts.mlflow_env())
             backend._mlflow_client = _Transient(
-                mlflow_rest.client(target.tracking_uri, target.registry_uri, target.token)
+                mlflow_rest.client(
+                    target.tracking_uri, target.registry_uri, target.token, backend.client
+                )
             )
         return cast("MlflowClient", backend._mlflow_client)
 

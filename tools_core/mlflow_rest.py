@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlflow import MlflowClient
 from mlflow.entities import FileInfo
@@ -29,6 +29,9 @@ from mlflow.tracking._model_registry.client import ModelRegistryClient
 from mlflow.tracking._tracking_service.client import TrackingServiceClient
 from mlflow.utils.proto_json_utils import message_to_json
 from mlflow.utils.rest_utils import MlflowHostCreds, call_endpoint
+
+if TYPE_CHECKING:
+    from databricks.sdk import WorkspaceClient
 
 LIST_ARTIFACTS = "/api/2.0/mlflow/artifacts/list"
 
@@ -79,9 +82,16 @@ class _RegistryClient(ModelRegistryClient):
         return self._store
 
 
-def client(tracking_uri: str, registry_uri: str, token: str | None) -> MlflowClient:
+def client(
+    tracking_uri: str,
+    registry_uri: str,
+    token: str | None,
+    workspace: WorkspaceClient | None = None,
+) -> MlflowClient:
     """An MlflowClient on these URIs; with ``token``, every request (tracking, registry,
-    artifact listing) carries it and nothing reads ``MLFLOW_TRACKING_TOKEN``."""
+    artifact listing) carries it and nothing reads ``MLFLOW_TRACKING_TOKEN``. A
+    ``databricks-uc`` registry with a token is MLflow's Unity Catalog store on the tracking
+    host, its model files through ``workspace``'s Files API (:mod:`tools_core.mlflow_uc`)."""
     mlflow = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
     if token is None:
         store = TrackingServiceClient(tracking_uri).store
@@ -93,8 +103,12 @@ def client(tracking_uri: str, registry_uri: str, token: str | None) -> MlflowCli
         tracking_uri, RestStore(lambda: tracking_creds), tracking_creds
     )
     # MlflowClient builds its registry client lazily under this attribute name.
-    registry = _RegistryClient(
-        registry_uri, tracking_uri, RegistryRestStore(lambda: registry_creds)
-    )
+    if registry_uri.startswith("databricks-uc") and workspace is not None:
+        from tools_core.mlflow_uc import LocalUcRegistryStore
+
+        store: Any = LocalUcRegistryStore(tracking_creds, workspace)
+    else:
+        store = RegistryRestStore(lambda: registry_creds)
+    registry = _RegistryClient(registry_uri, tracking_uri, store)
     setattr(mlflow, "_registry_client_lazy", registry)  # noqa: B010  (not in MLflow's stubs)
     return mlflow

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from local_workspace.errors import ApiError, invalid
-from local_workspace.http import int64, json_response
+from local_workspace.http import buffered, int64, json_response
 from local_workspace.mlflow_server import MlflowServer
 from local_workspace.state import WorkspaceState
 
@@ -83,7 +83,7 @@ class MlflowMount:
             target = mlflow_path(scope["path"])
             if target is not None:
                 if target.startswith(CHECKED_PREFIXES):
-                    body, receive = await _buffered(receive)
+                    body, receive = await buffered(receive)
                     try:
                         check_request(scope.get("query_string", b""), body)
                     except ApiError as error:
@@ -117,27 +117,6 @@ def check_request(query_string: bytes, body: bytes) -> None:
             raise invalid(
                 f"{name} has {len(value):,} characters; at most {FILTER_MAX_CHARS:,} are allowed."
             )
-
-
-async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
-    """The request body, and a ``receive`` that hands it out again."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        chunks.append(message.get("body", b""))
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Any:
-        nonlocal replayed
-        if replayed:
-            return await receive()
-        replayed = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return body, replay
 
 
 def is_loopback(host: str | None) -> bool:

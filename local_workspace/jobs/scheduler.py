@@ -130,10 +130,31 @@ class JobsService:
             "DBX_DEVKIT_JOB_ID": str(doc.get("job_id") or ""),
             "DBX_DEVKIT_TASK_KEY": task["task_key"],
             "DBX_DEVKIT_TASK_RUN_ID": str(task["run_id"]),
+            "MLFLOW_RUN_CONTEXT": json.dumps(self.run_context(doc, task)),
             # A private home shared by the workspace's tasks (never the host's, which holds
             # ~/.databrickscfg and cloud credentials): caches survive runs, as on a driver.
             "HOME": str(self.state.config.data_dir / TASK_HOME),
         }
+
+    def run_context(self, doc: dict[str, Any], task: dict[str, Any]) -> dict[str, str]:
+        """The tags a Databricks runtime puts on the MLflow runs a job starts (its job run
+        context), given through MLflow's ``MLFLOW_RUN_CONTEXT``: the registry records a model
+        version's lineage (job, notebook) from them."""
+        job_id, run_id = str(doc.get("job_id") or ""), str(doc["run_id"])
+        tags = {
+            "mlflow.source.type": "JOB",
+            "mlflow.source.name": f"jobs/{job_id}/run/{run_id}",
+            "mlflow.databricks.jobRunID": run_id,
+            "mlflow.databricks.jobType": "SUBMIT_RUN" if not job_id else "NORMAL",
+            "mlflow.databricks.workspaceURL": str(doc.get("workspace_url") or ""),
+            "mlflow.databricks.workspaceID": str(self.state.workspace_id),
+        }
+        if job_id:
+            tags["mlflow.databricks.jobID"] = job_id
+        notebook = (task["spec"].get("notebook_task") or {}).get("notebook_path")
+        if notebook:
+            tags["mlflow.databricks.notebookPath"] = str(notebook)
+        return tags
 
     def redact(self, text: str) -> str:
         """``text`` as a run may return it: the workspace token and token look-alikes masked."""

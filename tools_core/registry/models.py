@@ -21,7 +21,10 @@ def iso(ms: int | None) -> str | None:
 
 
 def alias_map(aliases: Any) -> dict[str, int]:
-    """Aliases as {alias: version}, from a model's dict or a list of alias objects."""
+    """Aliases as {alias: version}, from a model's dict or a list of alias objects (none
+    from a Unity Catalog search result, whose ``aliases`` is a method that raises)."""
+    if callable(aliases):
+        return {}
     if isinstance(aliases, dict):
         return {str(k): int(v) for k, v in aliases.items()}
     found: dict[str, int] = {}
@@ -55,7 +58,9 @@ class VersionRow(Result):
             version=int(mv.version),
             status=str(mv.status) if mv.status else None,
             run_id=mv.run_id or None,
-            aliases=[str(a) for a in mv.aliases or []],
+            # A searched Unity Catalog version has no aliases (its `aliases` is a method that
+            # raises): callers take them from the model.
+            aliases=[str(a) for a in mv.aliases or []] if isinstance(mv.aliases, list) else [],
             created=iso(mv.creation_timestamp),
             source=mv.source or None,
         )
@@ -160,6 +165,23 @@ class VersionList(Result):
         )
 
 
+# Tags a Databricks runtime puts on a run, naming what made it: the version's lineage.
+LINEAGE_TAGS = {
+    "mlflow.databricks.jobID": "job_id",
+    "mlflow.databricks.jobRunID": "job_run_id",
+    "mlflow.databricks.notebookPath": "notebook",
+    "mlflow.source.name": "source",
+}
+
+
+def lineage_of(run_tags: dict[str, str]) -> dict[str, str]:
+    """What made a run (job, job run, notebook, or the script), from its tags."""
+    found = {short: run_tags[tag] for tag, short in LINEAGE_TAGS.items() if run_tags.get(tag)}
+    if "job_id" in found or "notebook" in found:
+        found.pop("source", None)  # jobs/<id>/run/<n> repeats them
+    return found
+
+
 class VersionDetail(Result):
     """One model version with its source run's metrics."""
 
@@ -174,6 +196,7 @@ class VersionDetail(Result):
     tags: dict[str, str] = Field(default_factory=dict)
     metrics: dict[str, float] = Field(default_factory=dict)
     metrics_truncated: bool = False
+    lineage: dict[str, str] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
 
     def to_text(self) -> str:
@@ -189,6 +212,8 @@ class VersionDetail(Result):
             lines.append(f"description: {self.description}")
         if self.tags:
             lines.append("tags: " + ", ".join(f"{k}={v}" for k, v in self.tags.items()))
+        if self.lineage:
+            lines.append("made by: " + ", ".join(f"{k}={v}" for k, v in self.lineage.items()))
         if self.metrics:
             shown = ", ".join(f"{k}={v:g}" for k, v in self.metrics.items())
             more = " (more metrics on the run)" if self.metrics_truncated else ""

@@ -65,6 +65,14 @@ def is_missing(exc: BaseException) -> bool:
     return getattr(exc, "error_code", None) in MISSING_CODES
 
 
+# Unity Catalog registers only models logged with a signature (MLflow's text says so).
+SIGNATURE_RULE = "did not contain any signature metadata"
+SIGNATURE_HINT = (
+    "Log the model again with signature=infer_signature(X, model.predict(X)) or an "
+    "input_example, then register that version."
+)
+
+
 @contextmanager
 def mlflow_errors(hint: str = "") -> Iterator[None]:
     """MLflow errors raised inside become ToolsCoreError with MLflow's code and ``hint``."""
@@ -77,4 +85,8 @@ def mlflow_errors(hint: str = "") -> Iterator[None]:
         message = message_of(exc).split("\n", 1)[0]
         if message and message[-1] not in ".!?)":
             message += "."
+        if SIGNATURE_RULE in message:
+            # MLflow's client enforces Unity Catalog's rule before any request: the caller's
+            # input was wrong, whatever code MLflow gives it.
+            code, hint = "INVALID_PARAMETER_VALUE", SIGNATURE_HINT
         raise ToolsCoreError(code, message, hint) from exc

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,7 @@ from tools_core.registry.models import (
     VersionRow,
     alias_map,
     iso,
+    lineage_of,
 )
 from tools_core.registry.names import MODEL_HINT, check_model_name, is_missing, mlflow_errors
 from tools_core.tracking.dedupe import KEY_TAG
@@ -32,6 +34,8 @@ EXISTING_CAP = 20
 MAX_METRICS = 20
 # Models scanned for a client-side name filter (Unity Catalog's search takes no filter).
 UC_SCAN_CAP = 2_000
+# Models of a list whose aliases are read one by one (Unity Catalog's search has none).
+ALIAS_READS = 10
 
 
 def is_unity_catalog(backend: Backend) -> bool:
@@ -107,11 +111,27 @@ def list_models(
         page = client.search_registered_models(
             filter_string=filter_string, max_results=limit, page_token=page_token or None
         )
+    rows = [ModelRow.from_mlflow(m) for m in page]
     return ModelList(
-        models=[ModelRow.from_mlflow(m) for m in page],
+        models=rows,
         truncated=bool(page.token),
         next_page_token=page.token or None,
+        note=_fill_aliases(client, rows),
     )
+
+
+def _fill_aliases(client: MlflowClient, rows: list[ModelRow]) -> str:
+    """Aliases of the listed models: Unity Catalog's search gives none, so a short list
+    reads each model; a long one says where to look."""
+    from mlflow.exceptions import MlflowException
+
+    if len(rows) > ALIAS_READS:
+        return "(aliases: registry_get_model)" if not any(r.aliases for r in rows) else ""
+    for row in rows:
+        if not row.aliases:
+            with contextlib.suppress(MlflowException):  # deleted meanwhile: no aliases
+                row.aliases = alias_map(client.get_registered_model(row.name).aliases)
+    return ""
 
 
 def like_pattern(name_like: str) -> re.Pattern[str]:
@@ -137,7 +157,9 @@ def _filter_client_side(client: MlflowClient, name_like: str, limit: int) -> Mod
         if not token:
             break
     note = f"(filtered here: scanned the first {scanned} models)" if token else ""
-    return ModelList(models=found[:limit], truncated=len(found) > limit or bool(token), note=note)
+    shown = found[:limit]
+    note = " ".join(filter(None, [note, _fill_aliases(client, shown)]))
+    return ModelList(models=shown, truncated=len(found) > limit or bool(token), note=note)
 
 
 def get_model(backend: Backend, name: str) -> ModelDetail:
@@ -208,15 +230,18 @@ def get_version(
     else:
         mv = get_version_or_fail(client, name, int(version or 0))
     metrics: dict[str, float] = {}
+    lineage: dict[str, str] = {}
     more = False
     if mv.run_id:
         try:
-            logged = client.get_run(mv.run_id).data.metrics
+            run = client.get_run(mv.run_id)
         except MlflowException as exc:
             if not is_missing(exc):
                 raise
             warnings.append(f"source run {mv.run_id} not found (deleted?): no metrics.")
         else:
+            logged = run.data.metrics
+            lineage = lineage_of(run.data.tags)
             keys = sorted(logged)
             metrics = {k: float(logged[k]) for k in keys[:MAX_METRICS]}
             more = len(keys) > MAX_METRICS
@@ -232,5 +257,6 @@ def get_version(
         tags={str(k): str(v) for k, v in (mv.tags or {}).items() if k != KEY_TAG},
         metrics=metrics,
         metrics_truncated=more,
+        lineage=lineage,
         warnings=warnings,
     )
