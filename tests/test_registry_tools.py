@@ -129,6 +129,7 @@ print(json.dumps({"run_id": loaded.metadata.run_id, "predicted": len(loaded.pred
 LOG_MODEL = """
 import json, sys
 import mlflow
+import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 mlflow.set_experiment(sys.argv[1])
@@ -136,7 +137,7 @@ with mlflow.start_run() as run:
     model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
     # Unity Catalog takes only models with a signature: the input example gives one.
     info = mlflow.sklearn.log_model(
-        model, name="model", pip_requirements=["scikit-learn"], input_example=[[0.5]]
+        model, name="model", pip_requirements=["scikit-learn"], input_example=np.array([[0.5]])
     )
     mlflow.sklearn.log_model(model, name="unsigned", pip_requirements=["scikit-learn"])
 print(json.dumps({"run_id": run.info.run_id, "model_uri": info.model_uri}))

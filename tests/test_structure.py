@@ -134,7 +134,10 @@ def test_server_imports_local_workspace_only_where_it_starts_it_and_lazily() -> 
 
 # Modules whose one job is to adapt a heavy client: they import it at the top, and are
 # themselves imported only inside functions (checked below).
-HEAVY_ADAPTERS = {"tools_core/mlflow_rest.py": "tools_core.mlflow_rest"}
+HEAVY_ADAPTERS = {
+    "tools_core/mlflow_rest.py": "tools_core.mlflow_rest",
+    "tools_core/mlflow_uc.py": "tools_core.mlflow_uc",
+}
 
 
 def test_tools_core_and_tool_modules_import_no_heavy_package_at_module_level() -> None:

@@ -106,9 +106,9 @@ def client(
     if registry_uri.startswith("databricks-uc") and workspace is not None:
         from tools_core.mlflow_uc import LocalUcRegistryStore
 
-        store: Any = LocalUcRegistryStore(tracking_creds, workspace)
+        registry_store: Any = LocalUcRegistryStore(tracking_creds, workspace)
     else:
-        store = RegistryRestStore(lambda: registry_creds)
-    registry = _RegistryClient(registry_uri, tracking_uri, store)
+        registry_store = RegistryRestStore(lambda: registry_creds)
+    registry = _RegistryClient(registry_uri, tracking_uri, registry_store)
     setattr(mlflow, "_registry_client_lazy", registry)  # noqa: B010  (not in MLflow's stubs)
     return mlflow

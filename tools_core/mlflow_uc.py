@@ -20,6 +20,7 @@ Used for the local workspace; against Databricks MLflow's store is used as it is
 from __future__ import annotations
 
 import contextlib
+import functools
 import posixpath
 import shutil
 import tempfile
@@ -58,7 +59,7 @@ class _ModelFilesRepository(DatabricksSDKModelsArtifactRepository):
         CloudArtifactRepository.__init__(self, self.model_base_path, None, "databricks-uc")
 
 
-class LocalUcRegistryStore(UcModelRegistryStore):  # type: ignore[misc]
+class LocalUcRegistryStore(UcModelRegistryStore):
     """``UcModelRegistryStore`` with this client's credentials (see the module doc)."""
 
     def __init__(self, creds: MlflowHostCreds, workspace: WorkspaceClient) -> None:
@@ -66,7 +67,7 @@ class LocalUcRegistryStore(UcModelRegistryStore):  # type: ignore[misc]
         self.store_uri = "databricks-uc"
         # A Databricks tracking URI makes MLflow record the source run's lineage (job, notebook).
         self.tracking_uri = "databricks"
-        self.get_tracking_host_creds = lambda: creds
+        self.get_tracking_host_creds = functools.partial(lambda given: given, creds)
         self._creds = creds
         self._workspace = workspace
         self.spark = None  # MLflow completes two-level names from a Spark session: none here

@@ -75,6 +75,11 @@ def storage_location(name: str, version: str | int) -> str:
 # -- entities as Unity Catalog's registry protos (JSON) -------------------------------
 
 
+def _token(token: str | bytes | None) -> str | None:
+    """A page token as JSON text (MLflow's SQL store makes bytes)."""
+    return token.decode() if isinstance(token, bytes) else token
+
+
 def _clean(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if v not in (None, "", [])}
 
@@ -190,7 +195,7 @@ class Registry:
         return _clean(
             {
                 "registered_models": [registered_model_json(m, self.user) for m in page],
-                "next_page_token": page.token,
+                "next_page_token": _token(page.token),
             }
         )
 
@@ -243,7 +248,7 @@ class Registry:
                 "model_versions": [
                     model_version_json(mv, self.user) for mv in page if mv.name.count(".") == 2
                 ],
-                "next_page_token": page.token,
+                "next_page_token": _token(page.token),
             }
         )
 

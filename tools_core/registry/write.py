@@ -91,7 +91,7 @@ def register_version(
             raise
         created_model = _create_model(client, name)
     if not created_model:
-        warnings += _duplicates(client, name, source, run_id)
+        warnings += _duplicates(client, name, source, run_id, model_id)
     with mlflow_errors():
         mv = create_version_once(client, name, source, run_id, description or None, model_id)
     made = f"created model {name}; " if created_model else ""
@@ -122,11 +122,18 @@ def _create_model(client: MlflowClient, name: str) -> bool:
     return True
 
 
-def _duplicates(client: MlflowClient, name: str, source: str, run_id: str | None) -> list[str]:
+def _duplicates(
+    client: MlflowClient, name: str, source: str, run_id: str | None, model_id: str | None
+) -> list[str]:
     with mlflow_errors():
         page = client.search_model_versions(f"name = '{name}'", max_results=DUPLICATE_SCAN)
+
+    def same_source(found: str) -> bool:
+        # A logged model's version records its artifact location, which names its id.
+        return found == source or bool(model_id and f"/models/{model_id}/" in f"{found}/")
+
     same = sorted(
-        int(v.version) for v in page if v.source == source and (v.run_id or None) == run_id
+        int(v.version) for v in page if same_source(v.source or "") and (v.run_id or None) == run_id
     )
     if not same:
         return []
