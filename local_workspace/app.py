@@ -65,7 +65,8 @@ class BearerAuth:
         self._cookie = f"{mlflow.COOKIE_NAME}={token}".encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in PUBLIC_PATHS:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path in PUBLIC_PATHS or mlflow.is_ui_link(path):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
@@ -76,11 +77,14 @@ class BearerAuth:
         ):
             await self.app(scope, receive, send)
             return
-        error = ApiError(
-            401,
-            "UNAUTHENTICATED",
-            "Invalid or missing access token: send 'Authorization: Bearer <token>'.",
-        )
+        message = "Invalid or missing access token: send 'Authorization: Bearer <token>'."
+        if path.startswith(mlflow.UI_PREFIX + "/"):
+            # A browser following a "View run" link lands here before it has the UI's cookie.
+            message += (
+                " In a browser, open the MLflow UI login address `dbx-devkit local` prints"
+                f" ({mlflow.LOGIN_PATH}?token=<token>), then the link again."
+            )
+        error = ApiError(401, "UNAUTHENTICATED", message)
         await json_response(error.body(), error.status)(scope, receive, send)
 
     def _ui_cookie(self, scope: Scope) -> bool:

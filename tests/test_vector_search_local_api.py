@@ -190,7 +190,7 @@ def test_an_unknown_embedding_model_is_refused_with_the_local_one_named(
 ) -> None:
     with pytest.raises(BadRequest, match=LOCAL_MODEL_NAME):
         ws.vector_search_indexes.create_index(
-            name=f"{SCHEMA}.gte",
+            name=f"{SCHEMA}.unknown_model",
             endpoint_name=endpoint,
             primary_key="id",
             index_type=VectorIndexType.DELTA_SYNC,
@@ -199,7 +199,7 @@ def test_an_unknown_embedding_model_is_refused_with_the_local_one_named(
                 pipeline_type=PipelineType.TRIGGERED,
                 embedding_source_columns=[
                     EmbeddingSourceColumn(
-                        name="text", embedding_model_endpoint_name="databricks-gte-large-en"
+                        name="text", embedding_model_endpoint_name="my-embedder"
                     )
                 ],
             ),

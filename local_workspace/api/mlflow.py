@@ -6,6 +6,10 @@
 - ``/mlflow/``: MLflow's UI (``/`` redirects there); its pages fetch relative paths
   (``static-files/...``, ``ajax-api/...``), which arrive under ``/mlflow/`` and go to
   MLflow without the prefix.
+- ``/ml/<page>``: the links MLflow prints for tracking URI ``databricks`` ("View run ... at
+  <host>/ml/experiments/<id>/runs/<run>") redirect to the same page of the UI
+  (``/mlflow/#/<page>``); the links it prints for an http tracking URI (``<host>/#/...``)
+  reach the UI through the root's redirect, which browsers follow keeping the ``#...``.
 - ``GET /mlflow/login?token=<token>``: a browser cannot send the bearer header, so a valid
   token (from a loopback client) sets an HttpOnly, SameSite=Strict cookie scoped to
   ``/mlflow``, and the auth middleware accepts that cookie for ``/mlflow/`` paths only.
@@ -31,6 +35,8 @@ from local_workspace.state import WorkspaceState
 
 UI_PREFIX = "/mlflow"
 LOGIN_PATH = "/mlflow/login"
+# Databricks' UI path of MLflow pages: the same routes as OSS MLflow's hash router.
+DATABRICKS_UI_PREFIX = "/ml/"
 COOKIE_NAME = "dbx_devkit_mlflow"
 # Paths MLflow answers at the same place as on its own server (and as on Databricks).
 SAME_PATH_PREFIXES = (
@@ -52,6 +58,18 @@ FILTER_MAX_CHARS = 10_000
 # The Unity Catalog registry paths (registry URI ``databricks-uc``) are Databricks-only:
 # the workspace answers them itself (local_workspace/api/uc_models.py).
 UC_REGISTRY_PREFIX = "/api/2.0/mlflow/unity-catalog/"
+
+
+def is_ui_link(path: str) -> bool:
+    """Whether ``path`` only redirects to the UI (no token needed: it reveals nothing)."""
+    return path == "/" or path.startswith(DATABRICKS_UI_PREFIX)
+
+
+def ui_page(path: str, query_string: bytes) -> str:
+    """The UI address of a Databricks-style page link ``/ml/<page>?<query>``."""
+    page = path[len(DATABRICKS_UI_PREFIX) :]
+    query = query_string.decode("latin-1")
+    return f"{UI_PREFIX}/#/{page}" + (f"?{query}" if query else "")
 
 
 def mlflow_path(path: str) -> str | None:
@@ -79,6 +97,10 @@ class MlflowMount:
                 # root redirects too: MLflow clients print "View run at <url>/#/experiments/..."
                 # and browsers keep the '#...' part across the redirect.
                 await RedirectResponse(UI_PREFIX + "/")(scope, receive, send)
+                return
+            if scope["path"].startswith(DATABRICKS_UI_PREFIX):
+                location = ui_page(scope["path"], scope.get("query_string", b""))
+                await RedirectResponse(location)(scope, receive, send)
                 return
             target = mlflow_path(scope["path"])
             if target is not None:

@@ -4,7 +4,9 @@ Endpoints: create, list, get, update config (``PUT .../config``), delete, and
 ``POST /serving-endpoints/{name}/invocations``. Served entities are registered model versions
 of the workspace's MLflow registry. Foundation-model endpoints (``databricks-*``) and external
 models answer 501: they need Databricks. The local embedding model, when installed, is a
-built-in READY endpoint answering ``{"input": [...]}`` with OpenAI-style embeddings.
+built-in READY endpoint answering ``{"input": [...]}`` with OpenAI-style embeddings, also
+under Databricks' pay-per-token embedding endpoint names (``databricks-gte-large-en``...),
+for which it stands in (its answer names the model that answered).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from local_workspace.errors import invalid
+from local_workspace.errors import ApiError, invalid
 from local_workspace.http import json_body, json_response
 from local_workspace.serving import ServingService
 from local_workspace.state import WorkspaceState
@@ -33,28 +35,42 @@ def service(state: WorkspaceState) -> ServingService:
     )
 
 
-def _embedder(state: WorkspaceState) -> Any:
-    """The local embedding model when installed (``state.services["embedders"]``), else None."""
-    from local_workspace.embeddings import embedders
+def _embedder(state: WorkspaceState, name: str = EMBEDDING_ENDPOINT) -> Any:
+    """The local embedding model when ``name`` is its endpoint (or one of Databricks' that it
+    stands in for) and it is installed (``state.services["embedders"]``), else None."""
+    from local_workspace.embeddings import embedders, local_model_name
 
-    return embedders(state.services).get(EMBEDDING_ENDPOINT)
+    if local_model_name(name) != EMBEDDING_ENDPOINT:
+        return None
+    found = embedders(state.services).get(EMBEDDING_ENDPOINT)
+    if found is None and name != EMBEDDING_ENDPOINT:
+        raise ApiError(
+            501,
+            "NOT_IMPLEMENTED",
+            f"Foundation model endpoint '{name}' is not available in the local workspace "
+            f"without the `embeddings` extra (then {EMBEDDING_ENDPOINT} stands in for it); "
+            "use a real Databricks workspace.",
+        )
+    return found
 
 
-def _embedding_endpoint() -> dict[str, Any]:
+def _embedding_endpoint(name: str = EMBEDDING_ENDPOINT) -> dict[str, Any]:
+    from local_workspace.embeddings import stand_in_note
+
+    entity: dict[str, Any] = {
+        "name": name,
+        "entity_name": "sentence-transformers/all-MiniLM-L6-v2",
+    }
+    note = stand_in_note(name, installed=True)
+    if note:
+        entity["foundation_model"] = {"name": name, "display_name": name, "description": note}
     return {
-        "name": EMBEDDING_ENDPOINT,
-        "id": EMBEDDING_ENDPOINT,
+        "name": name,
+        "id": name,
         "creator": "system",
         "task": "llm/v1/embeddings",
         "state": {"ready": "READY", "config_update": "NOT_UPDATING"},
-        "config": {
-            "served_entities": [
-                {
-                    "name": EMBEDDING_ENDPOINT,
-                    "entity_name": "sentence-transformers/all-MiniLM-L6-v2",
-                }
-            ]
-        },
+        "config": {"served_entities": [entity]},
     }
 
 
@@ -69,6 +85,7 @@ def _embed(embedder: Any, body: dict[str, Any]) -> dict[str, Any]:
         {"object": "embedding", "index": i, "embedding": [float(x) for x in vector]}
         for i, vector in enumerate(vectors)
     ]
+    # "model" names the model that answered, also when it stands in for a Databricks one.
     return {"object": "list", "model": EMBEDDING_ENDPOINT, "data": data}
 
 
@@ -88,8 +105,8 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
 
     async def get(request: Request) -> Response:
         name = request.path_params["name"]
-        if name == EMBEDDING_ENDPOINT and _embedder(state) is not None:
-            return json_response(_embedding_endpoint())
+        if _embedder(state, name) is not None:
+            return json_response(_embedding_endpoint(name))
         return json_response(serving.get(name))  # short locks only
 
     async def delete(request: Request) -> Response:
@@ -104,7 +121,7 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
     async def invocations(request: Request) -> Response:
         name = request.path_params["name"]
         raw = await request.body()
-        embedder = _embedder(state) if name == EMBEDDING_ENDPOINT else None
+        embedder = _embedder(state, name)
         if embedder is not None:
             body = json.loads(raw or b"{}")
             result = await anyio.to_thread.run_sync(_embed, embedder, body)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from local_workspace.embeddings import KEYWORD_NOTE
+from local_workspace.embeddings import KEYWORD_NOTE, stand_in_note
 from local_workspace.errors import invalid
 from local_workspace.vector_search.filters import mask, parse_filters
 from local_workspace.vector_search.index import IndexData, fuse, ranks, top_k
@@ -128,8 +128,12 @@ def query(service: VectorSearchService, name: str, body: dict[str, Any]) -> dict
         "result": {"row_count": len(data_array), "data_array": data_array},
         "scoring": {"method": method},
     }
-    if method == "keyword" and meta.get("embedding_model") is not None:
-        answer["scoring"]["note"] = KEYWORD_NOTE
+    model = meta.get("embedding_model")
+    if model is not None:
+        installed = service.embedder_of(data) is not None
+        notes = [stand_in_note(model, installed), KEYWORD_NOTE if method == "keyword" else ""]
+        if any(notes):
+            answer["scoring"]["note"] = "; ".join(n for n in notes if n)
     return answer
 
 

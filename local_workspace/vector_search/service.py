@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from local_workspace.catalog.names import quote, split_name
-from local_workspace.embeddings import KEYWORD_NOTE, LOCAL_MODEL_NAME, Embedder, embedders
+from local_workspace.embeddings import (
+    FOUNDATION_EMBEDDING_ENDPOINTS,
+    KEYWORD_NOTE,
+    LOCAL_MODEL_NAME,
+    Embedder,
+    embedders,
+    local_model_name,
+    stand_in_note,
+)
 from local_workspace.errors import already_exists, invalid, not_found
 from local_workspace.vector_search.index import IndexData
 
@@ -124,7 +132,17 @@ class VectorSearchService:
         model = data.meta.get("embedding_model")
         if model is None:
             return None
-        return embedders(self.state.services).get(model)
+        return embedders(self.state.services).get(local_model_name(model))
+
+    def scoring_note(self, data: IndexData) -> str:
+        """What scores this index's text when that is not what its spec names ('' if it is):
+        a Databricks-hosted model's stand-in, and/or keywords."""
+        model = data.meta.get("embedding_model")
+        if model is None:
+            return ""
+        keyword = self.embedder_of(data) is None
+        notes = [stand_in_note(model, installed=not keyword), KEYWORD_NOTE if keyword else ""]
+        return "; ".join(n for n in notes if n)
 
     def keyword_only(self, data: IndexData) -> bool:
         """Whether this index's text is scored by keywords only (no model installed)."""
@@ -135,7 +153,8 @@ class VectorSearchService:
         meta = data.meta
         keyword = self.keyword_only(data)
         delta = meta["index_type"] == "DELTA_SYNC"
-        message = KEYWORD_NOTE if keyword else "Index is online (local exact search)."
+        note = self.scoring_note(data)
+        message = "Index is online (local exact search)" + (f"; {note}." if note else ".")
         info: dict[str, Any] = {
             key: meta[key]
             for key in ("name", "endpoint_name", "primary_key", "index_type", "creator")
@@ -162,11 +181,13 @@ class VectorSearchService:
             raise invalid("Exactly one embedding_source_columns entry is supported.")
         model = source_columns[0].get("embedding_model_endpoint_name")
         known = embedders(self.state.services)
-        if model != LOCAL_MODEL_NAME and model not in known:
+        # Databricks' own embedding endpoints are accepted: the local model stands in.
+        if local_model_name(str(model)) != LOCAL_MODEL_NAME and model not in known:
+            hosted = ", ".join(sorted(FOUNDATION_EMBEDDING_ENDPOINTS))
             raise invalid(
                 f"Embedding model endpoint '{model}' is not available in the local workspace; "
-                f"use {LOCAL_MODEL_NAME} or a self-managed embedding column "
-                "(embedding_vector_columns)."
+                f"use {LOCAL_MODEL_NAME} (or {hosted}, which it stands in for) or a "
+                "self-managed embedding column (embedding_vector_columns)."
             )
         return str(model)
 
@@ -201,7 +222,7 @@ class VectorSearchService:
             if dimension <= 0:
                 raise invalid("embedding_vector_columns needs a positive embedding_dimension.")
         elif model is not None:
-            found = embedders(self.state.services).get(model)
+            found = embedders(self.state.services).get(local_model_name(model))
             dimension = found.dimension if found is not None else None
         meta: dict[str, Any] = {
             "name": name,

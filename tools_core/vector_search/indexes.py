@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import itertools
 import json
-from contextlib import AbstractContextManager
+import re
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from tools_core.backend import Backend
-from tools_core.errors import InvalidInput
+from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.retries import single_attempt
 from tools_core.vector_search.errors import ENDPOINT_HINT, check_index_name, vs_errors
 from tools_core.vector_search.models import Changed, IndexDetail, IndexList, IndexRow
@@ -17,6 +19,16 @@ if TYPE_CHECKING:
     from databricks.sdk.service.vectorsearch import VectorIndex
 
 MAX_LIST = 200
+# The API's request fields, as create_index's parameters (and vs_create_index's) name them.
+_PARAMETER_OF = {
+    "delta_sync_index_spec.source_table": "source_table",
+    "direct_access_index_spec.schema_json": "schema",
+    "schema_json": "schema",
+    "embedding_vector_columns": "embedding_vector_column",
+    "embedding_source_columns": "embedding_source_column",
+    "embedding_model_endpoint_name": "embedding_model_endpoint",
+}
+_API_FIELD = re.compile(r"\b(" + "|".join(re.escape(f) for f in _PARAMETER_OF) + r")\b")
 SCHEMA_TYPES = ("integer", "long", "float", "double", "boolean", "string", "date", "timestamp")
 
 
@@ -143,7 +155,7 @@ def create_index(
             embedding_vector_columns=vector_columns,
             columns_to_sync=columns_to_sync or None,
         )
-        with vs_errors(ENDPOINT_HINT), _once(name):
+        with _parameter_names(), vs_errors(ENDPOINT_HINT), _once(name):
             index = api.create_index(
                 name,
                 endpoint_name,
@@ -161,7 +173,7 @@ def create_index(
         embedding_source_columns=sources,
         embedding_vector_columns=vector_columns,
     )
-    with vs_errors(ENDPOINT_HINT), _once(name):
+    with _parameter_names(), vs_errors(ENDPOINT_HINT), _once(name):
         index = api.create_index(
             name,
             endpoint_name,
@@ -172,6 +184,18 @@ def create_index(
     detail = describe(index)
     detail.note = "Next: vs_upsert rows, then vs_query."
     return detail
+
+
+@contextmanager
+def _parameter_names() -> Iterator[None]:
+    """The API's errors name its request fields (``embedding_vector_columns``): say them as
+    the parameters the caller has (``embedding_vector_column``)."""
+    try:
+        yield
+    except ToolsCoreError as exc:
+        exc.message = _API_FIELD.sub(lambda m: _PARAMETER_OF[m.group(1)], exc.message)
+        exc.args = (exc.message,)
+        raise
 
 
 def _once(name: str) -> AbstractContextManager[None]:
