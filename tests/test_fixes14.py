@@ -17,7 +17,7 @@ from databricks.sdk.service.workspace import ImportFormat, Language
 
 from local_workspace.embeddings import model_installed
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import fails, ok, text_of
+from tests.conftest import fails, ok, text_of, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -56,7 +56,13 @@ def test_view_run_links_a_job_prints_open_the_run_in_the_local_ui(
         overwrite=True,
     )
     task = jobs.SubmitTask(task_key="train", notebook_task=jobs.NotebookTask(notebook_path=path))
-    run = ws.jobs.submit(run_name="t_fixes14_links", tasks=[task]).result()
+    run_id = ws.jobs.submit(run_name="t_fixes14_links", tasks=[task]).run_id
+
+    def ended() -> Any:
+        found = ws.jobs.get_run(run_id)
+        return found if found.state.life_cycle_state.value == "TERMINATED" else None
+
+    run = wait_for(ended, timeout=240)  # the SDK's waiter sleeps up to 10 s between polls
     assert run.tasks is not None
     logs = ws.jobs.get_run_output(run.tasks[0].run_id).logs or ""
     links = dict(re.findall(r"View run (\S+) at: (\S+)", logs))
@@ -112,7 +118,9 @@ def docs_table(ws: Any) -> str:
     return table
 
 
-async def test_vs_create_index_errors_name_the_tools_own_parameters(mcp: Any, docs_table: str) -> None:
+async def test_vs_create_index_errors_name_the_tools_own_parameters(
+    mcp: Any, docs_table: str
+) -> None:
     await ok(mcp, "vs_create_endpoint", name=ENDPOINT)
     text = await fails(
         mcp,

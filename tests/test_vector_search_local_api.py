@@ -198,9 +198,7 @@ def test_an_unknown_embedding_model_is_refused_with_the_local_one_named(
                 source_table=f"{SCHEMA}.anything",
                 pipeline_type=PipelineType.TRIGGERED,
                 embedding_source_columns=[
-                    EmbeddingSourceColumn(
-                        name="text", embedding_model_endpoint_name="my-embedder"
-                    )
+                    EmbeddingSourceColumn(name="text", embedding_model_endpoint_name="my-embedder")
                 ],
             ),
         )
