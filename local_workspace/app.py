@@ -25,6 +25,7 @@ from local_workspace.api import (
     lineage,
     mlflow,
     monitors,
+    notification_destinations,
     pipelines,
     scim,
     secrets,
@@ -225,6 +226,7 @@ def create_app(config: LocalConfig) -> Starlette:
         secrets,
         dbfs,
         tokens,
+        notification_destinations,
     ):
         routes.extend(module.routes(state))
     app = Starlette(

@@ -17,7 +17,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from local_workspace.jobs import launch, runs
+from local_workspace.jobs import launch, notices, runs
 from local_workspace.jobs.launch import Context, LaunchError
 from local_workspace.jobs.store import now_ms
 from local_workspace.jobs.tasks import TaskOutcome, TaskProcess
@@ -45,6 +45,8 @@ class RunExecutor:
         self.timed_out = False
         self.processes: dict[str, TaskProcess] = {}
         self.cancelled_tasks: set[str] = set()
+        # The run ("run") and task run ids whose duration warning was sent.
+        self.warned: set[Any] = set()
         self.thread = threading.Thread(
             target=self._main, name=f"job-run-{self.run_id}", daemon=True
         )
@@ -122,8 +124,10 @@ class RunExecutor:
             self.doc["start_time"] = self.doc.get("start_time") or now_ms()
             runs.set_state(self.doc, "RUNNING", message="In run")
             self.service.save(self.doc)
+            self.service.notifier.run_started(self.doc)
             began = time.monotonic()
             while True:
+                self._duration_warnings(tasks, began)
                 if (
                     timeout
                     and not self.cancel_event.is_set()
@@ -159,10 +163,26 @@ class RunExecutor:
                     life = "TERMINATED" if skipped == "CANCELED" else "SKIPPED"
                     runs.finish(tasks[key], life, skipped, message)
                     self.service.save(self.doc)
+                    self.service.notifier.task_ended(self.doc, tasks[key], retrying=False)
                 if not pending and not workers:
                     break
                 self.cond.wait(POLL_S)
             self._conclude()
+
+    def _duration_warnings(self, tasks: dict[str, dict[str, Any]], began: float) -> None:
+        """Warn once per run and per task attempt that outlasts its RUN_DURATION_SECONDS
+        health rule (caller holds the lock; the walk wakes every POLL_S)."""
+        limit = notices.duration_limit(self.doc.get("notifications") or {})
+        if limit is not None and "run" not in self.warned and time.monotonic() - began > limit:
+            self.warned.add("run")
+            self.service.notifier.duration_exceeded(self.doc)
+        for task in tasks.values():
+            limit = notices.duration_limit(task["spec"])
+            if limit is None or runs.life(task) != "RUNNING" or not task.get("start_time"):
+                continue
+            if task["run_id"] not in self.warned and now_ms() - task["start_time"] > limit * 1000:
+                self.warned.add(task["run_id"])
+                self.service.notifier.duration_exceeded(self.doc, task)
 
     def _decide(self, tasks: dict[str, dict[str, Any]], key: str, pending: set[str]) -> str:
         """ "wait", "run", or the result state the task is skipped with."""
@@ -229,6 +249,7 @@ class RunExecutor:
             item["state"] = dict(self.doc["state"])
             item["task_run_ids"] = [t["run_id"] for t in self.doc["tasks"]]
         self.service.save(self.doc)
+        self.service.notifier.run_ended(self.doc)
 
     # -- one task, all its attempts (worker thread) ------------------------------------
 
@@ -239,13 +260,18 @@ class RunExecutor:
                 outcome, condition = self._attempt(task)
                 with self.cond:
                     self._record(task, outcome, condition)
-                    if not self._retry(task, outcome):
+                    # The attempt as it ended: a retry gives the task a new run id and state.
+                    ended = dict(task)
+                    retrying = self._retry(task, outcome)
+                    self.service.notifier.task_ended(self.doc, ended, retrying)
+                    if not retrying:
                         return
                     wait_s = float(task["spec"].get("min_retry_interval_millis") or 0) / 1000
                 if self.cancel_event.wait(wait_s):
                     with self.cond:
                         runs.finish(task, "TERMINATED", "CANCELED", self.cancel_message)
                         self.service.save(self.doc)
+                        self.service.notifier.task_ended(self.doc, task, retrying=False)
                     return
         except Exception as exc:  # thread boundary: the task must end, visibly
             log.exception("task %s of run %s failed inside the scheduler", key, self.run_id)
@@ -258,6 +284,7 @@ class RunExecutor:
                     code="INTERNAL_ERROR",
                 )
                 self.service.save(self.doc)
+                self.service.notifier.task_ended(self.doc, task, retrying=False)
         finally:
             with self.cond:
                 workers.pop(key, None)
@@ -288,6 +315,7 @@ class RunExecutor:
             workdir = self.service.store.attempt_dir(self.run_id, key, task["attempt_number"])
             task["dir"] = str(workdir)
             self.service.save(self.doc)
+            self.service.notifier.task_started(self.doc, task)
             ctx = self._context(task)
         kind = next((k for k in launch.UNSUPPORTED if spec.get(k) is not None), None)
         try:

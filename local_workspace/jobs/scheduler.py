@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from local_workspace.errors import ApiError, invalid
-from local_workspace.jobs import orphans, runs, validate
+from local_workspace.jobs import notices, orphans, runs, validate
 from local_workspace.jobs.executor import RunExecutor
+from local_workspace.jobs.notifier import Notifier
+from local_workspace.jobs.notify_rules import check_notifications
 from local_workspace.jobs.redact import redact
 from local_workspace.jobs.store import RESTART_MESSAGE, JobRecord, JobsStore, now_ms
+from local_workspace.notification_destinations import destinations_of
 
 if TYPE_CHECKING:
     from local_workspace.state import WorkspaceState
@@ -42,6 +45,8 @@ MAX_NOTEBOOK_OUTPUT = 5 * 1024 * 1024
 # The tasks' private HOME, under the data directory.
 TASK_HOME = "task-home"
 CLOSE_WAIT_S = 10.0
+# How long a stopping workspace still delivers queued notifications.
+NOTIFY_CLOSE_S = 3.0
 MULTI_TASK_OUTPUT = (
     "Retrieving the output of runs with multiple tasks is not supported. Please retrieve the "
     "output of each individual task run instead."
@@ -67,6 +72,10 @@ class JobsService:
         self.lock = threading.RLock()
         self.executors: dict[int, RunExecutor] = {}
         self._closed = False
+        self.destinations = destinations_of(state)
+        self.notifier = Notifier(
+            state.config.data_dir, state.workspace_id, self.destinations.config_of
+        )
         self._recover()
 
     # -- plumbing used by the executors ------------------------------------------------
@@ -181,6 +190,7 @@ class JobsService:
             runs.finish(doc, "INTERNAL_ERROR", "FAILED", RESTART_MESSAGE, code="INTERNAL_ERROR")
             doc["active"] = False
             self.save(doc)
+            self.notifier.run_ended(doc)
 
     def close(self) -> None:
         """Cancel running tasks, wait for the runs to end, close the database."""
@@ -192,14 +202,22 @@ class JobsService:
         deadline = time.monotonic() + CLOSE_WAIT_S
         for executor in executors:
             executor.thread.join(max(0.0, deadline - time.monotonic()))
+        self.notifier.close(NOTIFY_CLOSE_S)
         self.store.close()
 
     # -- jobs --------------------------------------------------------------------------
 
     def create_job(self, raw: dict[str, Any]) -> int:
         """A new job from (validated) settings."""
-        settings = validate.check_settings(raw)
+        settings = self._checked(raw)
         return self.store.create_job(settings, self.state.user)
+
+    def _checked(self, raw: Any) -> dict[str, Any]:
+        """Settings that pass the job rules and the notification rules."""
+        # First: a malformed notification block must not reach the SDK's from_dict.
+        if isinstance(raw, dict):
+            check_notifications(raw, self.destinations.exists)
+        return validate.check_settings(raw)
 
     def job(self, job_id: Any) -> JobRecord:
         """A job, or Databricks' "does not exist" error."""
@@ -211,7 +229,7 @@ class JobsService:
     def reset_job(self, job_id: Any, new_settings: Any) -> None:
         """Replace all settings."""
         record = self.job(job_id)
-        self.store.save_job_settings(record.job_id, validate.check_settings(new_settings))
+        self.store.save_job_settings(record.job_id, self._checked(new_settings))
 
     def update_job(self, job_id: Any, new_settings: Any, remove: Any) -> None:
         """Merge settings (arrays by key) and remove fields."""
@@ -221,7 +239,7 @@ class JobsService:
         if remove is not None and not isinstance(remove, list):
             raise invalid("fields_to_remove must be a list of strings.")
         merged = validate.merge_update(record.settings, new_settings or {}, remove or [])
-        self.store.save_job_settings(record.job_id, validate.check_settings(merged))
+        self.store.save_job_settings(record.job_id, self._checked(merged))
 
     def delete_job(self, job_id: Any) -> None:
         """Delete a job; its active runs are cancelled."""
@@ -272,12 +290,15 @@ class JobsService:
         tasks = body.get("tasks")
         if tasks is None or tasks == []:
             raise invalid("A run needs at least one task.")
-        validate.check_settings({"tasks": tasks, "timeout_seconds": body.get("timeout_seconds")})
+        alerts = notices.job_fields(body)
+        checked = {"tasks": tasks, "timeout_seconds": body.get("timeout_seconds"), **alerts}
+        self._checked(checked)
         settings = {
             "tasks": tasks,
             "timeout_seconds": body.get("timeout_seconds"),
             "environments": body.get("environments"),
             "max_concurrent_runs": 1000,
+            **alerts,
         }
         queue = body.get("queue") or {}
         return self._start(
@@ -342,6 +363,7 @@ class JobsService:
                     runs.new_task(spec, self.store.new_id()) for spec in settings.get("tasks") or []
                 ],
                 "repair_history": [{"type": "ORIGINAL", "start_time": now}],
+                "notifications": notices.job_fields(settings),
             }
             runs.set_state(doc, "PENDING", message="Waiting for cluster")
             limit = int(doc["max_concurrent_runs"] if doc["max_concurrent_runs"] is not None else 1)
@@ -371,6 +393,8 @@ class JobsService:
                 executor = RunExecutor(self, doc, rerun)
                 self.executors[run_id] = executor
                 executor.start()
+            else:
+                self.notifier.run_ended(doc)
             return {"run_id": run_id, "number_in_job": doc["number_in_job"]}
 
     # -- reading runs ------------------------------------------------------------------
