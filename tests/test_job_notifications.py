@@ -8,6 +8,7 @@ import email
 import email.policy
 import json
 import queue
+import socket
 import threading
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from tests.conftest import wait_for
 from tests.test_jobs_local_api import folder, put_file, wait_run
 
 WAIT_S = 30
+GT = jobs.JobsHealthOperator.GREATER_THAN
 
 
 class Listener:
@@ -150,9 +152,17 @@ def test_bad_destinations_are_refused(ws: WorkspaceClient, config: Config, messa
         ws.notification_destinations.create(display_name="t-bad", config=config)
 
 
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (connections are refused at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_a_failing_job_posts_its_on_failure_webhook_and_writes_its_email(
     ws: WorkspaceClient, local_ws: LocalWorkspace, listener: Listener
 ) -> None:
+    dead = destination(ws, f"http://127.0.0.1:{closed_port()}/gone")
     hook = destination(ws, listener.url + "/fail", username="bot", password="pw")
     script = put_file(ws, f"{folder(ws)}/boom.py", "raise ValueError('boom')\n")
     name = f"t-alerts-fail-{uuid.uuid4().hex[:6]}"
@@ -161,7 +171,9 @@ def test_a_failing_job_posts_its_on_failure_webhook_and_writes_its_email(
         email_notifications=jobs.JobEmailNotifications(
             on_failure=["oncall@example.com"], on_success=["happy@example.com"]
         ),
-        webhook_notifications=jobs.WebhookNotifications(on_failure=[jobs.Webhook(id=hook)]),
+        webhook_notifications=jobs.WebhookNotifications(
+            on_failure=[jobs.Webhook(id=dead), jobs.Webhook(id=hook)]
+        ),
         tasks=[jobs.Task(task_key="boom", spark_python_task=jobs.SparkPythonTask(script))],
     ).job_id
     assert job_id is not None
@@ -185,9 +197,12 @@ def test_a_failing_job_posts_its_on_failure_webhook_and_writes_its_email(
     text = message.get_content()
     assert "State: FAILED" in text and "ValueError: boom" in text
     assert f"#job/{job_id}/run/{run_id}" in text
-    entry = wait_for(lambda: [e for e in journal(local_ws) if e["run_id"] == run_id], WAIT_S)
-    assert entry[0]["outcome"] == "delivered" and entry[0]["http_status"] == 200
-    assert listener.url not in json.dumps(entry)
+    # An unreachable destination is recorded, and holds up neither the run nor the others.
+    entries = wait_for(lambda: [e for e in journal(local_ws) if e["run_id"] == run_id], WAIT_S)
+    outcomes = {e["destination_id"]: e for e in entries}
+    assert outcomes[hook]["outcome"] == "delivered" and outcomes[hook]["http_status"] == 200
+    assert outcomes[dead]["outcome"] == "failed" and "refused" in outcomes[dead]["error"]
+    assert "127.0.0.1" not in json.dumps(entries)  # destination URLs are secrets
 
 
 def test_a_successful_run_notifies_on_start_and_on_success_only_and_task_level_too(
@@ -236,7 +251,7 @@ def test_a_successful_run_notifies_on_start_and_on_success_only_and_task_level_t
     assert marker["run"]["run_id"] == str(again.run_id) and not listener.quiet("/ok")
 
 
-def test_notification_settings_mute_canceled_runs(
+def test_notification_settings_mute_canceled_runs_and_slow_runs_warn(
     ws: WorkspaceClient, local_ws: LocalWorkspace, listener: Listener
 ) -> None:
     hook = [jobs.Webhook(id=destination(ws, listener.url + "/mute"))]
@@ -245,12 +260,22 @@ def test_notification_settings_mute_canceled_runs(
     for mute in (True, False):
         submitted = ws.jobs.submit(
             run_name=f"t-alerts-cancel-{mute}",
-            webhook_notifications=jobs.WebhookNotifications(on_start=hook, on_failure=hook),
             notification_settings=jobs.JobNotificationSettings(no_alert_for_canceled_runs=mute),
+            webhook_notifications=jobs.WebhookNotifications(
+                on_start=hook, on_failure=hook, on_duration_warning_threshold_exceeded=hook
+            ),
+            health=jobs.JobsHealthRules(
+                [jobs.JobsHealthRule(jobs.JobsHealthMetric.RUN_DURATION_SECONDS, GT, 1)]
+            )
+            if not mute
+            else None,
             tasks=[jobs.SubmitTask(task_key="s", spark_python_task=jobs.SparkPythonTask(sleeper))],
         )
         started = listener.next_post("/mute")[1]
         assert started["event_type"] == "jobs.on_start"
+        if not mute:
+            slow = listener.next_post("/mute")[1]
+            assert slow["event_type"] == "jobs.on_duration_warning_threshold_exceeded"
         ws.jobs.cancel_run(submitted.run_id)
         runs_.append(wait_run(ws, submitted.run_id))
     _, failed = listener.next_post("/mute")
