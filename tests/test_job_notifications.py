@@ -26,6 +26,9 @@ from databricks.sdk.service.settings import Config, EmailConfig, GenericWebhookC
 from local_workspace.runner import LocalWorkspace
 from tests.conftest import wait_for
 from tests.test_jobs_local_api import folder, put_file, wait_run
+from tools_core.backend import Backend
+from tools_core.errors import InvalidInput, ToolsCoreError
+from tools_core.jobs import create_job
 
 WAIT_S = 30
 GT = jobs.JobsHealthOperator.GREATER_THAN
@@ -39,7 +42,7 @@ class Listener:
         posts = self.posts
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 size = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(size) or b"null")
                 posts.put((self.path, dict(self.headers), body))
@@ -315,6 +318,36 @@ def test_bad_notifications_are_refused_on_create_reset_and_submit(ws: WorkspaceC
         condition_task=task.condition_task,
         email_notifications=jobs.TaskEmailNotifications(on_failure=["a@b"]),
     )
-    with pytest.raises(InvalidParameterValue, match="Task c: email_notifications.on_failure"):
+    with pytest.raises(InvalidParameterValue, match=r"Task c: email_notifications\.on_failure"):
         ws.jobs.reset(job_id, jobs.JobSettings(name="t-alerts-bad", tasks=[bad_task]))
     ws.jobs.delete(job_id)
+
+
+def test_jobs_create_checks_notifications_before_sending_anything(backend: Backend) -> None:
+    condition = {"op": "EQUAL_TO", "left": "1", "right": "1"}
+    hooks = [{"id": f"h{i}"} for i in range(4)]
+    spec: dict[str, Any] = {
+        "name": "alerts-check-daily",
+        "email_notifications": {"on_failure": ["oncall@example.com", "oncall"]},
+        "tasks": [
+            {
+                "task_key": "c",
+                "condition_task": condition,
+                "webhook_notifications": {"on_failure": hooks},
+            }
+        ],
+    }
+    with pytest.raises(InvalidInput) as bad:
+        create_job(backend, spec)
+    assert "spec: email_notifications.on_failure: 'oncall' is not an email address" in str(
+        bad.value
+    )
+    assert "task 'c': webhook_notifications.on_failure lists 4 destinations" in str(bad.value)
+
+    spec["email_notifications"] = {"on_failure": ["oncall@example.com"]}
+    spec["tasks"][0]["webhook_notifications"] = {"on_failure": [{"id": "no-such-destination"}]}
+    with pytest.raises(ToolsCoreError) as missing:
+        create_job(backend, spec)
+    assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert "task 'c': webhook_notifications.on_failure: no-such-destination" in str(missing.value)
+    assert not list(backend.client.jobs.list(name="alerts-check-daily"))

@@ -25,6 +25,7 @@ from tools_core.jobs.models import (
     schedule_text,
     task_kind,
 )
+from tools_core.jobs.notifications import check_destinations
 from tools_core.jobs.spec import check_paths_exist, job_settings, validate_job_spec
 from tools_core.retries import single_attempt
 
@@ -85,6 +86,7 @@ def create_job(backend: Backend, spec: Mapping[str, Any]) -> JobWritten:
     """Create a job from a JobSettings-shaped spec; naming-convention warnings in the result."""
     warnings = validate_job_spec(spec)
     check_paths_exist(backend, spec.get("tasks") or [], git=spec.get("git_source") is not None)
+    check_destinations(backend, spec)
     settings = job_settings(spec)
     fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
     # jobs/create has no idempotency token: a retry after a lost answer makes a second job.
@@ -128,6 +130,7 @@ def update_job(
         current.settings and current.settings.git_source
     )
     check_paths_exist(backend, new_settings.get("tasks") or [], git=git)
+    check_destinations(backend, new_settings)
     backend.client.jobs.update(
         job_id,
         new_settings=JobSettings.from_dict(new_settings) if new_settings else None,

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from tools_core.errors import InvalidInput, ToolsCoreError
+from tools_core.jobs.notifications import notification_problems
 from tools_core.jobs.task_rules import task_problems
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ def validate_job_spec(
         if not tasks and not partial:
             problems.append("spec.tasks is empty; a job needs at least one task.")
         problems.extend(check_tasks(tasks, known_keys=existing_task_keys))
+    problems.extend(notification_problems(spec))
     _raise_if(problems)
     warnings = []
     if not partial or "name" in spec:
