@@ -351,3 +351,26 @@ def test_jobs_create_checks_notifications_before_sending_anything(backend: Backe
     assert missing.value.error_code == "RESOURCE_DOES_NOT_EXIST"
     assert "task 'c': webhook_notifications.on_failure: no-such-destination" in str(missing.value)
     assert not list(backend.client.jobs.list(name="alerts-check-daily"))
+
+
+def test_the_failure_alerts_item_names_each_job_and_what_alerts_it() -> None:
+    from tools_core.project.local import failure_alerts
+
+    jobs_ = {
+        "etl": {"email_notifications": {"on_failure": ["oncall@example.com"]}},
+        "train": {"webhook_notifications": {"on_failure": [{"id": "d1"}, {"id": "d2"}]}},
+        "report": {
+            "email_notifications": {"on_success": ["happy@example.com"], "on_failure": []},
+            "tasks": [{"task_key": "a", "email_notifications": {"on_failure": ["x@example.com"]}}],
+        },
+    }
+    item = failure_alerts({"resources": {"jobs": jobs_}})
+    assert item.status == "failed" and item.next_step
+    assert item.evidence == (
+        "no job-level on_failure on report (etl: 1 email; report: task-level on 1 task(s); "
+        "train: 2 webhooks)"
+    )
+    del jobs_["report"]
+    item = failure_alerts({"resources": {"jobs": jobs_}})
+    assert item.status == "passed"
+    assert item.evidence == "on_failure on all 2 jobs: etl: 1 email; train: 2 webhooks"

@@ -124,34 +124,70 @@ def bundle_item(report: BundleValidation | None, problem: str) -> CheckItem:
 
 
 def failure_alerts(config: dict[str, Any] | None) -> CheckItem:
-    """Every job notifies someone on failure (email or webhook)."""
+    """Every job of the bundle (for the checked target) notifies someone when a run fails:
+    a job-level ``email_notifications.on_failure`` address or ``webhook_notifications.
+    on_failure`` destination. Task-level notifications alone do not count: a run skipped or
+    failed before its tasks ran notifies only at the job level."""
     name = "failure_alerts"
     jobs = _resources(config, "jobs")
     if config is None:
         return CheckItem(item=name, status="unknown", evidence="bundle not readable")
     if not jobs:
         return CheckItem(item=name, status="unknown", evidence="the bundle declares no jobs")
-    silent = [key for key, job in jobs.items() if not _alerts(job)]
+    found = {key: _alerts(job) for key, job in sorted(jobs.items())}
+    silent = [key for key, (emails, hooks, _) in found.items() if not emails and not hooks]
+    shown = "; ".join(_alert_text(key, *alerts) for key, alerts in found.items())
     if not silent:
         return CheckItem(
-            item=name, status="passed", evidence=f"on_failure set on all {len(jobs)} jobs"
+            item=name,
+            status="passed",
+            evidence=short(f"on_failure on all {len(jobs)} jobs: {shown}"),
         )
     return CheckItem(
         item=name,
         status="failed",
-        evidence=short(f"no on_failure notification on: {', '.join(sorted(silent))}"),
-        next_step="Add email_notifications.on_failure (or webhook_notifications) to those jobs.",
+        evidence=short(f"no job-level on_failure on {', '.join(silent)} ({shown})"),
+        next_step=(
+            "Add email_notifications.on_failure (addresses) or webhook_notifications."
+            "on_failure ([{id: <notification destination id>}]) to those jobs."
+        ),
     )
 
 
-def _alerts(job: Any) -> bool:
+def _alerts(job: Any) -> tuple[int, int, int]:
+    """(on_failure email addresses, on_failure webhook destinations, tasks with their own
+    on_failure) of a job's settings."""
     if not isinstance(job, dict):
-        return False
-    for kind in ("email_notifications", "webhook_notifications"):
-        spec = job.get(kind)
-        if isinstance(spec, dict) and spec.get("on_failure"):
-            return True
-    return False
+        return 0, 0, 0
+
+    def counts(block: dict[str, Any]) -> tuple[int, int]:
+        emails = (block.get("email_notifications") or {}).get("on_failure")
+        hooks = (block.get("webhook_notifications") or {}).get("on_failure")
+        addresses = (
+            [a for a in emails if isinstance(a, str) and a] if isinstance(emails, list) else []
+        )
+        ids = (
+            [h for h in hooks if isinstance(h, dict) and h.get("id")]
+            if isinstance(hooks, list)
+            else []
+        )
+        return len(addresses), len(ids)
+
+    emails, hooks = counts(job)
+    tasks = job.get("tasks") if isinstance(job.get("tasks"), list) else []
+    on_tasks = sum(1 for t in tasks if isinstance(t, dict) and any(counts(t)))
+    return emails, hooks, on_tasks
+
+
+def _alert_text(key: str, emails: int, hooks: int, on_tasks: int) -> str:
+    parts = [
+        f"{n} {what}{'s' if n > 1 else ''}"
+        for n, what in ((emails, "email"), (hooks, "webhook"))
+        if n
+    ]
+    if on_tasks:
+        parts.append(f"task-level on {on_tasks} task(s)")
+    return f"{key}: {', '.join(parts) or 'none'}"
 
 
 def _resources(config: dict[str, Any] | None, kind: str) -> dict[str, Any]:
