@@ -160,22 +160,26 @@ def _alerts(job: Any) -> tuple[int, int, int]:
     if not isinstance(job, dict):
         return 0, 0, 0
 
+    def on_failure(block: dict[str, Any], kind: str) -> list[Any]:
+        spec = block.get(kind)
+        found = spec.get("on_failure") if isinstance(spec, dict) else None
+        return found if isinstance(found, list) else []
+
     def counts(block: dict[str, Any]) -> tuple[int, int]:
-        emails = (block.get("email_notifications") or {}).get("on_failure")
-        hooks = (block.get("webhook_notifications") or {}).get("on_failure")
-        addresses = (
-            [a for a in emails if isinstance(a, str) and a] if isinstance(emails, list) else []
-        )
-        ids = (
-            [h for h in hooks if isinstance(h, dict) and h.get("id")]
-            if isinstance(hooks, list)
-            else []
-        )
+        addresses = [
+            a for a in on_failure(block, "email_notifications") if isinstance(a, str) and a
+        ]
+        ids = [
+            h
+            for h in on_failure(block, "webhook_notifications")
+            if isinstance(h, dict) and h.get("id")
+        ]
         return len(addresses), len(ids)
 
     emails, hooks = counts(job)
-    tasks = job.get("tasks") if isinstance(job.get("tasks"), list) else []
-    on_tasks = sum(1 for t in tasks if isinstance(t, dict) and any(counts(t)))
+    tasks = job.get("tasks")
+    listed = tasks if isinstance(tasks, list) else []
+    on_tasks = sum(1 for t in listed if isinstance(t, dict) and any(counts(t)))
     return emails, hooks, on_tasks
 
 
