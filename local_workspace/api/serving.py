@@ -1,12 +1,14 @@
 """Model Serving API of the local workspace, at the paths the SDK calls.
 
-Endpoints: create, list, get, update config (``PUT .../config``), delete, and
-``POST /serving-endpoints/{name}/invocations``. Served entities are registered model versions
-of the workspace's MLflow registry. Foundation-model endpoints (``databricks-*``) and external
-models answer 501: they need Databricks. The local embedding model, when installed, is a
-built-in READY endpoint answering ``{"input": [...]}`` with OpenAI-style embeddings, also
-under Databricks' pay-per-token embedding endpoint names (``databricks-gte-large-en``...),
-for which it stands in (its answer names the model that answered).
+Endpoints: create, list, get, update config (``PUT .../config``), AI Gateway (``PUT
+.../ai-gateway``, inference tables only), delete, and
+``POST /serving-endpoints/{name}/invocations`` (logged to the endpoint's inference table).
+Served entities are registered model versions of the workspace's MLflow registry.
+Foundation-model endpoints (``databricks-*``) and external models answer 501: they need
+Databricks. The local embedding model, when installed, is a built-in READY endpoint
+answering ``{"input": [...]}`` with OpenAI-style embeddings, also under Databricks'
+pay-per-token embedding endpoint names (``databricks-gte-large-en``...), for which it
+stands in (its answer names the model that answered).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 from local_workspace.errors import ApiError, invalid
 from local_workspace.http import json_body, json_response
 from local_workspace.serving import ServingService
+from local_workspace.serving.inference_tables import InferenceTables
 from local_workspace.state import WorkspaceState
 
 EMBEDDING_ENDPOINT = "local-minilm-l6-v2"
@@ -31,7 +34,10 @@ def service(state: WorkspaceState) -> ServingService:
     """The serving service (created on first use)."""
     mlflow = state.services["mlflow"]
     return state.service(
-        "serving", lambda: ServingService(state.config.data_dir, state.user, mlflow.wait_ready)
+        "serving",
+        lambda: ServingService(
+            state.config.data_dir, state.user, mlflow.wait_ready, InferenceTables(state.catalog)
+        ),
     )
 
 
@@ -118,6 +124,11 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         name = request.path_params["name"]
         return json_response(await anyio.to_thread.run_sync(serving.update_config, name, body))
 
+    async def put_ai_gateway(request: Request) -> Response:
+        body = await json_body(request)
+        name = request.path_params["name"]
+        return json_response(await anyio.to_thread.run_sync(serving.put_ai_gateway, name, body))
+
     async def invocations(request: Request) -> Response:
         name = request.path_params["name"]
         raw = await request.body()
@@ -136,5 +147,6 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         Route(base + "/{name}", get, methods=["GET"]),
         Route(base + "/{name}", delete, methods=["DELETE"]),
         Route(base + "/{name}/config", update_config, methods=["PUT"]),
+        Route(base + "/{name}/ai-gateway", put_ai_gateway, methods=["PUT"]),
         Route("/serving-endpoints/{name}/invocations", invocations, methods=["POST"]),
     ]

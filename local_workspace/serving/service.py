@@ -7,6 +7,7 @@ version (update, config_update IN_PROGRESS). After a restart models load again o
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from local_workspace.errors import ApiError, already_exists, invalid, not_found
+from local_workspace.serving import inference_tables as itables
 from local_workspace.serving import loaded
 
 log = logging.getLogger("local_workspace")
@@ -81,8 +83,15 @@ def _entities(config: dict[str, Any]) -> list[dict[str, Any]]:
 class ServingService:
     """The serving endpoints of one local workspace."""
 
-    def __init__(self, data_dir: Path, user: str, mlflow_ready: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        user: str,
+        mlflow_ready: Callable[[], None],
+        tables: itables.InferenceTables | None = None,
+    ) -> None:
         self._path = data_dir / "serving.json"
+        self._tables = tables
         self._scratch = data_dir / "serving"
         self._user = user
         self._mlflow_ready = mlflow_ready
@@ -106,20 +115,35 @@ class ServingService:
             raise invalid("Missing required field: name")
         if name.startswith("databricks-"):
             raise not_local(f"Foundation model endpoint '{name}'")
-        entities = _entities(body.get("config") or {})
+        config = body.get("config") or {}
+        entities = _entities(config)
         now = int(time.time() * 1000)
+        endpoint: dict[str, Any] = {
+            "name": name,
+            "id": uuid.uuid4().hex,
+            "creator": self._user,
+            "creation_timestamp": now,
+            "last_updated_timestamp": now,
+            "config": {"served_entities": entities, "config_version": 1},
+            "tags": body.get("tags") or [],
+        }
+        gateway = _gateway_table_config(body.get("ai_gateway"))
+        if gateway is not None:
+            endpoint["ai_gateway"] = {
+                "inference_table_config": itables.resolve(itables.GATEWAY, gateway, name, None)
+            }
+        if config.get("auto_capture_config") is not None:
+            endpoint["config"]["auto_capture_config"] = itables.resolve(
+                itables.LEGACY, config["auto_capture_config"], name, None
+            )
         with self._lock:
             if name in self._endpoints:
                 raise already_exists(f"Endpoint with name '{name}' already exists.")
-            self._endpoints[name] = {
-                "name": name,
-                "id": uuid.uuid4().hex,
-                "creator": self._user,
-                "creation_timestamp": now,
-                "last_updated_timestamp": now,
-                "config": {"served_entities": entities, "config_version": 1},
-                "tags": body.get("tags") or [],
-            }
+        self._create_table(endpoint)  # DuckDB work: outside the lock `get` takes
+        with self._lock:
+            if name in self._endpoints:
+                raise already_exists(f"Endpoint with name '{name}' already exists.")
+            self._endpoints[name] = endpoint
             self._runtime[name] = _Runtime()
             self._save()
         self._start_load(name)
@@ -129,15 +153,74 @@ class ServingService:
         """Replace what an endpoint serves; the old version answers until the new one loads."""
         entities = _entities(config)
         with self._lock:
-            endpoint = self._get_doc(name)
-            endpoint["config"] = {
-                "served_entities": entities,
-                "config_version": int(endpoint["config"].get("config_version", 1)) + 1,
-            }
-            endpoint["last_updated_timestamp"] = int(time.time() * 1000)
+            endpoint = json.loads(json.dumps(self._get_doc(name)))
+        previous = endpoint["config"].get("auto_capture_config")
+        capture = previous
+        if config.get("auto_capture_config") is not None:
+            wanted = config["auto_capture_config"]
+            if previous and not previous.get("enabled") and wanted.get("enabled") is not False:
+                # Databricks: re-enabling a disabled inference table is not supported.
+                raise invalid(
+                    "Re-enabling inference tables on an endpoint is not supported: create a "
+                    "new endpoint to enable them."
+                )
+            capture = itables.resolve(itables.LEGACY, wanted, name, previous)
+        endpoint["config"] = {
+            "served_entities": entities,
+            "config_version": int(endpoint["config"].get("config_version", 1)) + 1,
+        }
+        if capture is not None:
+            endpoint["config"]["auto_capture_config"] = capture
+        self._create_table(endpoint)
+        with self._lock:
+            current = self._get_doc(name)
+            current["config"] = endpoint["config"]
+            current["created_tables"] = endpoint.get("created_tables", [])
+            current["last_updated_timestamp"] = int(time.time() * 1000)
             self._save()
         self._start_load(name)
         return self.get(name)
+
+    def put_ai_gateway(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Replace the endpoint's AI Gateway (inference tables only, locally): the
+        ``PutAiGatewayResponse`` JSON."""
+        raw = _gateway_table_config(body)
+        with self._lock:
+            endpoint = json.loads(json.dumps(self._get_doc(name)))
+        previous = (endpoint.get("ai_gateway") or {}).get("inference_table_config")
+        gateway: dict[str, Any] = {}
+        if raw is not None:
+            config = itables.resolve(itables.GATEWAY, raw, name, previous)
+            gateway["inference_table_config"] = config
+        endpoint["ai_gateway"] = gateway
+        self._create_table(endpoint)
+        with self._lock:
+            current = self._get_doc(name)
+            current["ai_gateway"] = gateway
+            current["created_tables"] = endpoint.get("created_tables", [])
+            current["last_updated_timestamp"] = int(time.time() * 1000)
+            self._save()
+        return dict(gateway)
+
+    def _create_table(self, endpoint: dict[str, Any]) -> None:
+        """Create the enabled inference table of ``endpoint`` (a copy, not yet stored) and
+        note it in ``created_tables``: re-enabling the same table later reuses it."""
+        gateway = (endpoint.get("ai_gateway") or {}).get("inference_table_config") or {}
+        legacy = endpoint["config"].get("auto_capture_config") or {}
+        if gateway.get("enabled") and legacy.get("enabled"):
+            raise invalid(
+                "An endpoint logs to one inference table: enable either "
+                "ai_gateway.inference_table_config or config.auto_capture_config."
+            )
+        capture = _capture(endpoint)
+        if capture is None:
+            return
+        if self._tables is None:
+            raise not_local("Inference tables")
+        created = endpoint.setdefault("created_tables", [])
+        self._tables.create(capture, endpoint["name"], reuse=capture.table in created)
+        if capture.table not in created:
+            created.append(capture.table)
 
     def delete(self, name: str) -> None:
         """Delete an endpoint and drop its model."""
@@ -170,6 +253,11 @@ class ServingService:
         """The endpoint as ``ServingEndpointDetailed`` JSON, with its live state."""
         with self._lock:
             endpoint = json.loads(json.dumps(self._get_doc(name)))
+        endpoint.pop("created_tables", None)
+        capture = endpoint["config"].get("auto_capture_config")
+        if capture and capture.get("enabled"):
+            table = itables.table_of(capture).rsplit(".", 1)[-1]
+            capture["state"] = {"payload_table": {"name": table}}
         rt = self._rt(name)
         wanted = endpoint["config"]["served_entities"][0]["entity_version"]
         if rt.loading is not None:
@@ -257,5 +345,70 @@ class ServingService:
         return rt.model
 
     def invoke(self, name: str, body: bytes) -> dict[str, Any]:
-        """Score a request on an endpoint (blocking: call from a worker thread)."""
-        return loaded.invoke(self.model_for(name), body)
+        """Score a request on an endpoint (blocking: call from a worker thread). With an
+        inference table, the request and its answer, failed or not, are appended to it
+        before this returns; no serving lock is held meanwhile."""
+        with self._lock:
+            endpoint = json.loads(json.dumps(self._get_doc(name)))
+        capture = _capture(endpoint)
+        started = dt.datetime.now(dt.timezone.utc)
+        clock: float | None = None
+        client_id: str | None = None
+        status, answer = 200, {}
+        try:
+            client_id, for_model = itables.client_request_id(body)
+            model = self.model_for(name)
+            clock = time.monotonic()
+            answer = loaded.invoke(model, for_model)
+            return answer
+        except ApiError as exc:
+            status, answer = exc.status, exc.body()
+            raise
+        finally:
+            if capture is not None and self._tables is not None:
+                entity = endpoint["config"]["served_entities"][0]
+                call = itables.Invocation(
+                    endpoint=name,
+                    entity_name=entity["entity_name"],
+                    entity_version=entity["entity_version"],
+                    served_entity_id=_served_entity_id(endpoint["id"], entity["name"]),
+                    requester=self._user,
+                    client_request_id=client_id,
+                    request=body,
+                    status_code=status,
+                    response=answer,
+                    started=started,
+                    duration_ms=0 if clock is None else int((time.monotonic() - clock) * 1000),
+                )
+                self._tables.append(capture, call)
+
+
+def _gateway_table_config(gateway: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The inference table part of an ``ai_gateway`` body; the other gateway features
+    (guardrails, rate limits, usage tracking, fallbacks) need Databricks."""
+    if not gateway:
+        return None
+    usage = gateway.get("usage_tracking_config") or {}
+    for key in ("guardrails", "rate_limits", "fallback_config"):
+        if gateway.get(key):
+            raise not_local(f"AI Gateway {key}")
+    if usage.get("enabled"):
+        raise not_local("AI Gateway usage_tracking_config")
+    found = gateway.get("inference_table_config")
+    return dict(found) if isinstance(found, dict) else None
+
+
+def _capture(endpoint: dict[str, Any]) -> itables.Capture | None:
+    """The endpoint's enabled inference table (AI Gateway first), or None."""
+    gateway = (endpoint.get("ai_gateway") or {}).get("inference_table_config") or {}
+    if gateway.get("enabled"):
+        return itables.Capture(itables.GATEWAY, itables.table_of(gateway))
+    legacy = endpoint["config"].get("auto_capture_config") or {}
+    if legacy.get("enabled"):
+        return itables.Capture(itables.LEGACY, itables.table_of(legacy))
+    return None
+
+
+def _served_entity_id(endpoint_id: str, entity: str) -> str:
+    """A served entity's stable id (Databricks joins it to system.serving.served_entities)."""
+    return uuid.uuid5(uuid.UUID(endpoint_id), entity).hex

@@ -34,10 +34,19 @@ def serving_get_endpoint(ctx: Context, name: Endpoint) -> core.EndpointDetail:
 
 @writer("serving", destructive=False, idempotent=False)
 def serving_create_endpoint(
-    ctx: Context, name: Endpoint, model: Model, workload_size: Size = "Small", timeout_s: Wait = 60
+    ctx: Context,
+    name: Endpoint,
+    model: Model,
+    workload_size: Size = "Small",
+    timeout_s: Wait = 60,
+    inference_table: Annotated[
+        str | None, Field(description="catalog.schema to log requests to")
+    ] = None,
 ) -> core.EndpointDetail:
     """Serve a registered model version (alias resolved). Then serving_query."""
-    return core.create_endpoint(backend_of(ctx), name, model, workload_size, timeout_s)
+    return core.create_endpoint(
+        backend_of(ctx), name, model, workload_size, timeout_s, inference_table
+    )
 
 
 @writer("serving", destructive=True, idempotent=True)

@@ -160,17 +160,11 @@ def _declares_capture(endpoint: dict[str, Any]) -> str:
     return ""
 
 
-def _deployed_capture(endpoint: Any) -> bool:
-    gateway = getattr(endpoint, "ai_gateway", None)
-    table = getattr(gateway, "inference_table_config", None)
-    if table is not None and table.enabled:
-        return True
-    capture = getattr(getattr(endpoint, "config", None), "auto_capture_config", None)
-    return bool(capture is not None and capture.enabled)
-
-
 def inference_tables(backend: Backend | None, config: dict[str, Any] | None, why: str) -> CheckItem:
-    """Every serving endpoint of the bundle logs to inference tables; deployed ones too."""
+    """The bundle's serving endpoints declare inference tables, and the deployed endpoint
+    (the one serving the champion) logs to one: passed only then, with the table's name."""
+    from tools_core.serving.endpoints import inference_table
+
     name = "inference_tables"
     endpoints = _endpoints(config)
     if config is None:
@@ -190,11 +184,12 @@ def inference_tables(backend: Backend | None, config: dict[str, Any] | None, why
     declared = ", ".join(f"{k} ({_declares_capture(v)})" for k, v in endpoints.items())
     if why:
         return CheckItem(
-            item=name, status="passed", evidence=short(f"bundle: {declared}; workspace: {why}")
+            item=name, status="unknown", evidence=short(f"bundle: {declared}; workspace: {why}")
         )
     from databricks.sdk.errors import NotFound
 
     notes: list[str] = []
+    tables: list[str] = []
     for spec in endpoints.values():
         endpoint_name = spec.get("name")
         if not isinstance(endpoint_name, str) or "${" in endpoint_name:
@@ -209,17 +204,23 @@ def inference_tables(backend: Backend | None, config: dict[str, Any] | None, why
         except _failures() as exc:
             notes.append(short(f"{endpoint_name}: {exc}", 120))
             continue
-        if not _deployed_capture(deployed):
+        table = inference_table(deployed)
+        if not table:
             return CheckItem(
                 item=name,
                 status="failed",
-                evidence=f"deployed endpoint {endpoint_name} logs no inference tables",
-                next_step="Deploy the bundle again (bundle_deploy) so the endpoint gets them.",
+                evidence=f"deployed endpoint {endpoint_name} logs no inference table",
+                next_step="Deploy the bundle again (bundle_deploy) so the endpoint gets it.",
             )
-        notes.append(f"{endpoint_name} deployed with inference tables")
-    return CheckItem(
-        item=name, status="passed", evidence=short(f"bundle: {declared}; {'; '.join(notes)}")
-    )
+        tables.append(f"{endpoint_name} logs to {table}")
+    if not tables:
+        return CheckItem(
+            item=name,
+            status="unknown",
+            evidence=short(f"bundle: {declared}; {'; '.join(notes) or 'no endpoint name'}"),
+            next_step="Deploy the endpoint (bundle_deploy), then check again.",
+        )
+    return CheckItem(item=name, status="passed", evidence=short("; ".join(tables + notes)))
 
 
 def feature_naming(backend: Backend | None, config: dict[str, Any] | None, why: str) -> CheckItem:

@@ -60,6 +60,7 @@ class EndpointDetail(Result):
     ready: str
     config_update: str
     served: list[str]
+    inference_table: str = ""
     message: str = ""
     next_step: str = ""
 
@@ -77,6 +78,19 @@ def _state(endpoint: Any) -> tuple[str, str]:
     ready = state.ready.value if state and state.ready else "UNKNOWN"
     update = state.config_update.value if state and state.config_update else "UNKNOWN"
     return ready, update
+
+
+def inference_table(endpoint: Any) -> str:
+    """The full name of the inference table an endpoint logs to ('' for none): AI Gateway's
+    ``inference_table_config`` or the legacy ``auto_capture_config``, both
+    ``<catalog>.<schema>.<table_name_prefix>_payload`` (the prefix defaults to the name)."""
+    gateway = getattr(getattr(endpoint, "ai_gateway", None), "inference_table_config", None)
+    legacy = getattr(getattr(endpoint, "config", None), "auto_capture_config", None)
+    for config in (gateway, legacy):
+        if config is not None and config.enabled and config.catalog_name and config.schema_name:
+            prefix = config.table_name_prefix or endpoint.name
+            return f"{config.catalog_name}.{config.schema_name}.{prefix}_payload"
+    return ""
 
 
 def _detail(endpoint: ServingEndpointDetailed) -> EndpointDetail:
@@ -98,6 +112,7 @@ def _detail(endpoint: ServingEndpointDetailed) -> EndpointDetail:
         ready=ready,
         config_update=update,
         served=_served(entities),
+        inference_table=inference_table(endpoint),
         message="; ".join(messages)[:500],
         next_step=step,
     )
@@ -184,21 +199,48 @@ def _poll(backend: Backend, name: str, timeout_s: int) -> EndpointDetail:
     return detail
 
 
+def _gateway(inference_table: str | None) -> Any:
+    """AI Gateway logging requests to ``catalog.schema`` (table ``<endpoint>_payload``)."""
+    from databricks.sdk.service.serving import AiGatewayConfig, AiGatewayInferenceTableConfig
+
+    if not inference_table:
+        return None
+    parts = inference_table.split(".")
+    if len(parts) != 2 or not all(parts):
+        raise InvalidInput(
+            f"inference_table {inference_table!r} is not catalog.schema.",
+            "Pass the schema the table goes to, e.g. main.monitoring.",
+        )
+    config = AiGatewayInferenceTableConfig(
+        catalog_name=parts[0], schema_name=parts[1], enabled=True
+    )
+    return AiGatewayConfig(inference_table_config=config)
+
+
 def create_endpoint(
-    backend: Backend, name: str, model: str, workload_size: str = "Small", timeout_s: int = 60
+    backend: Backend,
+    name: str,
+    model: str,
+    workload_size: str = "Small",
+    timeout_s: int = 60,
+    inference_table: str | None = None,
 ) -> EndpointDetail:
-    """Create an endpoint serving ``model`` (alias resolved to its version); wait bounded."""
+    """Create an endpoint serving ``model`` (alias resolved to its version); wait bounded.
+
+    ``inference_table`` (``catalog.schema``) logs every request and response to
+    ``catalog.schema.<name>_payload`` through AI Gateway inference tables."""
     from databricks.sdk.errors import ResourceAlreadyExists
     from databricks.sdk.service.serving import EndpointCoreConfigInput
 
     ids.name(name, "endpoint name")  # checked before anything is created: _wait reads it
+    gateway = _gateway(inference_table)
     entity = _entity(backend, model, workload_size)
     config = EndpointCoreConfigInput(name=name, served_entities=[entity])
     try:
         # A repeat after a lost answer would be refused as "already exists", hiding that
         # this call made it: one attempt, and an honest "unknown".
         with single_attempt(f"Creating endpoint {name!r}", f"serving_get_endpoint name={name}"):
-            backend.client.serving_endpoints.create(name=name, config=config)
+            backend.client.serving_endpoints.create(name=name, config=config, ai_gateway=gateway)
     except ResourceAlreadyExists as exc:
         raise ToolsCoreError(
             "RESOURCE_ALREADY_EXISTS", str(exc), "Use serving_update_endpoint to change it."
