@@ -180,6 +180,19 @@ def test_a_legacy_auto_capture_config_logs_to_its_payload_table(
     assert row["status_code"] == "200" and row["version"] == "2"
     assert int(row["timestamp_ms"]) > 0 and int(row["execution_time_ms"]) >= 0
 
+    # Disabled by a config update (the version keeps serving); re-enabling is not supported.
+    off = AutoCaptureConfigInput(enabled=False)
+    ws.serving_endpoints.update_config_and_wait(
+        endpoint, served_entities=[_entity(model, "2")], auto_capture_config=off
+    )
+    assert ws.serving_endpoints.get(endpoint).config.auto_capture_config.enabled is False
+    ws.serving_endpoints.query(endpoint, dataframe_records=model["records"][:2])
+    assert sql(ws, f"SELECT count(*) FROM {schema}.scores_payload")[1] == [["1"]]
+    with pytest.raises(DatabricksError, match="not supported"):
+        ws.serving_endpoints.update_config(
+            endpoint, served_entities=[_entity(model, "2")], auto_capture_config=capture
+        )
+
     # Databricks creates the table itself: another endpoint cannot reuse an existing one.
     with pytest.raises(DatabricksError, match="already exists"):
         ws.serving_endpoints.create(
