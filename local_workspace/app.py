@@ -24,6 +24,7 @@ from local_workspace.api import (
     jobs,
     lineage,
     mlflow,
+    mlflow_traces,
     monitors,
     notification_destinations,
     pipelines,
@@ -67,7 +68,13 @@ class BearerAuth:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path in PUBLIC_PATHS or mlflow.is_ui_link(path):
+        if (
+            scope["type"] != "http"
+            or path in PUBLIC_PATHS
+            or mlflow.is_ui_link(path)
+            # Presigned URLs carry their own signature instead of a token (mlflow_traces).
+            or path.startswith(mlflow_traces.SIGNED_PREFIX)
+        ):
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
@@ -217,6 +224,7 @@ def create_app(config: LocalConfig) -> Starlette:
         data_quality,
         jobs,
         mlflow,
+        mlflow_traces,
         uc_models,
         vector_search,
         serving,

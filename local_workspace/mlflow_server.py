@@ -189,10 +189,25 @@ class MlflowServer:
 
         return handlers._get_model_registry_store()
 
+    def tracking_store(self) -> Any:
+        """MLflow's own tracking store (blocking until the server is ready)."""
+        self.wait_ready()
+        from mlflow.server import handlers
+
+        return handlers._get_tracking_store()
+
     # -- serve -------------------------------------------------------------------------
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        """Answer one HTTP request with MLflow's app, as if it had arrived on ``path``."""
+    async def handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        path: str,
+        rewrite: Callable[[bytes], bytes] | None = None,
+    ) -> None:
+        """Answer one HTTP request with MLflow's app, as if it had arrived on ``path``;
+        ``rewrite`` edits the answer's body."""
         try:
             if not self._ready.is_set():
                 body_receive = await self._wait_for_start(receive)
@@ -205,7 +220,7 @@ class MlflowServer:
             await json_response(error.body(), error.status)(scope, receive, send)
             return
         assert self._app is not None
-        await call_wsgi(self._app, scope, receive, send, path)
+        await call_wsgi(self._app, scope, receive, send, path, rewrite)
 
     async def _wait_for_start(self, receive: Receive) -> Receive | None:
         """Wait until MLflow has started; None when the client disconnected meanwhile.
@@ -380,13 +395,19 @@ def _run_wsgi(
         for k, v in headers
         if k.lower() != "content-length"
     ]
-    body = b"".join(chunks)
-    raw_headers.append((b"content-length", str(len(body)).encode()))
-    return int(status.split(" ", 1)[0]), raw_headers, body
+    return int(status.split(" ", 1)[0]), raw_headers, b"".join(chunks)
 
 
-async def call_wsgi(app: WsgiApp, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-    """Run the WSGI ``app`` on this ASGI request (as ``path``) in a worker thread."""
+async def call_wsgi(
+    app: WsgiApp,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    path: str,
+    rewrite: Callable[[bytes], bytes] | None = None,
+) -> None:
+    """Run the WSGI ``app`` on this ASGI request (as ``path``) in a worker thread; its
+    body passes through ``rewrite`` if given."""
     chunks: list[bytes] = []
     more = True
     while more:
@@ -395,6 +416,9 @@ async def call_wsgi(app: WsgiApp, scope: Scope, receive: Receive, send: Send, pa
         more = message.get("more_body", False)
     environ = _environ(scope, b"".join(chunks), path)
     status, headers, body = await anyio.to_thread.run_sync(_run_wsgi, app, environ)
+    if rewrite is not None:
+        body = rewrite(body)
+    headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     with contextlib.suppress(OSError):
         await send({"type": "http.response.body", "body": body})

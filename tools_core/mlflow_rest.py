@@ -23,8 +23,11 @@ from typing import TYPE_CHECKING, Any
 from mlflow import MlflowClient
 from mlflow.entities import FileInfo
 from mlflow.protos.service_pb2 import ListArtifacts
+from mlflow.store.artifact.mlflow_artifacts_repo import MlflowArtifactsRepository
 from mlflow.store.model_registry.rest_store import RestStore as RegistryRestStore
 from mlflow.store.tracking.rest_store import RestStore
+from mlflow.tracing.client import TracingClient
+from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
 from mlflow.tracking._model_registry.client import ModelRegistryClient
 from mlflow.tracking._tracking_service.client import TrackingServiceClient
 from mlflow.utils.proto_json_utils import message_to_json
@@ -82,6 +85,40 @@ class _RegistryClient(ModelRegistryClient):
         return self._store
 
 
+class _TraceArtifacts(MlflowArtifactsRepository):
+    """A trace's files on the tracking server, read with this client's credentials."""
+
+    def __init__(self, artifact_uri: str, tracking_uri: str, token: str | None) -> None:
+        self._token = token
+        super().__init__(artifact_uri, tracking_uri=tracking_uri)
+
+    @property
+    def _host_creds(self) -> MlflowHostCreds:
+        # Paths are relative to the resolved artifact URI, as in MLflow's own repository.
+        return MlflowHostCreds(self.artifact_uri, token=self._token)
+
+
+class _TracingClient(TracingClient):
+    """MLflow's tracing client on a given store; a trace's span files are fetched with the
+    same credentials (MLflow's default artifact repository reads the environment's token)."""
+
+    def __init__(self, tracking_uri: str, store: Any, creds: MlflowHostCreds) -> None:
+        self._store = store
+        self._creds = creds
+        super().__init__(tracking_uri)
+
+    @property
+    def store(self) -> Any:
+        """The store this client was built with."""
+        return self._store
+
+    def _get_artifact_repo_for_trace(self, trace_info: Any) -> Any:
+        uri = get_artifact_uri_for_trace(trace_info)
+        if not uri.startswith("mlflow-artifacts:"):
+            return super()._get_artifact_repo_for_trace(trace_info)
+        return _TraceArtifacts(uri, self.tracking_uri, self._creds.token)
+
+
 def client(
     tracking_uri: str,
     registry_uri: str,
@@ -89,7 +126,7 @@ def client(
     workspace: WorkspaceClient | None = None,
 ) -> MlflowClient:
     """An MlflowClient on these URIs; with ``token``, every request (tracking, registry,
-    artifact listing) carries it and nothing reads ``MLFLOW_TRACKING_TOKEN``. A
+    artifact listing, traces) carries it and nothing reads ``MLFLOW_TRACKING_TOKEN``. A
     ``databricks-uc`` registry with a token is MLflow's Unity Catalog store on the tracking
     host, its model files through ``workspace``'s Files API (:mod:`tools_core.mlflow_uc`)."""
     mlflow = MlflowClient(tracking_uri=tracking_uri, registry_uri=registry_uri)
@@ -99,9 +136,9 @@ def client(
         return mlflow
     tracking_creds = MlflowHostCreds(tracking_uri, token=token)
     registry_creds = MlflowHostCreds(registry_uri, token=token)
-    mlflow._tracking_client = _TrackingClient(
-        tracking_uri, RestStore(lambda: tracking_creds), tracking_creds
-    )
+    tracking_store = RestStore(lambda: tracking_creds)
+    mlflow._tracking_client = _TrackingClient(tracking_uri, tracking_store, tracking_creds)
+    mlflow._tracing_client = _TracingClient(tracking_uri, tracking_store, tracking_creds)
     # MlflowClient builds its registry client lazily under this attribute name.
     if registry_uri.startswith("databricks-uc") and workspace is not None:
         from tools_core.mlflow_uc import LocalUcRegistryStore

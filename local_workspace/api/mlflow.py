@@ -28,6 +28,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from local_workspace.api import mlflow_traces
 from local_workspace.errors import ApiError, invalid
 from local_workspace.http import buffered, int64, json_response
 from local_workspace.mlflow_server import MlflowServer
@@ -74,7 +75,7 @@ def ui_page(path: str, query_string: bytes) -> str:
 
 def mlflow_path(path: str) -> str | None:
     """The path MLflow's app should see for a workspace path, or None if it is not MLflow's."""
-    if path.startswith(UC_REGISTRY_PREFIX):
+    if path.startswith(UC_REGISTRY_PREFIX) or mlflow_traces.is_credentials_path(path):
         return None
     if path.startswith(SAME_PATH_PREFIXES) or path in SAME_PATHS:
         return path
@@ -111,7 +112,8 @@ class MlflowMount:
                     except ApiError as error:
                         await json_response(error.body(), error.status)(scope, receive, send)
                         return
-                await self.server.handle(scope, receive, send, target)
+                rewrite = mlflow_traces.databricks_view(scope, target)
+                await self.server.handle(scope, receive, send, target, rewrite)
                 return
         await self.app(scope, receive, send)
 

@@ -6,12 +6,22 @@ workspace's own registry and artifact store, and loaded with ``mlflow.pyfunc``. 
 reuses MLflow's scoring server (``invocations``), so payload
 parsing (dataframe_records, dataframe_split, inputs, instances, chat ``messages``) and schema
 enforcement behave as on Databricks Model Serving, which runs the same code.
+
+Traces: a served agent (``ChatAgent``, ``ResponsesAgent``, or any model using MLflow
+tracing) traces each request, and on Databricks those traces go to the experiment the model
+was logged in. Here each request names that experiment as its trace destination in a
+context of its own (MLflow's context-local destination, a ``ContextVar``): the process's
+MLflow settings stay as the workspace set them, and two endpoints serving models of
+different experiments never see each other's destination. The exporter is the process's
+one, sending to the workspace's own URL.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +33,15 @@ NEEDS_FULL_MLFLOW = (
 )
 
 
-def load(name: str, version: str, scratch: Path) -> Any:
+@dataclass(frozen=True)
+class Served:
+    """A loaded model and the experiment its requests' traces go to (None: MLflow's default)."""
+
+    model: Any
+    trace_experiment: str | None
+
+
+def load(name: str, version: str, scratch: Path) -> Served:
     """Download ``models:/<name>/<version>`` from the workspace's registry and load it.
 
     Call once the workspace's MLflow is ready (it configures the process's clients)."""
@@ -37,11 +55,36 @@ def load(name: str, version: str, scratch: Path) -> Any:
     path = mlflow.artifacts.download_artifacts(
         artifact_uri=f"models:/{name}/{version}", dst_path=dst
     )
-    return mlflow.pyfunc.load_model(path)
+    return Served(mlflow.pyfunc.load_model(path), _logged_in(name, version))
 
 
-def invoke(model: Any, body: bytes) -> dict[str, Any]:
+def _logged_in(name: str, version: str) -> str | None:
+    """The experiment a version's model was logged in: its logged model's, else its run's."""
+    from mlflow import MlflowClient
+    from mlflow.exceptions import MlflowException
+
+    client = MlflowClient()
+    try:
+        model_version = client.get_model_version(name, version)
+        if model_version.model_id:
+            return str(client.get_logged_model(model_version.model_id).experiment_id)
+        if model_version.run_id:
+            return str(client.get_run(model_version.run_id).info.experiment_id)
+    except MlflowException:
+        return None  # the source is gone: traces go to MLflow's default experiment
+    return None
+
+
+def invoke(served: Served, body: bytes) -> dict[str, Any]:
+    """Score one JSON request; its traces go to the model's experiment (see the module doc)."""
+    return contextvars.copy_context().run(_invoke, served, body)
+
+
+def _invoke(served: Served, body: bytes) -> dict[str, Any]:
     """Score one JSON request with MLflow's scoring code; a rejected payload is a 400."""
+    if served.trace_experiment is not None:
+        _trace_to(served.trace_experiment)
+    model = served.model
     from mlflow.exceptions import MlflowException
     from mlflow.pyfunc import scoring_server
 
@@ -56,6 +99,18 @@ def invoke(model: Any, body: bytes) -> dict[str, Any]:
     if isinstance(result, dict) and "messages" in result and "choices" not in result:
         result["choices"] = _choices(result["messages"])
     return result if isinstance(result, dict) else {"predictions": result}
+
+
+def _trace_to(experiment_id: str) -> None:
+    """This context's traces go to ``experiment_id`` (MLflow's context-local destination).
+
+    Set on MLflow's destination registry directly: ``mlflow.tracing.set_destination`` would
+    also rebuild the process's tracer provider on every request, and the provider already
+    exports to the workspace's own tracking server; only the experiment differs."""
+    from mlflow.entities.trace_location import MlflowExperimentLocation
+    from mlflow.tracing.provider import _MLFLOW_TRACE_USER_DESTINATION
+
+    _MLFLOW_TRACE_USER_DESTINATION.set(MlflowExperimentLocation(experiment_id), context_local=True)
 
 
 def _choices(messages: Any) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ def not_local(what: str) -> ApiError:
 class _Runtime:
     """What an endpoint holds in memory: the model it serves and the load in progress."""
 
-    model: Any = None
+    model: loaded.Served | None = None
     version: str | None = None  # the version `model` is
     loading: str | None = None  # the version being loaded
     error: str | None = None  # why the last load failed
@@ -321,7 +321,7 @@ class ServingService:
                 if rt.loading == wanted:
                     rt.loading = None
 
-    def model_for(self, name: str) -> Any:
+    def model_for(self, name: str) -> loaded.Served:
         """The model an endpoint serves now, loading it first after a restart (blocking)."""
         with self._lock:
             self._get_doc(name)

@@ -62,6 +62,8 @@ TOOLS: tuple[Callable[..., Any], ...] = (
     mlflow.mlflow_compare_runs,
     mlflow.mlflow_get_metric_history,
     mlflow.mlflow_log_run,
+    mlflow.mlflow_search_traces,
+    mlflow.mlflow_get_trace,
     pipelines.pipelines_list,
     pipelines.pipelines_get,
     pipelines.pipelines_create,

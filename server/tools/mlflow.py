@@ -1,8 +1,9 @@
-"""mlflow tools: experiments, run search/detail/comparison, metric history (plot), logging."""
+"""mlflow tools: experiments, run search/detail/comparison, metric history (plot), logging,
+traces."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
@@ -10,6 +11,7 @@ from pydantic import Field
 from server.registry import reader, writer
 from server.runtime import backend_of
 from tools_core import tracking as core
+from tools_core.tracking import traces
 
 # Terse on purpose: tools/list is context every agent pays on every turn.
 RunId = Annotated[str, Field(description="Run id")]
@@ -107,3 +109,31 @@ def mlflow_log_run(
 ) -> core.RunLogged:
     """Record an evaluation as a new finished run (or add to run_id)."""
     return core.log_run(backend_of(ctx), experiment, run_name, params, metrics, tags, run_id)
+
+
+@reader("mlflow")
+def mlflow_search_traces(
+    ctx: Context,
+    experiment: Annotated[str, Field(description="Name or id (or give run_id)")] = "",
+    run_id: Annotated[str, Field(description="Traces of this run")] = "",
+    status: Annotated[
+        Literal["OK", "ERROR", "IN_PROGRESS"] | None, Field(description="Trace status")
+    ] = None,
+    last_hours: Annotated[float, Field(ge=0, description="Only the last N hours")] = 0,
+    tags: Tags = None,  # type: ignore[assignment]
+    limit: Annotated[int, Field(ge=1, le=100, description="Max traces")] = 20,
+    page_token: PageToken = "",
+) -> traces.TraceTable:
+    """Traces, newest first: id, status, latency, request, top span. Detail: mlflow_get_trace."""
+    return traces.search_traces(
+        backend_of(ctx), experiment, run_id, status, last_hours, tags, limit, page_token or None
+    )
+
+
+@reader("mlflow")
+def mlflow_get_trace(
+    ctx: Context,
+    trace_id: Annotated[str, Field(description="tr-...")],
+) -> traces.TraceDetail:
+    """A trace's span tree: errors first, latency per span, inputs/outputs cut."""
+    return traces.get_trace(backend_of(ctx), trace_id)
