@@ -66,8 +66,13 @@ def _logged_in(name: str, version: str) -> str | None:
     client = MlflowClient()
     try:
         model_version = client.get_model_version(name, version)
-        if model_version.model_id:
-            return str(client.get_logged_model(model_version.model_id).experiment_id)
+        # MLflow's server leaves model_id empty; the source then names the logged model.
+        source = str(model_version.source or "")
+        model_id = model_version.model_id or (
+            source.removeprefix("models:/") if source.startswith("models:/m-") else None
+        )
+        if model_id:
+            return str(client.get_logged_model(model_id).experiment_id)
         if model_version.run_id:
             return str(client.get_run(model_version.run_id).info.experiment_id)
     except MlflowException:
