@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hmac
 import logging
 import re
@@ -36,6 +37,7 @@ from local_workspace.api import (
     tokens,
     uc,
     uc_models,
+    uc_registered_models,
     uc_surface,
     uc_tags,
     vector_search,
@@ -202,6 +204,8 @@ def build_state(config: LocalConfig) -> WorkspaceState:
     state.services["catalog"] = Catalog(config.data_dir, config.user, seed=config.seed)
     # Cheap: MLflow itself is imported in the background once the workspace serves.
     state.services["mlflow"] = MlflowServer(config.data_dir)
+    # Registered models are Unity Catalog securables: grants find them in MLflow's registry.
+    state.catalog.grants.model_named = functools.partial(uc_models.model_named, state)
     return state
 
 
@@ -226,6 +230,7 @@ def create_app(config: LocalConfig) -> Starlette:
         mlflow,
         mlflow_traces,
         uc_models,
+        uc_registered_models,
         vector_search,
         serving,
         lineage,

@@ -33,6 +33,7 @@ from server.specs import all_specs
 from tests.conftest import mcp_session, mlflow_script, text_of, wait_for
 from tests.fault_proxy import Decision, FaultPlan, FaultProxy, fault_proxy
 from tests.test_pipelines_local_api import sql, upload
+from tests.test_registry_tools import MLMODEL
 from tools_core.backend import Backend, local_backend
 from tools_core.mlflow_client import mlflow_client
 
@@ -358,15 +359,21 @@ def _done(run: Any) -> bool:
 # ---------------------------------------------------------------- MLflow and the registry
 
 
-# A user's script (argv: run id) that gives the run a model folder: an MLmodel file, all the
-# registry needs (MLflow's artifact client reads its token from the environment).
-LOG_MLMODEL = """
+# A user's script (argv: run id) that gives the run a model folder: an MLmodel file with a
+# signature, all Unity Catalog's registry needs (MLflow's artifact client reads its token
+# from the environment).
+LOG_MLMODEL = (
+    """
 import json, sys
 from mlflow import MlflowClient
 
-MlflowClient().log_text(sys.argv[1], "flavors: {}\\n", "model/MLmodel")
+MLMODEL = """
+    + repr(MLMODEL)
+    + """
+MlflowClient().log_text(sys.argv[1], MLMODEL, "model/MLmodel")
 print(json.dumps({"logged": sys.argv[1]}))
 """
+)
 
 
 async def mlflow_area(rig: Rig) -> None:

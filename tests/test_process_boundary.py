@@ -45,6 +45,13 @@ y = (X["x"] > 0).astype(int)
 model = LogisticRegression().fit(X, y)
 mlflow.set_experiment("/Shared/tiny")
 with mlflow.start_run():
+    try:  # Unity Catalog refuses a model without a signature
+        mlflow.sklearn.log_model(
+            model, name="unsigned", registered_model_name="main.default.tiny",
+            pip_requirements=["scikit-learn"],
+        )
+    except mlflow.exceptions.MlflowException as exc:
+        print("refused:", exc.message)
     mlflow.sklearn.log_model(
         model,
         name="model",
@@ -118,14 +125,29 @@ async def test_a_champion_trained_by_a_job_is_served_from_a_normal_start(tmp_pat
         done = await ok(client, "jobs_wait_run", run_id=run_id, timeout_s=300)
         output = text_of(await ok(client, "jobs_get_run_output", run_id=run_id))
         assert "SUCCESS" in text_of(done) and "registered" in output, output
+        # The job registered through Unity Catalog (the task's registry URI): its rule and
+        # its lineage.
+        assert "refused: Model passed for registration did not contain any signature" in output
+        version = await ok(client, "registry_get_version", name=MODEL, version=1)
+        assert version.structured_content["lineage"]["job_run_id"] == str(run_id)
         await ok(client, "registry_set_alias", name=MODEL, alias="champion", version=1)
 
         created = await ok(
-            client, "serving_create_endpoint", name="tiny", model=f"{MODEL}@champion"
+            client,
+            "serving_create_endpoint",
+            name="tiny",
+            model=f"{MODEL}@champion",
+            inference_table="main.default",
         )
         assert f"{MODEL}/1" in text_of(created) and "READY" in text_of(created), text_of(created)
         answer = await ok(client, "serving_query", name="tiny", records=[{"x": -2.5}, {"x": 2.5}])
         assert json.loads(text_of(answer)) == [0, 1], text_of(answer)
+        logged = await ok(
+            client,
+            "sql_query",
+            statement="SELECT status_code, request FROM main.default.`tiny_payload`",
+        )
+        assert "200" in text_of(logged) and "2.5" in text_of(logged), text_of(logged)
     assert list(project.iterdir()) == []  # nothing written where the server was started
 
 

@@ -184,6 +184,8 @@ async def test_check_reports_the_missing_model_and_alias_until_the_tools_registe
     assert "registry_register_version" in text_of(before)
 
     model = f"main.{name}.{name}_model"  # the bundle's catalog.schema.model_name in dev
+    # Unity Catalog registers models only into an existing schema (the bundle would make it).
+    await ok(mcp, "sql_execute", statement=f"CREATE SCHEMA IF NOT EXISTS main.{name}")
     # A logged (not registered) scikit-learn model, as the project's training code makes.
     logged = mlflow_script(local_ws, LOG_MODEL, f"/Shared/{unique('t_project')}")
     uri = f"runs:/{logged['run_id']}/model"

@@ -179,7 +179,9 @@ async def test_promotion_end_to_end_moves_champion_to_the_better_model_which_the
     done = await ok(mcp, "registry_promote", name=FRAUD, metric="f1", confirm=True)
     assert text_of(done).startswith("PROMOTED: champion → main.models.fraud_detector version 2")
     assert done.structured_content["promoted"] is True
-    assert await aliases_of(mcp, FRAUD) == {"champion": 2, "challenger": 2}
+    # The replaced champion keeps an alias: a rollback is one registry_set_alias.
+    assert await aliases_of(mcp, FRAUD) == {"champion": 2, "challenger": 2, "previous_champion": 1}
+    assert "registry_set_alias alias=champion version=1" in text_of(done)
     champion = await ok(mcp, "registry_get_version", name=FRAUD, alias="champion")
     recorded = champion.structured_content
     assert recorded["version"] == 2 and recorded["run_id"] == run2
@@ -244,6 +246,47 @@ async def test_a_first_promotion_makes_the_challenger_champion(
     done = await ok(mcp, "registry_promote", name=name, metric="f1", confirm=True)
     assert done.structured_content["tags"]["promotion_previous_champion_version"] == "none"
     assert await aliases_of(mcp, name) == {"challenger": 1, "champion": 1}
+
+
+async def test_promotion_can_be_gated_on_each_versions_evaluation_run(
+    mcp: Client, client: Any, backend: Backend
+) -> None:
+    name = unique_model("evaluated")
+    # On their training runs version 2 looks worse; their evaluations say otherwise.
+    scored_versions(backend, name, {"f1": 0.9}, {"f1": 0.5})
+    experiment_id = client.create_experiment(f"/Shared/t_reg_eval_{uuid.uuid4().hex[:8]}")
+    for version, f1 in ((1, 0.6), (2, 0.8)):
+        evaluation = client.create_run(experiment_id)
+        client.log_metric(evaluation.info.run_id, "f1", f1)
+        await ok(
+            mcp,
+            "registry_set_tag",
+            name=name,
+            version=version,
+            key="evaluation_run_id",
+            value=evaluation.info.run_id,
+        )
+    await ok(mcp, "registry_set_alias", name=name, alias="champion", version=1)
+    await ok(mcp, "registry_set_alias", name=name, alias="challenger", version=2)
+    by_run = await ok(mcp, "registry_promote", name=name, metric="f1")
+    assert text_of(by_run).startswith("NOT PROMOTED")
+    gated = await ok(
+        mcp, "registry_promote", name=name, metric="f1", metric_from="evaluation", confirm=True
+    )
+    assert text_of(gated).startswith("PROMOTED") and "f1=0.8 vs champion" in text_of(gated)
+    assert await aliases_of(mcp, name) == {
+        "champion": 2,
+        "challenger": 2,
+        "previous_champion": 1,
+    }
+
+    never = unique_model("unevaluated")
+    scored_versions(backend, never, {"f1": 0.5}, {"f1": 0.6})
+    await ok(mcp, "registry_set_alias", name=never, alias="challenger", version=2)
+    refused = await fails(
+        mcp, "registry_promote", name=never, metric="f1", metric_from="evaluation"
+    )
+    assert refused.startswith("INVALID_PARAMETER_VALUE") and "mlflow_evaluate" in refused
 
 
 async def test_promotion_refuses_a_missing_metric_or_alias_and_says_why(

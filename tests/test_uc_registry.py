@@ -6,7 +6,9 @@ import io
 from typing import Any
 
 import pytest
+from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import BadRequest, NotFound
+from databricks.sdk.service.catalog import PermissionsChange, Privilege
 
 from local_workspace.runner import LocalWorkspace
 from tests.conftest import mlflow_client_of, mlflow_script
@@ -69,6 +71,29 @@ def test_stock_mlflow_client_registers_and_loads_a_uc_model(local_ws: LocalWorks
     # One registry: the workspace's MLflow registry (tools, UI) sees the same model.
     oss = mlflow_client_of(local_ws)
     assert oss.get_model_version_by_alias(name, "champion").version == "1"
+
+    # ... and so does Unity Catalog's own API: the model is a securable of its schema.
+    ws = WorkspaceClient(host=local_ws.url, token=local_ws.token)
+    listed = ws.registered_models.list(catalog_name="main", schema_name="default")
+    assert name in [m.full_name for m in listed]
+    model = ws.registered_models.get(name)
+    assert (model.catalog_name, model.schema_name, model.name) == ("main", "default", name[13:])
+    assert [(a.alias_name, a.version_num) for a in model.aliases or []] == [("champion", 1)]
+    champion = ws.model_versions.get_by_alias(name, "champion")
+    assert champion.version == 1 and champion.run_id and champion.source
+    with pytest.raises(NotFound, match="does not exist"):
+        ws.registered_models.get("main.default.no_such_model")
+    # Grants on a model are grants on a FUNCTION, EXECUTE being what loading needs.
+    change = PermissionsChange(principal="data-scientists", add=[Privilege.EXECUTE])
+    ws.grants.update("function", name, changes=[change])
+    granted = ws.grants.get("function", name)
+    assert [(g.principal, g.privileges) for g in granted.privilege_assignments or []] == [
+        ("data-scientists", [Privilege.EXECUTE])
+    ]
+    with pytest.raises(BadRequest, match="not applicable"):
+        ws.grants.update(
+            "function", name, changes=[PermissionsChange(principal="x", add=[Privilege.SELECT])]
+        )
 
 
 UC = "/api/2.0/mlflow/unity-catalog"

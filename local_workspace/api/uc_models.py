@@ -122,6 +122,18 @@ def model_version_json(mv: Any, user: str) -> dict[str, Any]:
     )
 
 
+def model_named(state: WorkspaceState, full_name: str) -> str | None:
+    """The registered model ``full_name`` as the registry spells it, or None (blocking)."""
+    from mlflow.exceptions import MlflowException
+
+    if full_name.count(".") != 2:
+        return None
+    try:
+        return str(state.services["mlflow"].registry_store().get_registered_model(full_name).name)
+    except MlflowException:
+        return None
+
+
 # -- operations (run in a worker thread: MLflow's store is blocking) -------------------
 
 

@@ -3,6 +3,7 @@ read or changed in SQLite (``privileges``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from local_workspace.catalog import privileges
@@ -14,6 +15,10 @@ if TYPE_CHECKING:
     from local_workspace.catalog.schemas import Schemas
     from local_workspace.catalog.tables import Tables
     from local_workspace.catalog.volumes import Volumes
+
+
+# The securable types a registered model answers to in the Grants API.
+MODEL_TYPES = {"function", "registered_model", "model"}
 
 
 class Grants:
@@ -32,6 +37,9 @@ class Grants:
         self.schemas = schemas
         self.tables = tables
         self.volumes = volumes
+        # Registered models live in MLflow's registry, not here: the workspace gives a lookup
+        # (full name → the model's name, or None) once both exist.
+        self.model_named: Callable[[str], str | None] = lambda _name: None
 
     def _securable(self, securable_type: str, full_name: str) -> tuple[str, str]:
         """The normalized (type, full name) of an existing securable; 404 otherwise."""
@@ -45,6 +53,12 @@ class Grants:
             return kind, self.tables.get(full_name)["full_name"]
         if kind == "volume":
             return kind, self.volumes.get(full_name)["full_name"]
+        if kind in MODEL_TYPES:
+            # Unity Catalog grants on a registered model are grants on a FUNCTION.
+            model = self.model_named(full_name.lower())
+            if model is not None:
+                return "function", model
+            raise not_found(f"Function '{full_name}' does not exist.")
         raise not_found(f"{kind.upper()} '{full_name}' does not exist.")
 
     def get(

@@ -36,11 +36,12 @@ APPLICABLE: dict[str, set[str]] = {
     "schema": set(_CONTAINER),
     "table": {"ALL_PRIVILEGES", "APPLY_TAG", "MANAGE", "MODIFY", "SELECT", "REFRESH"},
     "volume": {"ALL_PRIVILEGES", "APPLY_TAG", "MANAGE", "READ_VOLUME", "WRITE_VOLUME"},
+    # Registered models (and functions): EXECUTE lets a principal load and serve a model.
+    "function": {"ALL_PRIVILEGES", "APPLY_TAG", "EXECUTE", "MANAGE"},
 }
 # Securable types the API knows but the local workspace holds none of: they answer 404.
 OTHER_TYPES = {
     "metastore",
-    "function",
     "storage_credential",
     "external_location",
     "connection",
@@ -114,7 +115,7 @@ def update(
 def parents(kind: str, full_name: str) -> list[tuple[str, str]]:
     """The securables ``full_name`` inherits from, nearest first."""
     parts = full_name.split(".")
-    if kind in ("table", "volume") and len(parts) == 3:
+    if kind in ("table", "volume", "function") and len(parts) == 3:
         return [("schema", f"{parts[0]}.{parts[1]}"), ("catalog", parts[0])]
     if kind == "schema" and len(parts) == 2:
         return [("catalog", parts[0])]

@@ -101,14 +101,18 @@ def registry_set_tag(
 def registry_promote(
     ctx: Context,
     name: Name,
-    metric: Annotated[str, Field(description="Source-run metric")],
+    metric: Annotated[str, Field(description="Metric name")],
     higher_is_better: Annotated[bool, Field(description="False for losses")] = True,
     min_improvement: Annotated[float, Field(ge=0, description="Absolute margin")] = 0.0,
     challenger_alias: Annotated[str, Field(description="Challenger alias")] = "challenger",
     champion_alias: Annotated[str, Field(description="Champion alias")] = "champion",
     confirm: Annotated[bool, Field(description="Really move the alias")] = False,
+    metric_from: Annotated[
+        core.MetricFrom, Field(description="run, or evaluation (mlflow_evaluate's run)")
+    ] = "run",
 ) -> core.Promotion:
-    """Champion → challenger's version if it wins on metric; tags it. No confirm: report."""
+    """Champion → challenger's version if it wins on metric; old one keeps previous_champion.
+    No confirm: report."""
     return core.promote(
         backend_of(ctx),
         name,
@@ -118,4 +122,5 @@ def registry_promote(
         higher_is_better,
         min_improvement,
         confirm,
+        metric_from,
     )

@@ -14,11 +14,20 @@ from tools_core.registry.models import (
     VersionList,
 )
 from tools_core.registry.names import check_model_name
-from tools_core.registry.promote import Promotion, promote
+from tools_core.registry.promote import (
+    EVALUATION_TAG,
+    PREVIOUS_ALIAS,
+    MetricFrom,
+    Promotion,
+    promote,
+)
 from tools_core.registry.read import get_model, get_version, list_models, list_versions
 from tools_core.registry.write import delete_alias, register_version, set_alias, set_tag
 
 __all__ = [
+    "EVALUATION_TAG",
+    "PREVIOUS_ALIAS",
+    "MetricFrom",
     "ModelDetail",
     "ModelList",
     "Promotion",

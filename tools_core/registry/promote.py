@@ -1,5 +1,7 @@
 """Champion/challenger promotion: compare two aliased versions on a metric of their source
-runs, move the champion alias only when the challenger wins, record the decision as tags.
+runs (or of their evaluation runs), move the champion alias only when the challenger wins,
+record the decision as tags, and keep the replaced champion under ``previous_champion`` so a
+rollback is one ``registry_set_alias``.
 
 Choices: a challenger that does not win is a normal result (``promoted=false``, text starting
 ``NOT PROMOTED:``): it is a decision, not a failure. A missing alias, version, source run or
@@ -24,10 +26,16 @@ from tools_core.results import Result
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+    from mlflow.entities.model_registry import ModelVersion
 
 # Tag keys on the promoted version: underscores only, as Unity Catalog refuses dots in keys.
 TAG_PREFIX = "promotion_"
 MAX_LISTED_METRICS = 30
+# The alias the replaced champion keeps after a promotion (rollback: point champion there).
+PREVIOUS_ALIAS = "previous_champion"
+# The version tag naming the run that evaluated a version (mlflow_evaluate sets it).
+EVALUATION_TAG = "evaluation_run_id"
+MetricFrom = Literal["run", "evaluation"]
 
 
 class Promotion(Result):
@@ -37,6 +45,7 @@ class Promotion(Result):
     metric: str
     higher_is_better: bool
     min_improvement: float
+    metric_from: MetricFrom = "run"
     challenger_alias: str
     champion_alias: str
     challenger_version: int
@@ -65,10 +74,13 @@ def promote(
     higher_is_better: bool = True,
     min_improvement: float = 0.0,
     confirm: bool = False,
+    metric_from: MetricFrom = "run",
 ) -> Promotion:
     """Move ``champion_alias`` to the challenger's version if it beats the champion on
-    ``metric`` (of each version's source run) by more than zero and at least
-    ``min_improvement`` (absolute). Without ``confirm`` only report the decision."""
+    ``metric`` by more than zero and at least ``min_improvement`` (absolute). The metric is
+    read from each version's source run, or with ``metric_from="evaluation"`` from the run
+    its ``evaluation_run_id`` tag names. The replaced champion keeps ``previous_champion``.
+    Without ``confirm`` only report the decision."""
     warnings = check_model_name(name)
     if min_improvement < 0:
         raise InvalidInput(f"min_improvement must be >= 0, got {min_improvement}.")
@@ -90,6 +102,7 @@ def promote(
         metric=metric,
         higher_is_better=higher_is_better,
         min_improvement=min_improvement,
+        metric_from=metric_from,
         challenger_alias=challenger_alias,
         champion_alias=champion_alias,
         challenger_version=new,
@@ -104,26 +117,50 @@ def promote(
             f"{new}: nothing to do."
         )
         return decision
-    decision.challenger_value = _metric_of(client, name, new, metric, challenger_alias)
+    decision.challenger_value = _metric_of(client, name, new, metric, challenger_alias, metric_from)
     if old is not None:
-        decision.champion_value = _metric_of(client, name, old, metric, champion_alias)
+        decision.champion_value = _metric_of(client, name, old, metric, champion_alias, metric_from)
     _decide(decision)
     if decision.decision == "promote" and confirm:
         _carry_out(backend, client, decision)
     return decision
 
 
-def _metric_of(client: MlflowClient, name: str, version: int, metric: str, role: str) -> float:
-    """The metric's latest value on the source run of a version; errors say what exists."""
-    mv = get_version_or_fail(client, name, version)
+def _run_of(mv: ModelVersion, name: str, role: str, metric_from: MetricFrom) -> str:
+    """The run whose metrics judge a version: its source run, or its evaluation run."""
+    if metric_from == "evaluation":
+        run_id = (mv.tags or {}).get(EVALUATION_TAG)
+        if not run_id:
+            raise ToolsCoreError(
+                "INVALID_PARAMETER_VALUE",
+                f"{role} version {mv.version} of {name} has no {EVALUATION_TAG} tag: it was "
+                "never evaluated.",
+                f"Run mlflow_evaluate on models:/{name}/{mv.version} first, or pass "
+                "metric_from=run.",
+            )
+        return str(run_id)
     if not mv.run_id:
         raise ToolsCoreError(
             "INVALID_PARAMETER_VALUE",
-            f"{role} version {version} of {name} has no source run: no metric to compare.",
+            f"{role} version {mv.version} of {name} has no source run: no metric to compare.",
             "Register versions from runs (registry_register_version runs:/<run_id>/model).",
         )
-    with mlflow_errors("The version's source run is gone: register from an existing run."):
-        metrics = client.get_run(mv.run_id).data.metrics
+    return str(mv.run_id)
+
+
+def _metric_of(
+    client: MlflowClient,
+    name: str,
+    version: int,
+    metric: str,
+    role: str,
+    metric_from: MetricFrom = "run",
+) -> float:
+    """The metric's latest value on the run judging a version; errors say what exists."""
+    mv = get_version_or_fail(client, name, version)
+    run_id = _run_of(mv, name, role, metric_from)
+    with mlflow_errors("The run is gone: register (or evaluate) from an existing run."):
+        metrics = client.get_run(run_id).data.metrics
     if metric not in metrics:
         names = sorted(metrics)
         listed = ", ".join(names[:MAX_LISTED_METRICS]) or "none"
@@ -131,8 +168,8 @@ def _metric_of(client: MlflowClient, name: str, version: int, metric: str, role:
             listed += ", ..."
         raise ToolsCoreError(
             "INVALID_PARAMETER_VALUE",
-            f"metric {metric!r} is missing on run {mv.run_id}, the source of {role} version "
-            f"{version} of {name} (its metrics: {listed}).",
+            f"metric {metric!r} is missing on run {run_id}, the {metric_from} run of {role} "
+            f"version {version} of {name} (its metrics: {listed}).",
             "Pass one of those as metric, or log it on the run (mlflow.log_metric).",
         )
     return float(metrics[metric])
@@ -192,11 +229,21 @@ def _carry_out(backend: Backend, client: MlflowClient, d: Promotion) -> None:
     with mlflow_errors():
         for key, value in d.tags.items():
             client.set_model_version_tag(d.name, str(new), key, value)
+    old = d.champion_version
+    rollback = ""
+    if old is not None:
+        # After the tags: a promotion interrupted before this point left no second alias.
+        with mlflow_errors():
+            client.set_registered_model_alias(d.name, PREVIOUS_ALIAS, str(old))
+        rollback = (
+            f" Version {old} keeps the alias {PREVIOUS_ALIAS}; roll back with "
+            f"registry_set_alias alias={d.champion_alias} version={old}."
+        )
     d.promoted = True
-    was = f"was version {d.champion_version}" if d.champion_version is not None else "first"
+    was = f"was version {old}" if old is not None else "first"
     d.message = (
         f"PROMOTED: {d.champion_alias} → {d.name} version {new} ({was}): {d.reason}. "
         f"Recorded {TAG_PREFIX}* tags on version {new}. The {d.challenger_alias} alias "
-        f"still points at version {new} (registry_delete_alias to remove it). "
+        f"still points at version {new} (registry_delete_alias to remove it).{rollback} "
         f"Load: models:/{d.name}@{d.champion_alias}"
     )
