@@ -17,7 +17,9 @@ sets them, with ``setdefault`` so that a user's own ``MLFLOW_HTTP_*`` settings w
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlflow import MlflowClient
@@ -31,12 +33,14 @@ from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
 from mlflow.tracking._model_registry.client import ModelRegistryClient
 from mlflow.tracking._tracking_service.client import TrackingServiceClient
 from mlflow.utils.proto_json_utils import message_to_json
-from mlflow.utils.rest_utils import MlflowHostCreds, call_endpoint
+from mlflow.utils.rest_utils import MlflowHostCreds, call_endpoint, http_request_safe
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
 LIST_ARTIFACTS = "/api/2.0/mlflow/artifacts/list"
+# Where MLflow's server proxies the artifacts of ``mlflow-artifacts:/`` URIs.
+PROXIED_ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts/"
 
 
 def apply_http_limits(limits: Mapping[str, str]) -> None:
@@ -70,6 +74,19 @@ class _TrackingClient(TrackingServiceClient):
             self._creds, LIST_ARTIFACTS, "GET", message_to_json(request), ListArtifacts.Response()
         )
         return [FileInfo.from_proto(f) for f in response.files]
+
+    def download_artifacts(self, run_id: str, path: str, dst_path: str | None = None) -> str:
+        """A run's artifact file, fetched with this client's credentials when it has its own
+        (MLflow's artifact repositories would read ``MLFLOW_TRACKING_TOKEN``); its local path."""
+        root = self.store.get_run(run_id).info.artifact_uri or ""
+        if self._creds is None or not root.startswith("mlflow-artifacts:/"):
+            return str(super().download_artifacts(run_id, path, dst_path))
+        remote = root[len("mlflow-artifacts:/") :].strip("/") + "/" + path.lstrip("/")
+        response = http_request_safe(self._creds, PROXIED_ARTIFACTS + remote, "GET")
+        folder = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="mlflow-"))
+        local = folder / Path(path).name
+        local.write_bytes(response.content)
+        return str(local)
 
 
 class _RegistryClient(ModelRegistryClient):
