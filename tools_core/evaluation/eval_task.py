@@ -184,7 +184,9 @@ def endpoint_model(name: str) -> Any:
                 {k: parsed(v) for k, v in r.items()}
                 for r in records[start : start + ENDPOINT_BATCH]
             ]
-            answers.extend(client.serving_endpoints.query(name, dataframe_records=batch).predictions)
+            answers.extend(
+                client.serving_endpoints.query(name, dataframe_records=batch).predictions
+            )
         return answers
 
     return predict
@@ -236,10 +238,12 @@ def main(spec: dict[str, Any]) -> None:
     frame = read_table(spec["table"], spec["columns"], int(spec["max_rows"]))
     print(f"evaluating {spec['target']} on {len(frame)} rows of {spec['table']}", flush=True)
     with mlflow.start_run(run_id=spec["run_id"]):
-        mlflow.set_tags({
-            "dbx_devkit.evaluation.target": spec["target"],
-            "dbx_devkit.evaluation.table": spec["table"],
-        })
+        mlflow.set_tags(
+            {
+                "dbx_devkit.evaluation.target": spec["target"],
+                "dbx_devkit.evaluation.table": spec["table"],
+            }
+        )
         if spec["family"] == "genai":
             evaluate_genai(spec, frame)
         else:

@@ -59,7 +59,9 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and math.isfinite(value)
 
 
-def _genai_rows(client: MlflowClient, experiment_id: str, run_id: str) -> tuple[int, list[WorstRow]]:
+def _genai_rows(
+    client: MlflowClient, experiment_id: str, run_id: str
+) -> tuple[int, list[WorstRow]]:
     traces: list[Trace] = []
     token = None
     while len(traces) < MAX_TRACES:

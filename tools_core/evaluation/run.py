@@ -180,7 +180,11 @@ def _check_target(backend: Backend, target: str) -> None:
         else:
             client.get_model_version_by_alias(name, alias)
     except MlflowException as exc:
-        if exc.error_code not in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND", "INVALID_PARAMETER_VALUE"):
+        if exc.error_code not in (
+            "RESOURCE_DOES_NOT_EXIST",
+            "NOT_FOUND",
+            "INVALID_PARAMETER_VALUE",
+        ):
             raise
         raise ToolsCoreError(
             "RESOURCE_DOES_NOT_EXIST",
@@ -231,7 +235,9 @@ def _judge(backend: Backend, scorers: Sequence[str], judge_endpoint: str) -> str
     judges = [s for s in scorers if s in JUDGES]
     if not judges:
         if judge_endpoint:
-            raise InvalidInput("judge_endpoint is only used by the LLM judges: " + ", ".join(JUDGES))
+            raise InvalidInput(
+                "judge_endpoint is only used by the LLM judges: " + ", ".join(JUDGES)
+            )
         return None
     if judge_endpoint:
         try:
