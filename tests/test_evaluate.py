@@ -22,9 +22,10 @@ pytestmark = pytest.mark.anyio
 
 WAREHOUSE = "dbxlocal00000001"
 
-# A user's script (argv: agent name, classifier name). Registers in Unity Catalog a rule-based ChatAgent that
-# echoes the question, or, asked as a judge (its prompt asks for a JSON "result"), answers
-# yes; and a classifier of four features. Prints 20 feature rows with the model's labels.
+# A user's script (argv: agent name, classifier name). Registers in Unity Catalog a rule-based
+# ChatAgent that echoes the question, or, asked as a judge (its prompt asks for a JSON
+# "result"), answers yes; and a classifier of four features. Prints 20 feature rows with the
+# model's labels.
 REGISTER = """
 import json, sys, uuid
 import mlflow

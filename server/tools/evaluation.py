@@ -23,25 +23,25 @@ Scorer = Literal[
     "safety",
 ]
 
+Inputs = Annotated[list[str], Field(description="Input columns; default all but label")]
+
 
 @writer("mlflow", destructive=False, idempotent=False)
 async def mlflow_evaluate(
     ctx: Context,
-    target: Annotated[str, Field(description="models:/c.s.m/1, models:/c.s.m@alias, endpoints:/x")],
-    table: Annotated[str, Field(description="UC table c.s.t of inputs")],
+    target: Annotated[str, Field(description="models:/c.s.m/1 (or @alias), endpoints:/x")],
+    table: Annotated[str, Field(description="UC table c.s.t")],
     scorers: Annotated[
-        list[Scorer], Field(min_length=1, description="classifier/regressor alone, or genai")
+        list[Scorer], Field(min_length=1, description="classifier|regressor alone, or genai ones")
     ],
     label: Annotated[str, Field(description="Ground-truth column")] = "",
-    inputs: Annotated[list[str], Field(description="Input columns; default all but label")] = None,  # type: ignore[assignment]
+    inputs: Inputs = None,  # type: ignore[assignment]
     judge_endpoint: Annotated[str, Field(description="Chat endpoint for LLM judges")] = "",
-    experiment: Annotated[
-        str, Field(description="Default: /Users/<me>/dbx-devkit-evaluations")
-    ] = "",
+    experiment: Annotated[str, Field(description="Name or id; default per user")] = "",
     max_rows: Annotated[int, Field(ge=1, le=1000, description="Rows read")] = 200,
     timeout_s: Annotated[int, Field(ge=1, le=600, description="Max wait seconds")] = 300,
 ) -> core.EvaluationResult:
-    """Evaluate on a table in a job run; returns the evaluation run, metrics, worst rows."""
+    """Evaluate a model or endpoint on a table (job run): run id, metrics, worst rows."""
     backend = backend_of(ctx)
     return await wait_with_progress(
         ctx,

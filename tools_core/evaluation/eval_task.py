@@ -9,7 +9,6 @@ or null), max_rows. The task reads the table, evaluates, and leaves per-row resu
 run: traces with assessments (genai) or ``eval_results_table.json`` (classic).
 """
 
-# ruff: noqa: ANN001, ANN201, ANN202, ANN401
 from __future__ import annotations
 
 import json
@@ -184,9 +183,8 @@ def endpoint_model(name: str) -> Any:
                 {k: parsed(v) for k, v in r.items()}
                 for r in records[start : start + ENDPOINT_BATCH]
             ]
-            answers.extend(
-                client.serving_endpoints.query(name, dataframe_records=batch).predictions
-            )
+            answer = client.serving_endpoints.query(name, dataframe_records=batch)
+            answers.extend(answer.predictions or [])
         return answers
 
     return predict

@@ -10,6 +10,7 @@ into an MLflow run this module creates first, and reads back through its own Mlf
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -22,7 +23,7 @@ from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.evaluation.models import EvaluationResult
 from tools_core.evaluation.read import read_evaluation
 from tools_core.jobs import runs as job_runs
-from tools_core.tracking.common import clip, client_of, resolve_experiment, run_url
+from tools_core.tracking.common import client_of, clip, resolve_experiment, run_url
 from tools_core.tracking.dedupe import create_run_once
 
 if TYPE_CHECKING:
@@ -116,7 +117,7 @@ def evaluate(
     if summary.result_state != "SUCCESS":
         _fail_run(client, run_id)
         output = job_runs.get_run_output(backend, job_run_id, max_chars=2_000)
-        error = clip(output.error or summary.state_message or str(summary.result_state), 600)
+        error = clip(output.error or summary.message or str(summary.result_state), 600)
         raise ToolsCoreError(
             "EVALUATION_FAILED",
             f"the evaluation job run {job_run_id} ended {summary.result_state}: {error}",
@@ -297,10 +298,8 @@ def _upload_task(backend: Backend) -> str:
     except NotFound:
         pass
     backend.client.workspace.mkdirs(folder)
-    try:
+    with contextlib.suppress(ResourceAlreadyExists):  # uploaded meanwhile: same content
         backend.client.workspace.upload(path, source.encode(), format=ImportFormat.AUTO)
-    except ResourceAlreadyExists:
-        pass  # uploaded meanwhile: same name, same content
     return path
 
 
