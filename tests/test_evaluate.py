@@ -15,7 +15,7 @@ from mcp import Client
 
 from local_workspace.runner import LocalWorkspace
 from tests.conftest import fails, mlflow_script, ok, text_of
-from tools_core import evaluation
+from tools_core import evaluation, registry
 from tools_core.backend import Backend
 
 pytestmark = pytest.mark.anyio
@@ -166,6 +166,9 @@ def test_a_registered_classifier_gets_ground_truth_metrics_and_its_wrong_rows(
     assert sorted(w.row for w in result.worst) == ["2", "5"]
     assert all(w.verdict == "correct=0.0" for w in result.worst)
     assert json.loads(result.worst[0].inputs).keys() == {"a", "b", "c", "d"}
+    # The version remembers its evaluation, for registry_promote metric_from=evaluation.
+    version = registry.get_version(backend, setup["classifier"], 1)
+    assert version.tags["evaluation_run_id"] == result.run_id
 
 
 async def test_bad_inputs_are_refused_before_anything_runs(

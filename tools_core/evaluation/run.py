@@ -23,6 +23,7 @@ from tools_core.errors import InvalidInput, ToolsCoreError
 from tools_core.evaluation.models import EvaluationResult
 from tools_core.evaluation.read import read_evaluation
 from tools_core.jobs import runs as job_runs
+from tools_core.registry.promote import EVALUATION_TAG
 from tools_core.tracking.common import client_of, clip, resolve_experiment, run_url
 from tools_core.tracking.dedupe import create_run_once
 
@@ -74,7 +75,7 @@ def evaluate(
         raise InvalidInput(f"max_rows must be between 1 and {MAX_ROWS}, got {max_rows}.")
     if not 0 <= timeout_s <= MAX_TIMEOUT_S:
         raise InvalidInput(f"timeout_s must be between 0 and {MAX_TIMEOUT_S}, got {timeout_s}.")
-    _check_target(backend, target)
+    version = _check_target(backend, target)
     columns = _columns(backend, table, label, inputs, scorers)
     judge = _judge(backend, scorers, judge_endpoint)
     client = client_of(backend)
@@ -127,6 +128,13 @@ def evaluate(
     result.experiment_id = experiment_id
     result.job_run_id = job_run_id
     result.url = url
+    if version is not None:
+        # The version remembers its evaluation: registry_promote metric_from=evaluation reads it.
+        name, number = version
+        client.set_model_version_tag(name, number, EVALUATION_TAG, run_id)
+        result.hint = " ".join(
+            filter(None, [result.hint, f"Tagged {name} v{number} {EVALUATION_TAG}={run_id}."])
+        )
     return result
 
 
@@ -151,8 +159,9 @@ _SCORER_HINT = (
 )
 
 
-def _check_target(backend: Backend, target: str) -> None:
-    """The model version or endpoint exists: a typo fails here, not in a job's log."""
+def _check_target(backend: Backend, target: str) -> tuple[str, str] | None:
+    """The model version or endpoint exists: a typo fails here, not in a job's log. For a
+    model, its (name, version number)."""
     from databricks.sdk.errors import NotFound
     from mlflow.exceptions import MlflowException
 
@@ -167,7 +176,7 @@ def _check_target(backend: Backend, target: str) -> None:
                 f"serving endpoint {endpoint.group(1)!r} does not exist.",
                 "List endpoints with serving_list_endpoints.",
             ) from exc
-        return
+        return None
     if not model:
         raise InvalidInput(
             f"target {target!r} is neither models:/<catalog>.<schema>.<model>/<version> (or "
@@ -177,9 +186,9 @@ def _check_target(backend: Backend, target: str) -> None:
     client = client_of(backend)
     try:
         if version:
-            client.get_model_version(name, version)
+            found = client.get_model_version(name, version)
         else:
-            client.get_model_version_by_alias(name, alias)
+            found = client.get_model_version_by_alias(name, alias)
     except MlflowException as exc:
         if exc.error_code not in (
             "RESOURCE_DOES_NOT_EXIST",
@@ -192,6 +201,7 @@ def _check_target(backend: Backend, target: str) -> None:
             f"{target} does not exist.",
             f"List versions with registry_list_versions name={name}.",
         ) from exc
+    return name, str(found.version)
 
 
 def _columns(
