@@ -32,6 +32,7 @@ from local_workspace.http import buffered, json_response
 log = logging.getLogger("local_workspace")
 
 START_WAIT_S = 60.0
+IMPORT_ATTEMPTS = 5
 NEEDS_FULL_MLFLOW = (
     "The local workspace's MLflow server needs the full mlflow: install dbx-devkit with the "
     "`mlflow` extra (`uv run --extra mlflow ...`)."
@@ -129,7 +130,7 @@ class MlflowServer:
                 raise RuntimeError("the workspace's URL is not known yet (configure first)")
             self._configure_server()
             try:
-                from mlflow.server import app
+                app = _import_server()
             except ImportError:  # mlflow-skinny: no Flask, no server
                 self._error = ApiError(501, "NOT_IMPLEMENTED", NEEDS_FULL_MLFLOW)
                 return
@@ -259,6 +260,23 @@ class MlflowServer:
             engine = getattr(getattr(handlers, name, None), "engine", None)
             if engine is not None:
                 engine.dispose()
+
+
+def _import_server() -> Any:
+    """``mlflow.server.app``. A request thread importing an MLflow module at the same moment
+    (serving a model, reading an exception class) can make Python refuse one of the two
+    imports with "deadlock detected by _ModuleLock": the other import then completes, so
+    this one is tried again rather than leaving MLflow failed for the process's lifetime."""
+    for attempt in range(IMPORT_ATTEMPTS):
+        try:
+            from mlflow.server import app
+
+            return app
+        except ImportError as exc:
+            if "deadlock detected" not in str(exc) or attempt == IMPORT_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))  # the other thread finishes its import meanwhile
+    raise AssertionError("unreachable")
 
 
 def end_abandoned_runs(store: Any) -> int:

@@ -30,10 +30,10 @@ from mcp import Client
 
 from local_workspace.runner import LocalWorkspace
 from server.specs import all_specs
-from tests.conftest import mcp_session, mlflow_script, text_of, wait_for
+from tests.conftest import mcp_session, text_of, wait_for
 from tests.fault_proxy import Decision, FaultPlan, FaultProxy, fault_proxy
 from tests.test_pipelines_local_api import sql, upload
-from tests.test_registry_tools import MLMODEL
+from tests.test_registry_tools import put_model_files
 from tools_core.backend import Backend, local_backend
 from tools_core.mlflow_client import mlflow_client
 
@@ -59,7 +59,13 @@ FAMILIES = {
     "uc": ("/api/2.1/unity-catalog/",),
     "workspace": ("/api/2.0/workspace/",),
     "jobs": ("/api/2.2/jobs/",),
-    "mlflow": ("/api/2.0/mlflow",),
+    # mlflow_evaluate also reads the table, uploads its task and submits a job run.
+    "mlflow": (
+        "/api/2.0/mlflow",
+        "/api/2.1/unity-catalog/",
+        "/api/2.0/workspace/",
+        "/api/2.2/jobs/",
+    ),
     "registry": ("/api/2.0/mlflow",),
     "pipelines": ("/api/2.0/pipelines",),
     "serving": ("/api/2.0/serving-endpoints",),
@@ -359,23 +365,6 @@ def _done(run: Any) -> bool:
 # ---------------------------------------------------------------- MLflow and the registry
 
 
-# A user's script (argv: run id) that gives the run a model folder: an MLmodel file with a
-# signature, all Unity Catalog's registry needs (MLflow's artifact client reads its token
-# from the environment).
-LOG_MLMODEL = (
-    """
-import json, sys
-from mlflow import MlflowClient
-
-MLMODEL = """
-    + repr(MLMODEL)
-    + """
-MlflowClient().log_text(sys.argv[1], MLMODEL, "model/MLmodel")
-print(json.dumps({"logged": sys.argv[1]}))
-"""
-)
-
-
 async def mlflow_area(rig: Rig) -> None:
     u = unique()
     direct = mlflow_client(rig.direct)
@@ -384,7 +373,7 @@ async def mlflow_area(rig: Rig) -> None:
 
     def set_up() -> str:
         run = direct.create_run(direct.create_experiment(f"/Shared/t_faults_src_{u}"))
-        mlflow_script(rig.workspace, LOG_MLMODEL, run.info.run_id)
+        put_model_files(rig.direct, run.info.artifact_uri)
         direct.log_metric(run.info.run_id, "f1", 0.9)
         direct.set_terminated(run.info.run_id)
         # Version 1 (set up, not counted): the alias and promotion calls need one.
@@ -419,8 +408,11 @@ async def mlflow_area(rig: Rig) -> None:
     await drive(rig, "registry_set_tag", name=model, key="team", value="fraud")
     await drive(rig, "registry_promote", name=model, metric="f1", confirm=True)
     await drive(rig, "registry_delete_alias", name=model, alias="challenger", confirm=True)
+    evaluation = await evaluate_once(rig, model, experiment)
 
     def check() -> None:
+        from databricks.sdk.service.jobs import RunType
+
         names = Counter(e.name for e in direct.search_experiments(max_results=1000))
         no_duplicates(rig, {f"{experiment}_{i}": names[f"{experiment}_{i}"] for i in range(2)})
         found = direct.get_experiment_by_name(experiment)
@@ -431,8 +423,47 @@ async def mlflow_area(rig: Rig) -> None:
         made = Counter(v.description for v in direct.search_model_versions(f"name = '{model}'"))
         no_duplicates(rig, dict(made))
         applied_exactly_as_answered(registered, {d: made[d] for d in registered})
+        # One evaluation run and one job run per call, whatever the faults did.
+        evaluated = Counter(r.info.run_name for r in runs if r.info.run_name.startswith("eval"))
+        no_duplicates(rig, dict(evaluated))
+        jobs = rig.direct.client.jobs
+        submitted = Counter(r.run_name for r in jobs.list_runs(run_type=RunType.SUBMIT_RUN))
+        no_duplicates(rig, {n: submitted[n] for n in submitted if n.startswith("mlflow_evaluate")})
+        if evaluation.kind == "ok":
+            assert evaluated and submitted[f"mlflow_evaluate models:/{model}/1"] == 1
 
     await off_loop(check)()
+
+
+async def evaluate_once(rig: Rig, model: str, experiment: str) -> Outcome:
+    """mlflow_evaluate hardly waiting (1 s): its writes are the evaluation run and a
+    job run with an idempotency token. The job run is cancelled: its result is not what this
+    test is about."""
+    from databricks.sdk.service.jobs import RunType
+
+    table = f"{SCHEMA}.eval_rows"
+    await off_loop(sql)(
+        rig.direct.client, f"CREATE TABLE IF NOT EXISTS {table} AS SELECT 1.0 AS x, 1 AS label"
+    )
+    outcome = await drive(
+        rig,
+        "mlflow_evaluate",
+        target=f"models:/{model}/1",
+        table=table,
+        scorers=["classifier"],
+        label="label",
+        experiment=experiment,
+        timeout_s=1,
+    )
+
+    def cancel() -> None:
+        jobs = rig.direct.client.jobs
+        for run in jobs.list_runs(run_type=RunType.SUBMIT_RUN, active_only=True):
+            if (run.run_name or "").startswith("mlflow_evaluate") and run.run_id:
+                jobs.cancel_run(run.run_id)
+
+    await off_loop(cancel)()
+    return outcome
 
 
 # ---------------------------------------------------------------- pipelines
@@ -506,6 +537,7 @@ async def endpoints_area(rig: Rig) -> None:
 
         direct.create_registered_model(model)
         run = direct.create_run(direct.create_experiment(f"/Shared/t_faults_serve_{u}"))
+        put_model_files(rig.direct, run.info.artifact_uri)
         for _ in range(2):
             direct.create_model_version(
                 model, f"{run.info.artifact_uri}/model", run_id=run.info.run_id
@@ -626,7 +658,7 @@ DRIVEN = {
     "workspace_mkdirs", "workspace_write", "workspace_delete",
     "jobs_create", "jobs_update", "jobs_delete", "jobs_run_now", "jobs_submit",
     "jobs_repair_run", "jobs_cancel_run",
-    "mlflow_create_experiment", "mlflow_log_run", "registry_register_version",
+    "mlflow_create_experiment", "mlflow_log_run", "mlflow_evaluate", "registry_register_version",
     "registry_set_alias", "registry_set_tag", "registry_promote", "registry_delete_alias",
     "pipelines_create", "pipelines_update", "pipelines_start_update", "pipelines_stop",
     "pipelines_delete",

@@ -92,12 +92,13 @@ def _signature(token: str, method: str, trace_id: str, name: str, expires: int) 
 
 def _data_file(server: MlflowServer, trace_id: str, name: str) -> Path:
     """Where a trace's file lives in MLflow's artifact store (blocking: a worker thread)."""
-    from mlflow.exceptions import MlflowException
-
     if not _TRACE_ID.match(trace_id):
         raise not_found(f"Trace with ID {trace_id[:100]} not found.")
+    store = server.tracking_store()  # waits for MLflow before importing any of it
+    from mlflow.exceptions import MlflowException
+
     try:
-        info = server.tracking_store().get_trace_info(trace_id)
+        info = store.get_trace_info(trace_id)
     except MlflowException as exc:
         raise not_found(f"Trace with ID {trace_id} not found.") from exc
     location = str(info.tags.get(ARTIFACT_LOCATION_TAG) or "")

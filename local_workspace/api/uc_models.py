@@ -124,12 +124,13 @@ def model_version_json(mv: Any, user: str) -> dict[str, Any]:
 
 def model_named(state: WorkspaceState, full_name: str) -> str | None:
     """The registered model ``full_name`` as the registry spells it, or None (blocking)."""
-    from mlflow.exceptions import MlflowException
-
     if full_name.count(".") != 2:
         return None
+    store = state.services["mlflow"].registry_store()  # before any MLflow import (above)
+    from mlflow.exceptions import MlflowException
+
     try:
-        return str(state.services["mlflow"].registry_store().get_registered_model(full_name).name)
+        return str(store.get_registered_model(full_name).name)
     except MlflowException:
         return None
 
@@ -358,10 +359,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
 
 
 def _run(state: WorkspaceState, operation: Operation, params: Params) -> dict[str, Any]:
+    registry = Registry(state)  # waits for MLflow first: nothing imports it while it starts
     from mlflow.exceptions import MlflowException
 
     try:
-        return operation(Registry(state), params)
+        return operation(registry, params)
     except MlflowException as exc:
         raise ApiError(exc.get_http_status_code(), exc.error_code, exc.message) from exc
 

@@ -119,7 +119,7 @@ def create_version_once(
     check = f"registry_list_versions name={name} (tag {KEY_TAG}={key})"
 
     def look_up() -> list[ModelVersion]:
-        return _versions_with_key(client, name, source, run_id, key, since)
+        return _versions_with_key(client, name, source, run_id, model_id, key, since)
 
     try:
         made = client.create_model_version(
@@ -148,22 +148,36 @@ def create_version_once(
     return made
 
 
+def same_source(found: str, source: str, model_id: str | None) -> bool:
+    """Whether a version's recorded source is ``source``: the registry records a logged
+    model's (``models:/<id>``) artifact location instead, which names the id."""
+    return found == source or bool(model_id and f"/models/{model_id}/" in f"{found}/")
+
+
 def _versions_with_key(
-    client: MlflowClient, name: str, source: str, run_id: str | None, key: str, since: int
+    client: MlflowClient,
+    name: str,
+    source: str,
+    run_id: str | None,
+    model_id: str | None,
+    key: str,
+    since: int,
 ) -> list[ModelVersion]:
-    """Versions of ``name`` carrying ``key``, oldest first. Search results may come without
-    tags (Unity Catalog): then the few candidates (same source, made since) are read one by one."""
+    """Versions of ``name`` carrying ``key``, oldest first. Search results come without tags
+    in Unity Catalog (their ``tags`` is a method that raises): then the few candidates (same
+    source, made since) are read one by one."""
     page = client.search_model_versions(f"name = '{name}'", max_results=VERSION_SCAN)
     candidates = [
         v
         for v in page
-        if v.source == source
+        if same_source(v.source or "", source, model_id)
         and (v.run_id or None) == run_id
         and (v.creation_timestamp or since) >= since
     ]
     found = []
     for version in candidates:
-        tags = version.tags or client.get_model_version(name, str(version.version)).tags
+        tags = version.tags if isinstance(version.tags, dict) else None
+        tags = tags or client.get_model_version(name, str(version.version)).tags
         if (tags or {}).get(KEY_TAG) == key:
             found.append(version)
     return sorted(found, key=lambda v: int(v.version))
