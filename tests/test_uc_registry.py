@@ -9,9 +9,10 @@ import pytest
 from databricks.sdk import WorkspaceClient
 from databricks.sdk.errors import BadRequest, NotFound
 from databricks.sdk.service.catalog import PermissionsChange, Privilege
+from mcp import Client
 
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import mlflow_client_of, mlflow_script
+from tests.conftest import mlflow_client_of, mlflow_script, ok, text_of
 
 UC_SCRIPT = """
 import json, sys
@@ -116,3 +117,20 @@ def test_models_files_area_reaches_only_existing_model_versions(ws: Any) -> None
     # The client resolves the '..' itself: what arrives names no model version.
     with pytest.raises(BadRequest):
         ws.files.upload("/Models/main/default/m/1/../../../../x", io.BytesIO(b"x"))
+
+
+@pytest.mark.anyio
+async def test_uc_grant_tools_take_a_model_as_the_function_it_is(ws: Any, mcp: Client) -> None:
+    name = "main.default.granted_model"
+    if name not in [m.full_name for m in ws.registered_models.list(catalog_name="main")]:
+        ws.registered_models.create(catalog_name="main", schema_name="default", name=name[13:])
+    await ok(
+        mcp,
+        "uc_update_grants",
+        securable_type="function",
+        full_name=name,
+        principal="analysts",
+        add=["EXECUTE"],
+    )
+    granted = await ok(mcp, "uc_get_grants", securable_type="function", full_name=name)
+    assert "analysts" in text_of(granted) and "EXECUTE" in text_of(granted), text_of(granted)

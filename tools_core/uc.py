@@ -21,13 +21,15 @@ from tools_core.results import Result, markdown_table
 if TYPE_CHECKING:
     from databricks.sdk.service.catalog import TableInfo
 
-SecurableType = Literal["catalog", "schema", "table", "volume"]
+# A registered model's grants are those of a FUNCTION (Unity Catalog's securable for models).
+SecurableType = Literal["catalog", "schema", "table", "volume", "function"]
 # The full name of each kind of securable.
 SHAPES: dict[str, str] = {
     "catalog": "catalog",
     "schema": "catalog.schema",
     "table": "catalog.schema.table",
     "volume": "catalog.schema.volume",
+    "function": "catalog.schema.function_or_model",
 }
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ Catalog = Annotated[str, Field(description="Catalog")]
 Schema = Annotated[str, Field(description="Schema")]
 Limit = Annotated[int, Field(ge=1, le=1000, description="Max items")]
 Securable = Annotated[
-    Literal["catalog", "schema", "table", "volume"], Field(description="Securable type")
+    Literal["catalog", "schema", "table", "volume", "function"], Field(description="Securable type")
 ]
 FullName = Annotated[str, Field(description="Dotted full name")]
 
@@ -79,11 +79,11 @@ def uc_update_grants(
     securable_type: Securable,
     full_name: FullName,
     principal: Annotated[str, Field(description="User or group")],
-    add: Annotated[list[str], Field(description="To grant, e.g. SELECT")] = [],  # noqa: B006
+    add: Annotated[list[str], Field(description="e.g. SELECT")] = [],  # noqa: B006
     remove: Annotated[list[str], Field(description="To revoke")] = [],  # noqa: B006
     confirm: Annotated[bool, Field(description="Really revoke")] = False,
 ) -> core.GrantUpdate:
-    """Grant/revoke privileges; revoking needs confirm=true."""
+    """Grant/revoke privileges; revoke needs confirm."""
     return core.update_grants(
         backend_of(ctx),
         securable_type,
