@@ -261,3 +261,25 @@ def _ready_line(ready: Any, process: subprocess.Popen[bytes], timeout: float) ->
                 break
             line += chunk
     return line if line.endswith(b"\n") else b""
+
+
+def run_notebook_job(ws: Any, path: str, parameters: dict[str, str], timeout_s: float = 180) -> Any:
+    """Submit ``path`` as a one-task notebook job run, poll it (0.2 s: the SDK's waiter
+    sleeps up to 10 s) until it ends, assert it succeeded; the finished run."""
+    from databricks.sdk.service import jobs
+
+    task = jobs.SubmitTask(
+        task_key="notebook",
+        notebook_task=jobs.NotebookTask(notebook_path=path, base_parameters=parameters),
+    )
+    run_id = ws.jobs.submit(run_name="notebook", tasks=[task]).run_id
+    deadline = time.monotonic() + timeout_s
+    while (run := ws.jobs.get_run(run_id)).state.life_cycle_state not in (
+        jobs.RunLifeCycleState.TERMINATED,
+        jobs.RunLifeCycleState.INTERNAL_ERROR,
+    ):
+        assert time.monotonic() < deadline, f"job run still {run.state}"
+        time.sleep(0.2)
+    output = ws.jobs.get_run_output(run.tasks[0].run_id)
+    assert run.state.result_state == jobs.RunResultState.SUCCESS, (output.error, output.logs)
+    return run

@@ -18,7 +18,13 @@ import pytest
 
 from local_workspace.config import LocalConfig
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import mlflow_client_of, mlflow_script, subprocess_env, workspace_process
+from tests.conftest import (
+    mlflow_client_of,
+    mlflow_script,
+    run_notebook_job,
+    subprocess_env,
+    workspace_process,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = "main.t_mlf.fraud_detector"
@@ -253,30 +259,8 @@ def job_notebook(ws: Any) -> Iterator[str]:
 def test_a_notebook_run_as_a_job_logs_to_the_local_mlflow(
     ws: Any, client: Any, job_notebook: str
 ) -> None:
-    from databricks.sdk.service import jobs
-
     experiment = unique("/Shared/t_mlf_job_exp")
-    run_id = ws.jobs.submit(
-        run_name="train",
-        tasks=[
-            jobs.SubmitTask(
-                task_key="train",
-                notebook_task=jobs.NotebookTask(
-                    notebook_path=job_notebook, base_parameters={"experiment": experiment}
-                ),
-            )
-        ],
-    ).run_id
-    deadline = time.monotonic() + 180
-    while (run := ws.jobs.get_run(run_id)).state.life_cycle_state not in (
-        jobs.RunLifeCycleState.TERMINATED,
-        jobs.RunLifeCycleState.INTERNAL_ERROR,
-    ):
-        assert time.monotonic() < deadline, f"job run still {run.state}"
-        time.sleep(0.2)
-    task_run = run.tasks[0].run_id
-    output = ws.jobs.get_run_output(task_run)
-    assert run.state.result_state == jobs.RunResultState.SUCCESS, (output.error, output.logs)
+    run_notebook_job(ws, job_notebook, {"experiment": experiment})
 
     found = client.search_runs(
         [client.get_experiment_by_name(experiment).experiment_id], max_results=5

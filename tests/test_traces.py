@@ -14,7 +14,7 @@ import pytest
 from mcp import Client
 
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import mlflow_script, ok, text_of
+from tests.conftest import mlflow_script, ok, run_notebook_job, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -105,28 +105,7 @@ def _import_notebook(ws: Any, path: str, source: str) -> None:
 
 
 def _run_job(ws: Any, path: str, experiment: str) -> None:
-    from databricks.sdk.service import jobs
-
-    run_id = ws.jobs.submit(
-        run_name="traced",
-        tasks=[
-            jobs.SubmitTask(
-                task_key="traced",
-                notebook_task=jobs.NotebookTask(
-                    notebook_path=path, base_parameters={"experiment": experiment}
-                ),
-            )
-        ],
-    ).run_id
-    deadline = time.monotonic() + 180
-    while (run := ws.jobs.get_run(run_id)).state.life_cycle_state not in (
-        jobs.RunLifeCycleState.TERMINATED,
-        jobs.RunLifeCycleState.INTERNAL_ERROR,
-    ):
-        assert time.monotonic() < deadline, f"job run still {run.state}"
-        time.sleep(0.2)
-    output = ws.jobs.get_run_output(run.tasks[0].run_id)
-    assert run.state.result_state == jobs.RunResultState.SUCCESS, (output.error, output.logs)
+    run_notebook_job(ws, path, {"experiment": experiment})
 
 
 async def _traces(mcp: Client, **arguments: Any) -> dict[str, Any]:

@@ -49,18 +49,24 @@ def apply_http_limits(limits: Mapping[str, str]) -> None:
         os.environ.setdefault(name, value)
 
 
-class _TrackingClient(TrackingServiceClient):
-    """MLflow's tracking client on a given store; prints nothing to stdout."""
+class _OwnStore:
+    """A client of MLflow's on the store (and credentials) given, not the one MLflow would
+    build from the URI and the environment. Listed first among the bases: its ``store``
+    replaces MLflow's."""
 
     def __init__(self, tracking_uri: str, store: Any, creds: MlflowHostCreds | None) -> None:
         self._store = store
         self._creds = creds
-        super().__init__(tracking_uri)
+        super().__init__(tracking_uri)  # type: ignore[call-arg]
 
     @property
     def store(self) -> Any:
         """The store this client was built with."""
         return self._store
+
+
+class _TrackingClient(_OwnStore, TrackingServiceClient):
+    """MLflow's tracking client on a given store; prints nothing to stdout."""
 
     def _log_url(self, run_id: str) -> None:
         """MLflow prints "View run ... at" when a run ends: stdout may carry only MCP."""
@@ -115,23 +121,13 @@ class _TraceArtifacts(MlflowArtifactsRepository):
         return MlflowHostCreds(self.artifact_uri, token=self._token)
 
 
-class _TracingClient(TracingClient):
+class _TracingClient(_OwnStore, TracingClient):
     """MLflow's tracing client on a given store; a trace's span files are fetched with the
     same credentials (MLflow's default artifact repository reads the environment's token)."""
 
-    def __init__(self, tracking_uri: str, store: Any, creds: MlflowHostCreds) -> None:
-        self._store = store
-        self._creds = creds
-        super().__init__(tracking_uri)
-
-    @property
-    def store(self) -> Any:
-        """The store this client was built with."""
-        return self._store
-
     def _get_artifact_repo_for_trace(self, trace_info: Any) -> Any:
         uri = get_artifact_uri_for_trace(trace_info)
-        if not uri.startswith("mlflow-artifacts:"):
+        if self._creds is None or not uri.startswith("mlflow-artifacts:"):
             return super()._get_artifact_repo_for_trace(trace_info)
         return _TraceArtifacts(uri, self.tracking_uri, self._creds.token)
 
