@@ -9,7 +9,7 @@ every id must name an existing destination (``/api/2.0/notification-destinations
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from local_workspace.errors import invalid
@@ -37,37 +37,36 @@ def check_notifications(settings: dict[str, Any], exists: Callable[[str], bool])
             _check_block(task, f"Task {task.get('task_key')}: ", exists)
 
 
-def _check_block(block: dict[str, Any], where: str, exists: Callable[[str], bool]) -> None:
-    emails = block.get("email_notifications")
-    if emails is not None:
-        if not isinstance(emails, dict):
-            raise invalid(f"{where}email_notifications must be an object.")
-        for event in EVENT_KEYS:
-            addresses = emails.get(event)
-            if addresses is None:
-                continue
-            if not isinstance(addresses, list):
-                raise invalid(f"{where}email_notifications.{event} must be a list of addresses.")
-            if len(addresses) > MAX_EMAILS_PER_EVENT:
-                raise invalid(
-                    f"{where}email_notifications.{event} lists {len(addresses)} addresses; "
-                    f"at most {MAX_EMAILS_PER_EVENT} are accepted."
-                )
-            for address in addresses:
-                problem = email_problem(address)
-                if problem:
-                    raise invalid(f"{where}email_notifications.{event}: {problem}")
-    hooks = block.get("webhook_notifications")
-    if hooks is None:
+def _event_lists(
+    block: dict[str, Any], key: str, where: str, items: str
+) -> Iterator[tuple[str, list[Any]]]:
+    """(event, list) of each event ``block[key]`` names, checked to be lists."""
+    value = block.get(key)
+    if value is None:
         return
-    if not isinstance(hooks, dict):
-        raise invalid(f"{where}webhook_notifications must be an object.")
+    if not isinstance(value, dict):
+        raise invalid(f"{where}{key} must be an object.")
     for event in EVENT_KEYS:
-        targets = hooks.get(event)
-        if targets is None:
+        listed = value.get(event)
+        if listed is None:
             continue
-        if not isinstance(targets, list):
-            raise invalid(f"{where}webhook_notifications.{event} must be a list of {{id}}.")
+        if not isinstance(listed, list):
+            raise invalid(f"{where}{key}.{event} must be a list of {items}.")
+        yield event, listed
+
+
+def _check_block(block: dict[str, Any], where: str, exists: Callable[[str], bool]) -> None:
+    for event, addresses in _event_lists(block, "email_notifications", where, "addresses"):
+        if len(addresses) > MAX_EMAILS_PER_EVENT:
+            raise invalid(
+                f"{where}email_notifications.{event} lists {len(addresses)} addresses; "
+                f"at most {MAX_EMAILS_PER_EVENT} are accepted."
+            )
+        for address in addresses:
+            problem = email_problem(address)
+            if problem:
+                raise invalid(f"{where}email_notifications.{event}: {problem}")
+    for event, targets in _event_lists(block, "webhook_notifications", where, "{id}"):
         if len(targets) > MAX_DESTINATIONS_PER_EVENT:
             raise invalid(
                 f"{where}webhook_notifications.{event} lists {len(targets)} destinations: "
