@@ -38,7 +38,7 @@ def client(local_ws: LocalWorkspace) -> Any:
 
 
 def http(
-    url: str, headers: dict[str, str] | None = None, method: str = "GET"
+    url: str, headers: dict[str, str] | None = None, method: str = "GET", data: bytes | None = None
 ) -> tuple[int, dict[str, str], bytes]:
     """(status, headers, body) of one request, redirects not followed."""
 
@@ -47,7 +47,7 @@ def http(
             return None
 
     opener = urllib.request.build_opener(NoRedirect)
-    request = urllib.request.Request(url, headers=headers or {}, method=method)
+    request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:
         with opener.open(request, timeout=90) as response:
             return response.status, dict(response.headers), response.read()
@@ -202,6 +202,11 @@ def test_two_workspaces_each_serve_their_own_mlflow_store(
     here = unique("/Shared/t_mlf_here")
     client.create_experiment(here)
     with LocalWorkspace(LocalConfig(data_dir=tmp_path / "other", seed=False)) as other:
+        # The very first requests arrive together while MLflow starts: every one is answered
+        # (the UC registry path used to import MLflow beside the starting server, and Python's
+        # import lock then failed the start for the process's whole life).
+        answered = first_requests_together(other)
+        assert all(status < 500 for status in answered), answered
         other_client = mlflow_client_of(other)
         there = unique("/Shared/t_mlf_there")
         other_client.create_experiment(there)
@@ -211,6 +216,29 @@ def test_two_workspaces_each_serve_their_own_mlflow_store(
         assert (local_ws.config.data_dir / "mlflow" / "mlflow.db").is_file()
         assert (other.config.data_dir / "mlflow" / "mlflow.db").is_file()
     assert named(client, here) == [here]  # still served after the other stopped
+
+
+def first_requests_together(workspace: LocalWorkspace) -> list[int]:
+    """The statuses of MLflow and UC registry calls sent at once to ``workspace`` (the
+    registry creates answer 404 in a workspace without the schema)."""
+    import concurrent.futures
+
+    auth = {"Authorization": f"Bearer {workspace.token}", "Content-Type": "application/json"}
+    sent = [
+        request
+        for n in range(3)
+        for request in (
+            ("/api/2.0/mlflow/experiments/create", {"name": unique("/Shared/t_mlf_cold")}),
+            ("/api/2.0/mlflow/unity-catalog/registered-models/create", {"name": f"main.d.m{n}"}),
+            ("/api/2.0/mlflow/experiments/search", {"max_results": 1}),
+        )
+    ]
+
+    def post(path: str, body: dict[str, Any]) -> int:
+        return http(f"{workspace.url}{path}", auth, "POST", json.dumps(body).encode())[0]
+
+    with concurrent.futures.ThreadPoolExecutor(len(sent)) as pool:
+        return list(pool.map(lambda item: post(*item), sent))
 
 
 def named(client: Any, name: str) -> list[str]:
