@@ -23,7 +23,10 @@ from mlflow.models import infer_signature
 from sklearn.linear_model import LinearRegression
 
 name = sys.argv[1]
+# Exactly what a script written for Databricks says: both URIs are Databricks'.
+mlflow.set_tracking_uri("databricks")
 mlflow.set_registry_uri("databricks-uc")
+mlflow.set_experiment("/Shared/uc_registry_slice")  # Databricks has no default experiment
 X = np.array([[0.0], [1.0], [2.0], [3.0]])
 model = LinearRegression().fit(X, 2 * X[:, 0] + 1)
 refusals = {}
@@ -49,7 +52,10 @@ except MlflowException as exc:
     refusals["stage"] = exc.message
 champion = client.get_model_version_by_alias(name, "champion")
 loaded = mlflow.pyfunc.load_model(f"models:/{name}@champion")
+from_run = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
 print(json.dumps({
+    "artifact_uri": run.info.artifact_uri,
+    "from_run": from_run.predict(np.array([[4.0]])).tolist(),
     "version": champion.version,
     "status": champion.status,
     "same_run": champion.run_id == run.info.run_id,
@@ -66,6 +72,9 @@ def test_stock_mlflow_client_registers_and_loads_a_uc_model(local_ws: LocalWorks
     assert out["status"] == "READY"
     assert out["same_run"]
     assert round(out["prediction"][0], 6) == 9.0
+    # Run artifacts went where Databricks puts them (the Files API's MLflow area) ...
+    assert out["artifact_uri"].startswith("dbfs:/databricks/mlflow-tracking/")
+    assert round(out["from_run"][0], 6) == 9.0
     assert "did not contain any signature metadata" in out["refusals"]["unsigned"]
     assert "specify all three levels" in out["refusals"]["two_levels"]
     assert "unsupported" in out["refusals"]["stage"].lower()
@@ -117,6 +126,14 @@ def test_models_files_area_reaches_only_existing_model_versions(ws: Any) -> None
     # The client resolves the '..' itself: what arrives names no model version.
     with pytest.raises(BadRequest):
         ws.files.upload("/Models/main/default/m/1/../../../../x", io.BytesIO(b"x"))
+    # MLflow's area for runs and logged models (tracking URI databricks): existing ones only.
+    internal = "/WorkspaceInternal/Mlflow/Artifacts/0"
+    with pytest.raises(NotFound):
+        ws.files.upload(f"{internal}/Runs/{'0' * 32}/artifacts/x", io.BytesIO(b"x"))
+    with pytest.raises(BadRequest, match="names no run or logged model"):
+        ws.files.upload(f"{internal}/Secrets/x/artifacts/x", io.BytesIO(b"x"))
+    with pytest.raises(BadRequest, match="Invalid path"):
+        ws.files.upload("/WorkspaceInternal/Mlflow/Artifacts/../../x", io.BytesIO(b"x"))
 
 
 @pytest.mark.anyio

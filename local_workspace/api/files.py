@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from local_workspace.api import uc_models
+from local_workspace.api import mlflow_files, uc_models
 from local_workspace.catalog import volume_files as vf
 from local_workspace.errors import ApiError, invalid, not_available
 from local_workspace.http import json_response, query_bool, query_int
@@ -48,10 +48,13 @@ def _catalog(request: Request) -> Catalog:
 
 async def _resolve(request: Request) -> vf.VolumePath:
     path = request.path_params["path"]
+    state: WorkspaceState = request.app.state.workspace
     if path.startswith(uc_models.FILES_PREFIX):
         # Model version files: MLflow's UC registry client uploads and downloads them here.
-        state: WorkspaceState = request.app.state.workspace
         return await run_in_threadpool(uc_models.resolve_files_path, state, path)
+    if path.startswith(mlflow_files.FILES_PREFIX):
+        # Run and logged-model artifacts of clients with tracking URI `databricks`.
+        return await run_in_threadpool(mlflow_files.resolve_files_path, state, path)
     catalog = _catalog(request)
     return await run_in_threadpool(vf.resolve, catalog.volumes, path)
 

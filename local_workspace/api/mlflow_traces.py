@@ -38,6 +38,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Scope
 
+from local_workspace.api import mlflow_files
 from local_workspace.errors import ApiError, invalid, not_found
 from local_workspace.http import json_response
 from local_workspace.mlflow_server import MlflowServer
@@ -57,7 +58,8 @@ ARTIFACT_LOCATION_TAG = "mlflow.artifactLocation"
 SERVER_SCHEME = "mlflow-artifacts:/"
 _SERVER_FORM = re.compile(rb'"mlflow-artifacts:/(\d+)/traces/(tr-[0-9a-f]+)/artifacts"')
 DATABRICKS_CLIENT = b"databricks-sdk-py/"
-TRACE_PATHS = "/api/3.0/mlflow/traces"
+# MLflow's REST answers (not its artifact proxy, /api/2.0/mlflow-artifacts/, nor files).
+REST_PATHS = ("/api/2.0/mlflow/", "/api/3.0/mlflow/")
 
 
 def is_credentials_path(path: str) -> bool:
@@ -66,11 +68,16 @@ def is_credentials_path(path: str) -> bool:
 
 
 def databricks_view(scope: Scope, path: str) -> Callable[[bytes], bytes] | None:
-    """For a Databricks client reading or starting traces: how to rewrite MLflow's answer."""
-    if not path.startswith(TRACE_PATHS):
+    """For a Databricks client: how to rewrite MLflow's answer (artifact locations of
+    traces, runs, logged models and experiments in Databricks' ``dbfs:`` form)."""
+    if not path.startswith(REST_PATHS):
         return None
     agent = dict(scope.get("headers") or []).get(b"user-agent", b"")
-    return to_databricks_form if DATABRICKS_CLIENT in agent else None
+    return _databricks_locations if DATABRICKS_CLIENT in agent else None
+
+
+def _databricks_locations(body: bytes) -> bytes:
+    return mlflow_files.to_databricks_form(to_databricks_form(body))
 
 
 def to_databricks_form(body: bytes) -> bytes:
