@@ -51,11 +51,7 @@ def _outside(path: str, why: str) -> ApiError:
 
 def resolve_files_path(state: WorkspaceState, path: str) -> vf.VolumePath:
     """A checked path of an existing run's or logged model's artifacts (blocking)."""
-    if "\x00" in path:
-        raise _outside(path, "NUL characters are not allowed")
-    parts = [p for p in path[len(FILES_PREFIX) :].split("/") if p]
-    if any(p in (".", "..") for p in parts):
-        raise _outside(path, "'.' and '..' are not allowed")
+    parts = vf.path_parts(path, FILES_PREFIX, _outside)
     if len(parts) < 4 or parts[3] != "artifacts" or not _EXPERIMENT.match(parts[0]):
         raise _outside(path, "it names no run or logged model's artifacts")
     experiment, kind, ident = parts[0], parts[1], parts[2]

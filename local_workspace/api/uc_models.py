@@ -397,11 +397,7 @@ def _outside(path: str, why: str) -> ApiError:
 
 def resolve_files_path(state: WorkspaceState, path: str) -> vf.VolumePath:
     """A checked ``/Models/c/s/m/v/...`` path of an existing model version."""
-    if "\x00" in path:
-        raise _outside(path, "NUL characters are not allowed")
-    parts = [p for p in path[len(FILES_PREFIX) :].split("/") if p]
-    if any(p in (".", "..") for p in parts):
-        raise _outside(path, "'.' and '..' are not allowed")
+    parts = vf.path_parts(path, FILES_PREFIX, _outside)
     if len(parts) < 4:
         raise _outside(path, "it names no model version")
     name = ".".join(p.lower() for p in parts[:3])

@@ -14,6 +14,7 @@ import os
 import shutil
 import stat
 import uuid
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -61,15 +62,22 @@ def _outside(path: str, why: str) -> ApiError:
     )
 
 
+def path_parts(path: str, prefix: str, refuse: Callable[[str, str], ApiError]) -> list[str]:
+    """The components of ``path`` after ``prefix``; NUL, '.' and '..' are refused (with
+    ``refuse(path, why)``) before any lookup, whichever area of the Files API it names."""
+    if "\x00" in path:
+        raise refuse(path, "NUL characters are not allowed")
+    parts = [p for p in path[len(prefix) :].split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        raise refuse(path, "'.' and '..' are not allowed")
+    return parts
+
+
 def resolve(volumes: Volumes, path: str) -> VolumePath:
     """Check ``path`` and find its volume (404 when the volume does not exist)."""
     if not path.startswith(PREFIX) and path != PREFIX.rstrip("/"):
         raise _outside(path, "not a volume path")
-    if "\x00" in path:
-        raise _outside(path, "NUL characters are not allowed")
-    parts = [p for p in path[len(PREFIX) :].split("/") if p]
-    if any(p in (".", "..") for p in parts):
-        raise _outside(path, "'.' and '..' are not allowed")
+    parts = path_parts(path, PREFIX, _outside)
     if len(parts) < 3:
         raise _outside(path, "it names no volume")
     catalog, schema, name = (p.lower() for p in parts[:3])
