@@ -57,6 +57,14 @@ class WorkspaceObject:
         return self.path.rsplit("/", 1)[-1]
 
 
+def canonical(path: str) -> str:
+    """``path`` without Databricks' ``/Workspace`` alias prefix (``/Workspace/Users/x`` is
+    ``/Users/x``): the one rule for every API, job and pipeline that takes a workspace path."""
+    if path == "/Workspace" or path.startswith("/Workspace/"):
+        return path[len("/Workspace") :] or "/"
+    return path
+
+
 def parent_of(path: str) -> str | None:
     """The parent directory of ``path`` (None for the root)."""
     if path == "/":

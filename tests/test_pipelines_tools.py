@@ -51,7 +51,8 @@ async def test_a_medallion_pipeline_through_the_tools(mcp: Any, ws: Any) -> None
         name=f"medallion-{schema}",
         catalog="main",
         schema=schema,
-        libraries=[f"{folder}/medallion.sql"],
+        # The /Workspace form the DLT skill recommends: the same file, at create and update.
+        libraries=[f"/Workspace{folder}/medallion.sql"],
     )
     pipeline_id = created.structured_content["pipeline_id"]
     listed = await ok(mcp, "pipelines_list", name=schema)
@@ -181,6 +182,6 @@ async def test_unknown_pipelines_and_missing_paths_are_tool_errors_with_a_next_s
         schema="default",
         libraries=["/Users/nobody/missing.sql"],
     )
-    assert text.startswith("INVALID_PARAMETER_VALUE") and "workspace_import" in text
+    assert text.startswith("INVALID_PARAMETER_VALUE") and "workspace_write" in text
     result = await call(mcp, "pipelines_stop", pipeline_id="not-a-pipeline")
     assert result.is_error and "RESOURCE_DOES_NOT_EXIST" in text_of(result)

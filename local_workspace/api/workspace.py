@@ -35,6 +35,7 @@ from local_workspace.workspace_store import (
     NOTEBOOK,
     WorkspaceObject,
     WorkspaceStore,
+    canonical,
 )
 
 MAX_IMPORT_BYTES = 10 * 1024 * 1024
@@ -48,8 +49,7 @@ def normalize(path: Any) -> str:
     """An absolute, canonical workspace path; ``/Workspace/...`` means the same as ``/...``."""
     if not isinstance(path, str) or not path:
         raise invalid("Missing required field: path")
-    if path == "/Workspace" or path.startswith("/Workspace/"):
-        path = path[len("/Workspace") :] or "/"
+    path = canonical(path)
     if not path.startswith("/"):
         raise invalid(f"Path ({path}) must be absolute: it must start with '/'.")
     if path != "/":

@@ -19,6 +19,7 @@ from sqlglot.tokens import Tokenizer, TokenType
 from local_workspace.errors import ApiError
 from local_workspace.jobs.store import now_ms
 from local_workspace.jobs.tasks import TaskLaunch, TaskOutcome
+from local_workspace.workspace_store import canonical
 
 REF = re.compile(r"\{\{\s*([\w.\-]+)\s*\}\}")
 SQL_LOG_ROWS = 20
@@ -109,9 +110,7 @@ def python_argv(spec: dict[str, Any], ctx: Context) -> list[str]:
 
 
 def _workspace_path(path: str) -> str:
-    if path.startswith("/Workspace/"):
-        path = path[len("/Workspace") :]
-    return path.rstrip("/") or "/"
+    return canonical(path).rstrip("/") or "/"
 
 
 def read_source(workspace: Any, raw_path: str, what: str) -> tuple[str, str, str | None]:

@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from local_workspace import notebook_format
+from local_workspace.workspace_store import canonical
 
 if TYPE_CHECKING:
     from local_workspace.workspace_store import WorkspaceStore
@@ -52,7 +53,7 @@ def library_sources(spec: dict[str, Any], workspace: WorkspaceStore) -> list[tup
             path = str((library["file"] or {}).get("path") or "")
             out.append((path, _read(path, workspace, "File")))
         elif "glob" in library:
-            pattern = str((library["glob"] or {}).get("include") or "")
+            pattern = canonical(str((library["glob"] or {}).get("include") or ""))
             root = pattern.split("*", 1)[0].rstrip("/") or "/"
             found = [
                 o
@@ -98,11 +99,12 @@ def _notebook_sql(text: str, path: str) -> str:
 
 
 def _read(path: str, workspace: WorkspaceStore, what: str) -> str:
-    obj = workspace.get(path.rstrip("/")) if path else None
+    # Databricks takes library paths with or without the /Workspace prefix.
+    obj = workspace.get(canonical(path).rstrip("/")) if path else None
     if obj is None or obj.object_type not in ("FILE", "NOTEBOOK"):
         raise UpdateFailed(
             f"{what} '{path}' does not exist in the workspace: upload it "
-            "(workspace_import) or fix the library path.",
+            "(workspace_write) or fix the library path.",
             "NotebookNotFound" if what == "Notebook" else "FileNotFound",
         )
     text = workspace.read(obj).decode("utf-8", errors="replace")

@@ -135,7 +135,7 @@ def libraries_of(backend: Backend, paths: Sequence[str]) -> list[Any]:
         except NotFound as exc:
             raise InvalidInput(
                 f"Library path {path} does not exist in the workspace.",
-                "Upload it first (workspace_import) or check it with workspace_list.",
+                "Upload it first (workspace_write) or check it with workspace_list.",
             ) from exc
         if status.object_type == ObjectType.NOTEBOOK:
             out.append(PipelineLibrary(notebook=NotebookLibrary(path=path)))
