@@ -70,6 +70,9 @@ async def test_a_medallion_pipeline_through_the_tools(mcp: Any, ws: Any) -> None
     assert checks["positive_amount"]["passed"] == 3
     assert checks["positive_amount"]["failed"] == 1
     assert events.structured_content["dropped"]["silver"] == 1
+    # The warn-only expectation's row does not carry silver's dropped rows.
+    assert "| silver | known_customer | 4 | 0 |" in text
+    assert "rows dropped per dataset: silver=1" in text
 
     gold = await ok(
         mcp, "sql_query", statement=f"SELECT customer, total FROM main.{schema}.gold ORDER BY 1"

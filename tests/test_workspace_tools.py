@@ -24,6 +24,24 @@ async def test_a_written_notebook_reads_back_with_its_header(mcp) -> None:
     assert "| NOTEBOOK | PYTHON |" in listing and path in listing
 
 
+async def test_kind_and_language_are_taken_in_either_case(mcp) -> None:
+    notebook = await ok(
+        mcp,
+        "workspace_write",
+        path=f"{HOME}/t_ws_tool_case/query",
+        content="SELECT 1",
+        kind="NOTEBOOK",
+        language="sql",
+        overwrite=True,
+    )
+    assert "NOTEBOOK SQL" in text_of(notebook), text_of(notebook)
+    file = await ok(
+        mcp, "workspace_write", path=f"{HOME}/t_ws_tool_case/a.txt", content="x", kind="File",
+        overwrite=True,
+    )  # fmt: skip
+    assert "FILE" in text_of(file), text_of(file)
+
+
 async def test_a_long_read_is_capped_with_a_hint_for_the_next_offset(mcp) -> None:
     path = f"{HOME}/t_ws_tool_long.txt"
     content = "".join(f"line {i:05d}\n" for i in range(2000))

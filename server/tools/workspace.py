@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from server.registry import reader, writer
 from server.runtime import backend_of
@@ -36,14 +36,28 @@ def workspace_read(
     return core.read_object(backend_of(ctx), path, offset=offset, max_chars=max_chars)
 
 
+def _lower(value: object) -> object:
+    """Either case is accepted (the API spells kinds upper case, the tool lower case)."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value: object) -> object:
+    """Either case is accepted (``sql`` is ``SQL``)."""
+    return value.upper() if isinstance(value, str) else value
+
+
 @writer("workspace", destructive=True, idempotent=True)
 def workspace_write(
     ctx: Context,
     path: Path,
     content: Annotated[str, Field(description="Source text")],
-    kind: Annotated[Literal["notebook", "file"], Field(description="Object kind")] = "notebook",
+    kind: Annotated[
+        Literal["notebook", "file"], BeforeValidator(_lower), Field(description="Object kind")
+    ] = "notebook",
     language: Annotated[
-        Literal["PYTHON", "SQL", "SCALA", "R"] | None, Field(description="Notebook language")
+        Literal["PYTHON", "SQL", "SCALA", "R"] | None,
+        BeforeValidator(_upper),
+        Field(description="Notebook language"),
     ] = None,
     overwrite: Annotated[bool, Field(description="Replace existing")] = False,
 ) -> core.WriteResult:

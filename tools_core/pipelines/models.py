@@ -169,14 +169,13 @@ class EventList(Result):
     def to_text(self) -> str:
         parts: list[str] = []
         if self.expectations:
-            rows = [
-                (e.dataset, e.name, e.passed, e.failed, self.dropped.get(e.dataset, 0))
-                for e in self.expectations
-            ]
+            rows = [(e.dataset, e.name, e.passed, e.failed) for e in self.expectations]
             parts.append("expectations:")
-            parts.append(
-                markdown_table(["dataset", "expectation", "passed", "failed", "dropped"], rows)
-            )
+            parts.append(markdown_table(["dataset", "expectation", "passed", "failed"], rows))
+            # Rows dropped are counted per dataset (ON VIOLATION DROP ROW), not per
+            # expectation: a column beside each expectation would pin them on warn-only ones.
+            dropped = ", ".join(f"{d}={n}" for d, n in sorted(self.dropped.items()))
+            parts.append(f"rows dropped per dataset: {dropped or 'none'}")
         if self.errors:
             parts.append("errors:")
             parts.extend(f"- {e.timestamp} {e.message}" for e in self.errors)
