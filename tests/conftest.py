@@ -263,6 +263,22 @@ def _ready_line(ready: Any, process: subprocess.Popen[bytes], timeout: float) ->
     return line if line.endswith(b"\n") else b""
 
 
+def import_notebook(ws: Any, path: str, source: str) -> None:
+    """Put ``source`` at ``path`` as a Python notebook (parent folders made, overwriting)."""
+    import base64
+
+    from databricks.sdk.service.workspace import ImportFormat, Language
+
+    ws.workspace.mkdirs(path.rsplit("/", 1)[0])
+    ws.workspace.import_(
+        path,
+        content=base64.b64encode(source.encode()).decode(),
+        format=ImportFormat.SOURCE,
+        language=Language.PYTHON,
+        overwrite=True,
+    )
+
+
 def run_notebook_job(ws: Any, path: str, parameters: dict[str, str], timeout_s: float = 180) -> Any:
     """Submit ``path`` as a one-task notebook job run, poll it (0.2 s: the SDK's waiter
     sleeps up to 10 s) until it ends, assert it succeeded; the finished run."""

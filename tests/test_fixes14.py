@@ -5,19 +5,16 @@ stands in for them."""
 
 from __future__ import annotations
 
-import base64
 import re
 from typing import Any
 
 import httpx
 import pytest
 from databricks.sdk.errors import NotImplemented as NotImplementedError_
-from databricks.sdk.service import jobs
-from databricks.sdk.service.workspace import ImportFormat, Language
 
 from local_workspace.embeddings import model_installed
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import fails, ok, text_of, wait_for
+from tests.conftest import fails, import_notebook, ok, run_notebook_job, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -47,22 +44,8 @@ def test_view_run_links_a_job_prints_open_the_run_in_the_local_ui(
     ws: Any, local_ws: LocalWorkspace
 ) -> None:
     path = "/Shared/t_fixes14_links/train"
-    ws.workspace.mkdirs("/Shared/t_fixes14_links")
-    ws.workspace.import_(
-        path,
-        content=base64.b64encode(TRACKING_NOTEBOOK.encode()).decode(),
-        format=ImportFormat.SOURCE,
-        language=Language.PYTHON,
-        overwrite=True,
-    )
-    task = jobs.SubmitTask(task_key="train", notebook_task=jobs.NotebookTask(notebook_path=path))
-    run_id = ws.jobs.submit(run_name="t_fixes14_links", tasks=[task]).run_id
-
-    def ended() -> Any:
-        found = ws.jobs.get_run(run_id)
-        return found if found.state.life_cycle_state.value == "TERMINATED" else None
-
-    run = wait_for(ended, timeout=240)  # the SDK's waiter sleeps up to 10 s between polls
+    import_notebook(ws, path, TRACKING_NOTEBOOK)
+    run = run_notebook_job(ws, path, {}, timeout_s=240)  # polls: the SDK's waiter sleeps 10 s
     assert run.tasks is not None
     logs = ws.jobs.get_run_output(run.tasks[0].run_id).logs or ""
     links = dict(re.findall(r"View run (\S+) at: (\S+)", logs))

@@ -19,6 +19,7 @@ import pytest
 from local_workspace.config import LocalConfig
 from local_workspace.runner import LocalWorkspace
 from tests.conftest import (
+    import_notebook,
     mlflow_client_of,
     mlflow_script,
     run_notebook_job,
@@ -261,12 +262,8 @@ def test_other_apis_answer_at_once_while_mlflow_is_still_starting(tmp_path: Path
 
 @pytest.fixture
 def job_notebook(ws: Any) -> Iterator[str]:
-    import base64
-
-    from databricks.sdk.service.workspace import ImportFormat, Language
 
     path = f"/Shared/t_mlf_job/{uuid.uuid4().hex[:8]}/train"
-    ws.workspace.mkdirs(path.rsplit("/", 1)[0])
     source = (
         "# Databricks notebook source\n"
         "import mlflow\n"
@@ -274,13 +271,7 @@ def job_notebook(ws: Any) -> Iterator[str]:
         "with mlflow.start_run(run_name='from-job'):\n"
         "    mlflow.log_metric('auc', 0.91)\n"
     )
-    ws.workspace.import_(
-        path,
-        content=base64.b64encode(source.encode()).decode(),
-        format=ImportFormat.SOURCE,
-        language=Language.PYTHON,
-        overwrite=True,
-    )
+    import_notebook(ws, path, source)
     yield path
 
 

@@ -3,7 +3,6 @@ on tracking URI ``databricks``, and from a served agent; the trace tools find an
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import uuid
@@ -14,7 +13,7 @@ import pytest
 from mcp import Client
 
 from local_workspace.runner import LocalWorkspace
-from tests.conftest import mlflow_script, ok, run_notebook_job, text_of
+from tests.conftest import import_notebook, mlflow_script, ok, run_notebook_job, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -91,19 +90,6 @@ print(json.dumps({"trace_id": trace_id, "spans": spans}))
 """
 
 
-def _import_notebook(ws: Any, path: str, source: str) -> None:
-    from databricks.sdk.service.workspace import ImportFormat, Language
-
-    ws.workspace.mkdirs(path.rsplit("/", 1)[0])
-    ws.workspace.import_(
-        path,
-        content=base64.b64encode(source.encode()).decode(),
-        format=ImportFormat.SOURCE,
-        language=Language.PYTHON,
-        overwrite=True,
-    )
-
-
 def _run_job(ws: Any, path: str, experiment: str) -> None:
     run_notebook_job(ws, path, {"experiment": experiment})
 
@@ -129,7 +115,7 @@ async def test_traces_from_a_job_task_are_found_filtered_and_shown_with_errors_f
     tag = uuid.uuid4().hex[:8]
     experiment = f"/Shared/t_traces_job_{tag}"
     path = f"/Shared/t_traces/{tag}/traced"
-    _import_notebook(ws, path, TRACED_NOTEBOOK)
+    import_notebook(ws, path, TRACED_NOTEBOOK)
     await anyio.to_thread.run_sync(_run_job, ws, path, experiment)
 
     found = await _traces(mcp, experiment=experiment)

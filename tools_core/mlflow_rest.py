@@ -21,6 +21,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from mlflow import MlflowClient
 from mlflow.entities import FileInfo
@@ -33,7 +34,8 @@ from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
 from mlflow.tracking._model_registry.client import ModelRegistryClient
 from mlflow.tracking._tracking_service.client import TrackingServiceClient
 from mlflow.utils.proto_json_utils import message_to_json
-from mlflow.utils.rest_utils import MlflowHostCreds, call_endpoint, http_request_safe
+from mlflow.utils.request_utils import augmented_raise_for_status
+from mlflow.utils.rest_utils import MlflowHostCreds, call_endpoint, http_request
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
@@ -41,6 +43,19 @@ if TYPE_CHECKING:
 LIST_ARTIFACTS = "/api/2.0/mlflow/artifacts/list"
 # Where MLflow's server proxies the artifacts of ``mlflow-artifacts:/`` URIs.
 PROXIED_ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts/"
+ARTIFACT_TIMEOUT_S = 120
+
+
+def fetch_proxied(creds: MlflowHostCreds, remote: str, local: Path) -> None:
+    """Stream the artifact ``remote`` (a path under MLflow's artifact proxy) to ``local`` with
+    ``creds``. Not through MLflow's JSON checks: an artifact is any file."""
+    endpoint = PROXIED_ARTIFACTS + quote(remote.lstrip("/"))
+    local.parent.mkdir(parents=True, exist_ok=True)
+    response = http_request(creds, endpoint, "GET", stream=True, timeout=ARTIFACT_TIMEOUT_S)
+    augmented_raise_for_status(response)
+    with response, local.open("wb") as out:
+        for chunk in response.iter_content(chunk_size=1 << 20):
+            out.write(chunk)
 
 
 def apply_http_limits(limits: Mapping[str, str]) -> None:
@@ -88,10 +103,9 @@ class _TrackingClient(_OwnStore, TrackingServiceClient):
         if self._creds is None or not root.startswith("mlflow-artifacts:/"):
             return str(super().download_artifacts(run_id, path, dst_path))
         remote = root[len("mlflow-artifacts:/") :].strip("/") + "/" + path.lstrip("/")
-        response = http_request_safe(self._creds, PROXIED_ARTIFACTS + remote, "GET")
         folder = Path(dst_path) if dst_path else Path(tempfile.mkdtemp(prefix="mlflow-"))
         local = folder / Path(path).name
-        local.write_bytes(response.content)
+        fetch_proxied(self._creds, remote, local)
         return str(local)
 
 

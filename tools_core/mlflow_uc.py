@@ -35,16 +35,18 @@ from mlflow.store.artifact.databricks_sdk_models_artifact_repo import (
     DatabricksSDKModelsArtifactRepository,
 )
 from mlflow.store.model_registry.base_rest_store import BaseRestStore
+from mlflow.utils.proto_json_utils import parse_dict
 from mlflow.utils.rest_utils import MlflowHostCreds, http_request
+
+from tools_core.mlflow_rest import ARTIFACT_TIMEOUT_S, PROXIED_ARTIFACTS, fetch_proxied
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
     from mlflow.entities import LoggedModel
 
-ARTIFACTS_API = "/api/2.0/mlflow-artifacts/artifacts"
+LISTING = PROXIED_ARTIFACTS.rstrip("/")  # GET ?path=: a folder of the artifact proxy
 # A model's files: enough for any real model, bounded against a runaway listing.
 MAX_FILES = 10_000
-TIMEOUT_S = 120
 
 
 class _ModelFilesRepository(DatabricksSDKModelsArtifactRepository):
@@ -67,6 +69,7 @@ class LocalUcRegistryStore(UcModelRegistryStore):
         self.store_uri = "databricks-uc"
         # A Databricks tracking URI makes MLflow record the source run's lineage (job, notebook).
         self.tracking_uri = "databricks"
+        # MLflow declares this attribute a functools.partial: keep its type.
         self.get_tracking_host_creds = functools.partial(lambda given: given, creds)
         self._creds = creds
         self._workspace = workspace
@@ -88,8 +91,6 @@ class LocalUcRegistryStore(UcModelRegistryStore):
         if answer is None:
             return None
         message = GetLoggedModel.Response()
-        from mlflow.utils.proto_json_utils import parse_dict
-
         parse_dict(answer, message)
         return LoggedModel.from_proto(message.model)
 
@@ -109,7 +110,9 @@ class LocalUcRegistryStore(UcModelRegistryStore):
         """GET a JSON document with this store's credentials (None when it does not exist)."""
         from mlflow.utils.rest_utils import verify_rest_response
 
-        response = http_request(self._creds, endpoint, "GET", params=params, timeout=TIMEOUT_S)
+        response = http_request(
+            self._creds, endpoint, "GET", params=params, timeout=ARTIFACT_TIMEOUT_S
+        )
         if response.status_code == 404:
             return None
         verify_rest_response(response, endpoint)
@@ -139,7 +142,7 @@ class LocalUcRegistryStore(UcModelRegistryStore):
         pending, seen = [""], 0
         while pending:
             relative = pending.pop()
-            listing = self._get(ARTIFACTS_API, {"path": posixpath.join(path, relative)}) or {}
+            listing = self._get(LISTING, {"path": posixpath.join(path, relative)}) or {}
             for entry in listing.get("files", []):
                 seen += 1
                 if seen > MAX_FILES:
@@ -148,16 +151,4 @@ class LocalUcRegistryStore(UcModelRegistryStore):
                 if entry.get("is_dir"):
                     pending.append(child)
                 else:
-                    self._fetch(posixpath.join(path, child), folder / child)
-
-    def _fetch(self, remote: str, local: Path) -> None:
-        """Stream one artifact file to ``local``."""
-        from mlflow.utils.request_utils import augmented_raise_for_status
-
-        endpoint = f"{ARTIFACTS_API}/{quote(remote)}"
-        local.parent.mkdir(parents=True, exist_ok=True)
-        response = http_request(self._creds, endpoint, "GET", stream=True, timeout=TIMEOUT_S)
-        augmented_raise_for_status(response)
-        with response, local.open("wb") as out:
-            for chunk in response.iter_content(chunk_size=1 << 20):
-                out.write(chunk)
+                    fetch_proxied(self._creds, posixpath.join(path, child), folder / child)
