@@ -28,7 +28,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from local_workspace.api import mlflow_traces
+from local_workspace.api import mlflow_files, mlflow_traces
 from local_workspace.errors import ApiError, invalid
 from local_workspace.http import buffered, int64, json_response
 from local_workspace.mlflow_server import MlflowServer
@@ -112,7 +112,7 @@ class MlflowMount:
                     except ApiError as error:
                         await json_response(error.body(), error.status)(scope, receive, send)
                         return
-                rewrite = mlflow_traces.databricks_view(scope, target)
+                rewrite = mlflow_files.databricks_view(scope, target)
                 await self.server.handle(scope, receive, send, target, rewrite)
                 return
         await self.app(scope, receive, send)

@@ -17,7 +17,10 @@ reaches the same folders: one store, both kinds of client.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import PurePosixPath
+
+from starlette.types import Scope
 
 from local_workspace.catalog import volume_files as vf
 from local_workspace.errors import ApiError, invalid, not_found
@@ -28,14 +31,29 @@ _EXPERIMENT = re.compile(r"^\d{1,18}$")
 _RUN = re.compile(r"^[0-9a-f]{32}$")
 _MODEL = re.compile(r"^m-[0-9a-f]{32}$")
 
+DATABRICKS_CLIENT = b"databricks-sdk-py/"
+# MLflow's REST answers (not its artifact proxy, /api/2.0/mlflow-artifacts/, nor files).
+REST_PATHS = ("/api/2.0/mlflow/", "/api/3.0/mlflow/")
 # MLflow's server form → Databricks' form, in the JSON answers a Databricks client reads.
+_TRACE = re.compile(rb'"mlflow-artifacts:/(\d+)/traces/(tr-[0-9a-f]+)/artifacts"')
 _LOGGED_MODEL = re.compile(rb'"mlflow-artifacts:/(\d+)/models/(m-[0-9a-f]{32})(/artifacts[^"]*)"')
 _RUN_ARTIFACTS = re.compile(rb'"mlflow-artifacts:/(\d+)/([0-9a-f]{32})(/artifacts[^"]*)"')
 _EXPERIMENT_ROOT = re.compile(rb'"mlflow-artifacts:/(\d+)"')
 
 
+def databricks_view(scope: Scope, path: str) -> Callable[[bytes], bytes] | None:
+    """For a Databricks client (told apart by the Databricks SDK's ``User-Agent``, which
+    every ``databricks``-URI request of MLflow carries): how to rewrite MLflow's answer."""
+    if not path.startswith(REST_PATHS):
+        return None
+    agent = dict(scope.get("headers") or []).get(b"user-agent", b"")
+    return to_databricks_form if DATABRICKS_CLIENT in agent else None
+
+
 def to_databricks_form(body: bytes) -> bytes:
-    """Run, logged-model and experiment artifact locations as a Databricks client expects."""
+    """Trace, run, logged-model and experiment artifact locations as a Databricks client
+    expects them (traces: see :mod:`local_workspace.api.mlflow_traces`)."""
+    body = _TRACE.sub(rb'"dbfs:/databricks/mlflow-tracking/\1/\2/artifacts"', body)
     body = _LOGGED_MODEL.sub(rb'"dbfs:/databricks/mlflow-tracking/\1/logged_models/\2\3"', body)
     body = _RUN_ARTIFACTS.sub(rb'"dbfs:/databricks/mlflow-tracking/\1/\2\3"', body)
     return _EXPERIMENT_ROOT.sub(rb'"dbfs:/databricks/mlflow-tracking/\1"', body)

@@ -14,8 +14,8 @@ The client accepts only a ``dbfs:/databricks/mlflow-tracking/<experiment>/<trace
 location for that repository, while MLflow's server stores ``mlflow-artifacts:/<experiment>/
 traces/<trace id>/artifacts``, the form HTTP clients (job tasks, tools, the UI) need. So the
 trace answers a Databricks client reads (``/api/3.0/mlflow/traces...``) show the ``dbfs:``
-form of the same location; a Databricks client is told apart by the Databricks SDK's
-``User-Agent`` (MLflow sends every ``databricks``-URI request through that SDK). The
+form of the same location (the rewrite, for runs and logged models too, is
+:func:`local_workspace.api.mlflow_files.databricks_view`). The
 presigned URLs point at this workspace (``/signed-storage/...``), carry an expiry and an
 HMAC keyed by the workspace's secret token instead of a bearer token, as cloud presigned
 URLs do, and reach only that trace's files inside MLflow's artifact store.
@@ -28,7 +28,6 @@ import hmac
 import re
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Scope
 
-from local_workspace.api import mlflow_files
 from local_workspace.errors import ApiError, invalid, not_found
 from local_workspace.http import json_response
 from local_workspace.mlflow_server import MlflowServer
@@ -56,33 +53,11 @@ _ATTACHMENT = re.compile(r"^attachments/[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _TRACE_ID = re.compile(r"^tr-[0-9a-f]{1,64}$")
 ARTIFACT_LOCATION_TAG = "mlflow.artifactLocation"
 SERVER_SCHEME = "mlflow-artifacts:/"
-_SERVER_FORM = re.compile(rb'"mlflow-artifacts:/(\d+)/traces/(tr-[0-9a-f]+)/artifacts"')
-DATABRICKS_CLIENT = b"databricks-sdk-py/"
-# MLflow's REST answers (not its artifact proxy, /api/2.0/mlflow-artifacts/, nor files).
-REST_PATHS = ("/api/2.0/mlflow/", "/api/3.0/mlflow/")
 
 
 def is_credentials_path(path: str) -> bool:
     """Whether the workspace answers ``path`` itself (MLflow's OSS server has no such API)."""
     return CREDENTIALS.match(path) is not None
-
-
-def databricks_view(scope: Scope, path: str) -> Callable[[bytes], bytes] | None:
-    """For a Databricks client: how to rewrite MLflow's answer (artifact locations of
-    traces, runs, logged models and experiments in Databricks' ``dbfs:`` form)."""
-    if not path.startswith(REST_PATHS):
-        return None
-    agent = dict(scope.get("headers") or []).get(b"user-agent", b"")
-    return _databricks_locations if DATABRICKS_CLIENT in agent else None
-
-
-def _databricks_locations(body: bytes) -> bytes:
-    return mlflow_files.to_databricks_form(to_databricks_form(body))
-
-
-def to_databricks_form(body: bytes) -> bytes:
-    """Trace locations as a Databricks client expects them (see the module doc)."""
-    return _SERVER_FORM.sub(rb'"dbfs:/databricks/mlflow-tracking/\1/\2/artifacts"', body)
 
 
 def _file_name(raw: Any) -> str:
