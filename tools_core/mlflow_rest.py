@@ -21,7 +21,6 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from mlflow import MlflowClient
 from mlflow.entities import FileInfo
@@ -34,28 +33,14 @@ from mlflow.tracing.utils.artifact_utils import get_artifact_uri_for_trace
 from mlflow.tracking._model_registry.client import ModelRegistryClient
 from mlflow.tracking._tracking_service.client import TrackingServiceClient
 from mlflow.utils.proto_json_utils import message_to_json
-from mlflow.utils.request_utils import augmented_raise_for_status
-from mlflow.utils.rest_utils import MlflowHostCreds, call_endpoint, http_request
+from mlflow.utils.rest_utils import MlflowHostCreds, call_endpoint
+
+from tools_core.mlflow_artifacts import fetch_proxied
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
 
 LIST_ARTIFACTS = "/api/2.0/mlflow/artifacts/list"
-# Where MLflow's server proxies the artifacts of ``mlflow-artifacts:/`` URIs.
-PROXIED_ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts/"
-ARTIFACT_TIMEOUT_S = 120
-
-
-def fetch_proxied(creds: MlflowHostCreds, remote: str, local: Path) -> None:
-    """Stream the artifact ``remote`` (a path under MLflow's artifact proxy) to ``local`` with
-    ``creds``. Not through MLflow's JSON checks: an artifact is any file."""
-    endpoint = PROXIED_ARTIFACTS + quote(remote.lstrip("/"))
-    local.parent.mkdir(parents=True, exist_ok=True)
-    response = http_request(creds, endpoint, "GET", stream=True, timeout=ARTIFACT_TIMEOUT_S)
-    augmented_raise_for_status(response)
-    with response, local.open("wb") as out:
-        for chunk in response.iter_content(chunk_size=1 << 20):
-            out.write(chunk)
 
 
 def apply_http_limits(limits: Mapping[str, str]) -> None:

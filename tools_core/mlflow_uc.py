@@ -38,7 +38,7 @@ from mlflow.store.model_registry.base_rest_store import BaseRestStore
 from mlflow.utils.proto_json_utils import parse_dict
 from mlflow.utils.rest_utils import MlflowHostCreds, http_request
 
-from tools_core.mlflow_rest import ARTIFACT_TIMEOUT_S, PROXIED_ARTIFACTS, fetch_proxied
+from tools_core.mlflow_artifacts import ARTIFACT_TIMEOUT_S, PROXIED_ARTIFACTS, fetch_proxied
 
 if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
