@@ -110,7 +110,8 @@ def routes(state: WorkspaceState) -> list[BaseRoute]:
         pipeline_id = request.path_params["pipeline_id"]
         if request.method == "POST":
             body = await json_body(request)
-            update_id = pipelines().start_update(pipeline_id, body)
+            base_url = str(request.base_url).rstrip("/")
+            update_id = pipelines().start_update(pipeline_id, body, base_url)
             return json_response({"update_id": update_id})
         pipelines().require(pipeline_id)
         offset, limit = _page(request, UPDATES_BOUNDS)

@@ -2,31 +2,31 @@
 
 Events are written as the update goes (``create_update``, ``update_progress``,
 ``flow_definition``, ``flow_progress`` with ``metrics`` and ``data_quality``), as Databricks
-writes them. Python sources fail the update: they need Spark (a Databricks cluster).
+writes them. Python sources are first planned into the same SQL statements in a child process
+(python_plan.py), then everything runs as one pipeline.
 """
 
 from __future__ import annotations
 
 import graphlib
 import logging
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from local_workspace.pipelines import cdc
-from local_workspace.pipelines.flows import FlowFailed, FlowResult, Flows, parse_query
+from local_workspace.pipelines import cdc, python_plan
+from local_workspace.pipelines.flows import FlowFailed, FlowResult, Flows
+from local_workspace.pipelines.plan import Plan, build_plan, check_plan
 from local_workspace.pipelines.sources import UpdateFailed, library_sources
 from local_workspace.pipelines.sqlfile import (
     STREAMING_TABLE,
     VIEW,
     Dataset,
     PipelineSqlError,
-    Statement,
-    parse_dataset,
     split_statements,
 )
 
@@ -35,9 +35,6 @@ if TYPE_CHECKING:
     from local_workspace.workspace_store import WorkspaceStore
 
 log = logging.getLogger("local_workspace.pipelines")
-
-_CDC = re.compile(r"^\s*(APPLY\s+CHANGES|CREATE\s+(?:OR\s+\w+\s+)?FLOW\b|AUTO\s+CDC)", re.I)
-_SET = re.compile(r"^\s*(SET|USE|RESET)\b", re.I)
 
 
 @dataclass
@@ -62,6 +59,10 @@ class UpdateContext:
     finished: threading.Event = field(default_factory=threading.Event)
     # Guards ``cursor`` between the update's thread (open, close) and a stop (interrupt).
     cursor_lock: threading.Lock = field(default_factory=threading.Lock)
+    # How a Python planning process reaches this workspace (host, token, warehouse) and
+    # where it works; an update without them cannot plan Python sources.
+    child_env: dict[str, str] = field(default_factory=dict)
+    plan_dir: Path | None = None
 
     def open_cursor(self) -> duckdb.DuckDBPyConnection:
         """The update's own cursor of the shared DuckDB instance (closed by run_update)."""
@@ -77,69 +78,23 @@ class UpdateContext:
                 self.cursor.interrupt()
 
 
-@dataclass
-class Plan:
-    """The datasets of the pipeline and the CDC flows writing some of them."""
-
-    datasets: dict[str, Dataset]
-    cdc: dict[str, tuple[Any, Statement]] = field(default_factory=dict)  # target -> (spec, stmt)
-
-
-def build_plan(sources: list[tuple[str, str]]) -> Plan:
-    """Parse every statement of every source into datasets (and CDC flows)."""
-    plan = Plan(datasets={})
-    for path, text in sources:
-        for statement in split_statements(text, path):
-            if _SET.match(statement.text):
-                continue
-            if _CDC.match(statement.text):
-                _cdc_statement(statement, plan)
-                continue
-            dataset = parse_dataset(statement)
-            if dataset is None:
-                first = " ".join(statement.text.split()[:4])
-                raise PipelineSqlError(
-                    f"{statement.where}: '{first} ...' is not a pipeline statement: write "
-                    "CREATE OR REFRESH MATERIALIZED VIEW / STREAMING TABLE name AS <query>."
-                )
-            key = dataset.name.lower()
-            if key in plan.datasets:
-                raise PipelineSqlError(
-                    f"{statement.where}: dataset '{dataset.name}' is defined twice "
-                    f"(first at {plan.datasets[key].statement.where})."
-                )
-            if dataset.query is not None:
-                parse_query(dataset)  # syntax errors fail before anything runs
-            plan.datasets[key] = dataset
-    for target, (_, statement) in plan.cdc.items():
-        found = plan.datasets.get(target)
-        if found is None or found.kind != STREAMING_TABLE or found.query is not None:
-            raise PipelineSqlError(
-                f"{statement.where}: the target '{target}' of APPLY CHANGES must be declared "
-                f"with CREATE OR REFRESH STREAMING TABLE {target}; (no AS query)."
-            )
-    for key, dataset in plan.datasets.items():
-        if dataset.query is None and key not in plan.cdc:
-            raise PipelineSqlError(
-                f"{dataset.statement.where}: streaming table '{dataset.name}' has no query and "
-                "no APPLY CHANGES INTO flow writes it."
-            )
+def plan_sources(ctx: UpdateContext) -> Plan:
+    """The plan of every library: SQL sources parsed, Python sources planned in a child."""
+    sources = library_sources(ctx.spec, ctx.workspace)
+    plan = build_plan(
+        [st for s in sources if s.language == "SQL" for st in split_statements(s.text, s.path)]
+    )
+    python = [s for s in sources if s.language == "PYTHON"]
+    if python:
+        if ctx.plan_dir is None or not ctx.child_env:
+            raise UpdateFailed("This update cannot start a Python planning process.")
+        settings = python_plan.ChildSettings(ctx.child_env, ctx.plan_dir, ctx.cancel)
+        statements = python_plan.plan_python(
+            python, ctx.spec, python_plan.sql_datasets(plan), settings
+        )
+        build_plan(statements, plan)
+    check_plan(plan)
     return plan
-
-
-def _cdc_statement(statement: Statement, plan: Plan) -> None:
-    # ---- CDC HOOK (parse): the CDC helper's parse_apply_changes turns the statement into an
-    # ApplyChanges spec; the runner keeps it by target and runs it in _run_cdc below.
-    try:
-        spec = cdc.parse_apply_changes(statement.text)
-    except ValueError as exc:
-        raise PipelineSqlError(f"{statement.where}: {exc}") from exc
-    if spec is None:
-        raise PipelineSqlError(f"{statement.where}: CREATE FLOW supports only AUTO CDC INTO.")
-    target = str(spec.target).replace("`", "").split(".")[-1].lower()
-    if target in plan.cdc:
-        raise PipelineSqlError(f"{statement.where}: a second CDC flow into '{target}'.")
-    plan.cdc[target] = (spec, statement)
 
 
 def dependencies(plan: Plan, flows: Flows) -> dict[str, list[str]]:
@@ -237,7 +192,7 @@ def _state(ctx: UpdateContext, state: str) -> None:
 
 def _run(ctx: UpdateContext) -> None:
     _state(ctx, "INITIALIZING")
-    plan = build_plan(library_sources(ctx.spec, ctx.workspace))
+    plan = plan_sources(ctx)
     catalog_name = str(ctx.spec.get("catalog") or "")
     schema_name = str(ctx.spec.get("schema") or ctx.spec.get("target") or "")
     cursor = ctx.open_cursor()

@@ -194,8 +194,12 @@ class PipelinesService:
 
     # -- updates ---------------------------------------------------------------------------
 
-    def start_update(self, pipeline_id: str, body: dict[str, Any]) -> str:
-        """Start an update in the background; its id."""
+    def start_update(self, pipeline_id: str, body: dict[str, Any], base_url: str = "") -> str:
+        """Start an update in the background; its id.
+
+        ``base_url`` is this workspace's address as the caller reached it: a Python source's
+        planning process reaches the SQL warehouse there.
+        """
         record = self.require(pipeline_id)
         if body.get("full_refresh") and (
             body.get("refresh_selection") or body.get("full_refresh_selection")
@@ -257,6 +261,8 @@ class PipelinesService:
             record_lineage=lambda s, t: self._lineage(record, update_id, s, t),
             owns=self.store.owner_of,
             claim=lambda name, kind: self.store.claim(name, pipeline_id, kind),
+            child_env=self._child_env(base_url),
+            plan_dir=self.state.config.data_dir / "pipelines" / "plans" / update_id,
         )
         with self._lock:
             if pipeline_id in self._running:
@@ -278,6 +284,18 @@ class PipelinesService:
         )
         thread.start()
         return update_id
+
+    def _child_env(self, base_url: str) -> dict[str, str]:
+        """What a Python planning process gets: how to reach this workspace, nothing else."""
+        from local_workspace.sql.warehouses import DEFAULT_WAREHOUSE_ID
+
+        if not base_url:
+            return {}
+        return {
+            "DATABRICKS_HOST": base_url.rstrip("/"),
+            "DATABRICKS_TOKEN": self.state.token,
+            "DBX_DEVKIT_WAREHOUSE_ID": DEFAULT_WAREHOUSE_ID,
+        }
 
     def _run(self, ctx: runner.UpdateContext) -> None:
         try:

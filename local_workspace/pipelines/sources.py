@@ -1,13 +1,15 @@
-"""Library sources of a pipeline: SQL text from workspace files, notebooks and globs.
+"""Library sources of a pipeline: SQL and Python text from workspace files, notebooks and globs.
 
-Python sources (``import dlt``, ``pyspark.pipelines``, Python notebooks or ``%python`` cells)
-fail the update with a clear "needs a Databricks cluster" error: they need Spark.
+A source is SQL (``.sql`` files, SQL notebooks) or Python (``.py`` files, Python notebooks,
+files with ``import dlt`` / ``from pyspark import pipelines``). Python sources are planned in
+a child process (local_workspace/pipelines/python_plan.py) into the same SQL the runner reads.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from local_workspace import notebook_format
@@ -31,27 +33,25 @@ class UpdateFailed(Exception):
         self.class_name = class_name
 
 
-def python_error(path: str) -> UpdateFailed:
-    """The refusal of a Python pipeline source."""
-    return UpdateFailed(
-        f"'{path}' is a Python pipeline source (dlt / pyspark.pipelines): Python pipelines "
-        "need a Databricks cluster (Spark), which the local workspace does not have. Run "
-        "this pipeline on a Databricks workspace, or write its datasets in SQL "
-        "(CREATE OR REFRESH MATERIALIZED VIEW / STREAMING TABLE).",
-        "PythonPipelineNotSupported",
-    )
+@dataclass
+class Source:
+    """One library source: its workspace path, text and language (SQL or PYTHON)."""
+
+    path: str
+    text: str
+    language: str = "SQL"
 
 
-def library_sources(spec: dict[str, Any], workspace: WorkspaceStore) -> list[tuple[str, str]]:
-    """(path, SQL text) of each library source, in order; Python sources fail the update."""
-    out: list[tuple[str, str]] = []
+def library_sources(spec: dict[str, Any], workspace: WorkspaceStore) -> list[Source]:
+    """Each library source, in order (a glob's files in path order)."""
+    out: list[Source] = []
     for library in spec.get("libraries") or []:
         if "notebook" in library:
             path = str((library["notebook"] or {}).get("path") or "")
-            out.append((path, _read(path, workspace, "Notebook")))
+            out.append(_read(path, workspace, "Notebook"))
         elif "file" in library:
             path = str((library["file"] or {}).get("path") or "")
-            out.append((path, _read(path, workspace, "File")))
+            out.append(_read(path, workspace, "File"))
         elif "glob" in library:
             pattern = canonical(str((library["glob"] or {}).get("include") or ""))
             root = pattern.split("*", 1)[0].rstrip("/") or "/"
@@ -62,16 +62,16 @@ def library_sources(spec: dict[str, Any], workspace: WorkspaceStore) -> list[tup
             ]
             if not found:
                 raise UpdateFailed(f"The glob '{pattern}' matches no workspace file.")
-            out.extend((o.path, _read(o.path, workspace, "File")) for o in found)
+            out.extend(_read(o.path, workspace, "File") for o in found)
         else:
             kind = next(iter(library), "?")
             raise UpdateFailed(
                 f"A '{kind}' library cannot run in the local workspace: use notebook, file or "
-                "glob libraries holding SQL.",
+                "glob libraries holding SQL or Python.",
                 "UnsupportedLibrary",
             )
     if not out:
-        raise UpdateFailed("The pipeline has no libraries: add a SQL notebook or file.")
+        raise UpdateFailed("The pipeline has no libraries: add a SQL or Python notebook or file.")
     return out
 
 
@@ -88,7 +88,12 @@ def _notebook_sql(text: str, path: str) -> str:
     for number, line in enumerate(text.split("\n")):
         stripped = line.strip()
         if re.match(r"^--\s*MAGIC\s+%python", stripped):
-            raise python_error(path)
+            # Databricks reads a pipeline notebook in its own language only.
+            raise UpdateFailed(
+                f"Notebook '{path}' mixes languages (a %python cell in a SQL notebook): a "
+                "pipeline source file is all SQL or all Python; move the Python code into a "
+                "Python notebook or file of the pipeline."
+            )
         if number == 0 and stripped == notebook_format.header("SQL"):
             lines.append("")
         elif stripped == separator:
@@ -98,7 +103,7 @@ def _notebook_sql(text: str, path: str) -> str:
     return "\n".join(lines)
 
 
-def _read(path: str, workspace: WorkspaceStore, what: str) -> str:
+def _read(path: str, workspace: WorkspaceStore, what: str) -> Source:
     # Databricks takes library paths with or without the /Workspace prefix.
     obj = workspace.get(canonical(path).rstrip("/")) if path else None
     if obj is None or obj.object_type not in ("FILE", "NOTEBOOK"):
@@ -110,14 +115,14 @@ def _read(path: str, workspace: WorkspaceStore, what: str) -> str:
     text = workspace.read(obj).decode("utf-8", errors="replace")
     if obj.object_type == "NOTEBOOK":
         language = obj.language or "PYTHON"
+        if language == "PYTHON":
+            return Source(path, text, "PYTHON")
         if language != "SQL":
-            if language == "PYTHON":
-                raise python_error(path)
             raise UpdateFailed(f"Notebook '{path}' is {language}: pipelines run SQL or Python.")
-        return _notebook_sql(text, path)
+        return Source(path, _notebook_sql(text, path), "SQL")
     lower = path.lower()
     if lower.endswith(".py") or (PYTHON_MARKERS.search(text) and not lower.endswith(".sql")):
-        raise python_error(path)
+        return Source(path, text, "PYTHON")
     if not lower.endswith(".sql"):
         raise UpdateFailed(f"File '{path}' is not a .sql or .py pipeline source.")
-    return text
+    return Source(path, text, "SQL")

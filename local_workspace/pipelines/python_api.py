@@ -1,0 +1,412 @@
+"""The ``dlt`` / ``pyspark.pipelines`` module a Python pipeline source imports (child side).
+
+Decorators register datasets; nothing runs at registration. Once every source file ran,
+:meth:`PipelineGraph.evaluate_all` calls each dataset's function in dependency order found by
+the reads themselves: a read of another dataset (``dlt.read``, ``spark.read.table``,
+``spark.readStream.table`` through ``session.table_resolver``) evaluates that dataset first
+(memoised; a cycle is an error), so file order does not matter. A read returns a DataFrame
+over ``SELECT * FROM name`` (``STREAM(name)`` when streaming) whose schema lookups use the
+dataset's definition (python_sql.standalone), since the table does not exist yet.
+
+The graph lives in one object per planning run, bound into a fresh module object: no module
+state. What the functions return becomes pipeline SQL (python_sql.py) the runner plans with
+the SQL sources.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local_workspace.pipelines import python_sql
+from local_workspace.pipelines.python_sql import CdcFlow, Evaluated, PyDataset, PythonPlanError
+
+_OWN_DIR = str(Path(__file__).resolve().parent)
+
+__all__ = ["PipelineGraph", "PythonPlanError"]
+
+
+def _caller() -> tuple[str, int]:
+    """(file, line) of the user code calling into this module."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_OWN_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+    if frame is None:
+        return "<pipeline>", 0
+    return frame.f_code.co_filename, frame.f_lineno
+
+
+def _str_list(value: Any, what: str) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    try:
+        return [python_sql.column_sql(v, what) for v in value]
+    except TypeError as exc:
+        raise PythonPlanError(f"{what} must be a list of column names: {exc}") from exc
+
+
+@dataclass
+class PipelineGraph:
+    """The datasets and flows of one pipeline, as its Python sources define them."""
+
+    session: Any
+    catalog: str
+    schema: str
+    # SQL datasets of the pipeline: lower name -> {"kind", "query"} or a CDC target's spec.
+    sql_datasets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    datasets: dict[str, PyDataset] = field(default_factory=dict)
+    _done: dict[str, Evaluated] = field(default_factory=dict)
+    _schemas: dict[str, str] = field(default_factory=dict)
+    _active: list[str] = field(default_factory=list)
+    _flow_targets: list[tuple[str, Any, str, int]] = field(default_factory=list)
+
+    # -- names -------------------------------------------------------------------------------
+
+    def key(self, name: str) -> str | None:
+        """The dataset a table name means (``x``, ``LIVE.x``, ``catalog.schema.x``), or None."""
+        parts = [p.strip().strip("`").lower() for p in str(name).split(".")]
+        if len(parts) == 1:
+            found = parts[0]
+        elif len(parts) == 2 and parts[0] in ("live", self.schema):
+            found = parts[1]
+        elif len(parts) == 3 and parts[0] == self.catalog and parts[1] == self.schema:
+            found = parts[2]
+        else:
+            return None
+        return found if found in self.datasets or found in self.sql_datasets else None
+
+    def _add(self, dataset: PyDataset) -> None:
+        key = dataset.name.lower()
+        other = self.datasets.get(key)
+        if other is not None or key in self.sql_datasets:
+            where = f"{other.path}, line {other.line}" if other else "a SQL source"
+            raise PythonPlanError(
+                f"{dataset.path}, line {dataset.line}: dataset '{dataset.name}' is defined "
+                f"twice (first in {where})."
+            )
+        self.datasets[key] = dataset
+
+    # -- decorators --------------------------------------------------------------------------
+
+    def dataset_decorator(self, kind: str, api: str) -> Callable[..., Any]:
+        """``@dlt.table`` and its siblings: usable bare or with keyword arguments."""
+
+        def decorator(query_function: Any = None, **options: Any) -> Any:
+            unknown = set(options) - python_sql.DATASET_OPTIONS
+            if unknown:
+                raise TypeError(f"{api}() got unexpected keyword argument(s) {sorted(unknown)}")
+
+            def register(func: Any) -> Any:
+                if not callable(func):
+                    raise TypeError(
+                        f"[DECORATOR_ARGUMENT_NOT_CALLABLE] The function passed to {api} must be "
+                        f"callable: use @{api} or @{api}(name='{api}_a')."
+                    )
+                code = getattr(func, "__code__", None)
+                path = code.co_filename if code else _caller()[0]
+                line = code.co_firstlineno if code else _caller()[1]
+                name = options.get("name") or getattr(func, "__name__", "dataset")
+                dataset = python_sql.dataset_of(name, kind, func, path, line, options)
+                dataset.expectations.extend(getattr(func, "__dlt_expectations__", []))
+                self._add(dataset)
+                func.__dlt_dataset__ = dataset  # expectations stacked above the decorator
+                return func
+
+            if query_function is not None:
+                return register(query_function)
+            return register
+
+        return decorator
+
+    def expectation(self, action: str, many: bool) -> Callable[..., Any]:
+        """``@dlt.expect(name, condition)`` / ``@dlt.expect_all({name: condition})``."""
+
+        def decorator(*args: Any) -> Callable[[Any], Any]:
+            if many:
+                if len(args) != 1 or not isinstance(args[0], dict):
+                    raise TypeError("expect_all* takes one dict of {name: SQL condition}.")
+                pairs = [(str(k), str(v)) for k, v in args[0].items()]
+            else:
+                if len(args) != 2:
+                    raise TypeError("expect* takes a name and a SQL condition.")
+                pairs = [(str(args[0]), str(args[1]))]
+
+            def attach(func: Any) -> Any:
+                found = getattr(func, "__dlt_dataset__", None)
+                if found is not None:
+                    found.expectations.extend((n, c, action) for n, c in pairs)
+                else:
+                    listed = list(getattr(func, "__dlt_expectations__", []))
+                    listed.extend((n, c, action) for n, c in pairs)
+                    func.__dlt_expectations__ = listed
+                return func
+
+            return attach
+
+        return decorator
+
+    def create_streaming_table(self, name: str, **options: Any) -> None:
+        """``dlt.create_streaming_table(name, ...)``: a target for CDC or append flows."""
+        path, line = _caller()
+        unknown = set(options) - python_sql.STREAMING_TABLE_OPTIONS
+        if unknown:
+            raise TypeError(
+                f"create_streaming_table() got unexpected keyword argument(s) {sorted(unknown)}"
+            )
+        dataset = python_sql.dataset_of(name, "streaming_table", None, path, line, options)
+        for action, rules in (
+            ("WARN", options.get("expect_all")),
+            ("DROP", options.get("expect_all_or_drop")),
+            ("FAIL", options.get("expect_all_or_fail")),
+        ):
+            dataset.expectations.extend((str(k), str(v), action) for k, v in (rules or {}).items())
+        self._add(dataset)
+
+    def apply_changes(
+        self, target: str, source: str, keys: Any, sequence_by: Any, **rest: Any
+    ) -> None:
+        """``dlt.apply_changes`` / ``dp.create_auto_cdc_flow``: an AUTO CDC flow."""
+        path, line = _caller()
+        unsupported = sorted(k for k in rest if k not in python_sql.CDC_OPTIONS)
+        if unsupported:
+            raise TypeError(
+                f"create_auto_cdc_flow() got unexpected keyword argument(s) {unsupported}"
+            )
+        if rest.get("once"):
+            raise PythonPlanError(
+                f"{path}, line {line}: once=True AUTO CDC flows are not supported by the local "
+                "pipeline runner; run the pipeline on Databricks or drop once=True."
+            )
+        scd = str(rest.get("stored_as_scd_type") or 1).strip()
+        if scd not in ("1", "2"):
+            raise PythonPlanError(f"{path}, line {line}: stored_as_scd_type must be 1 or 2.")
+        flow = CdcFlow(
+            target=str(target),
+            source=str(source),
+            keys=_str_list(keys, "keys") or [],
+            sequence_by=python_sql.column_sql(sequence_by, "sequence_by"),
+            path=path,
+            line=line,
+            scd_type=int(scd),
+            ignore_null_updates=bool(rest.get("ignore_null_updates")),
+            apply_as_deletes=python_sql.optional_sql(rest.get("apply_as_deletes")),
+            apply_as_truncates=python_sql.optional_sql(rest.get("apply_as_truncates")),
+            column_list=_str_list(rest.get("column_list"), "column_list"),
+            except_column_list=_str_list(rest.get("except_column_list"), "except_column_list"),
+            track_history_column_list=_str_list(
+                rest.get("track_history_column_list"), "track_history_column_list"
+            ),
+            track_history_except_column_list=_str_list(
+                rest.get("track_history_except_column_list"), "track_history_except_column_list"
+            ),
+            name=rest.get("name") or rest.get("flow_name"),
+        )
+        key = flow.target.lower().split(".")[-1]
+        target_set = self.datasets.get(key)
+        if target_set is None or target_set.kind != "streaming_table" or target_set.func:
+            raise PythonPlanError(
+                f"{path}, line {line}: the target '{flow.target}' of the AUTO CDC flow must be "
+                f"declared first with dlt.create_streaming_table('{flow.target}')."
+            )
+        if target_set.cdc is not None:
+            raise PythonPlanError(f"{path}, line {line}: a second flow into '{flow.target}'.")
+        target_set.cdc = flow
+
+    def append_flow(self, target: str, name: str | None = None, **rest: Any) -> Callable[..., Any]:
+        """``@dlt.append_flow(target=...)``: its query's rows are appended to the target."""
+        if rest.get("once"):
+            raise PythonPlanError("once=True append flows are not supported by the local runner.")
+
+        def register(func: Any) -> Any:
+            code = getattr(func, "__code__", None)
+            line = code.co_firstlineno if code else 0
+            self._flow_targets.append((str(target), func, code.co_filename if code else "", line))
+            return func
+
+        return register
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def read(self, name: str, streaming: bool) -> Any:
+        """``dlt.read`` / ``dlt.read_stream``: only datasets of the pipeline."""
+        found = self.resolve(name, streaming)
+        if found is None or self.key(name) is None:
+            raise PythonPlanError(
+                f"Failed to read dataset '{name}'. Dataset is not defined in the pipeline."
+            )
+        return found
+
+    def resolve(self, name: str, streaming: bool) -> Any:
+        """``session.table_resolver``: a pipeline dataset's DataFrame, None for other tables."""
+        frame = _frame_type()
+        key = self.key(name)
+        if key is None:
+            if not streaming:
+                return None
+            # A streaming read of a table: STREAM() marks it incremental for the runner.
+            return frame.from_sql(
+                self.session,
+                sql=f"SELECT * FROM STREAM({name})",
+                schema_sql=f"SELECT * FROM {name}",
+                streaming=True,
+            )
+        schema_sql = self.schema_sql(key)
+        source = f"STREAM({key})" if streaming else key
+        return frame.from_sql(
+            self.session, sql=f"SELECT * FROM {source}", schema_sql=schema_sql, streaming=streaming
+        )
+
+    # -- evaluation --------------------------------------------------------------------------
+
+    def evaluate(self, key: str) -> Evaluated:
+        """Run a dataset's function once (its reads first); its SQL and streaming-ness."""
+        if key in self._done:
+            return self._done[key]
+        dataset = self.datasets[key]
+        if key in self._active:
+            cycle = " -> ".join([*self._active[self._active.index(key) :], key])
+            raise PythonPlanError(
+                f"The datasets form a cycle: {cycle}. A dataset cannot read itself through others."
+            )
+        self._active.append(key)
+        try:
+            queries = [self._call(dataset, dataset.func)] if dataset.func else []
+            for func in dataset.appended:
+                queries.append(self._call(dataset, func))
+        finally:
+            self._active.pop()
+        done = python_sql.combine(dataset, queries)
+        self._done[key] = done
+        return done
+
+    def _call(self, dataset: PyDataset, func: Any) -> Evaluated:
+        result = func()
+        if not isinstance(result, _frame_type()):
+            fname = getattr(func, "__name__", "?")
+            raise PythonPlanError(
+                f"{dataset.path}, line {dataset.line}: the query function '{fname}' of dataset "
+                f"'{dataset.name}' returned {type(result).__name__}, not a DataFrame. A dataset's "
+                "function must return a Spark DataFrame (spark.read..., spark.readStream..., "
+                "dlt.read...) and no action (collect, count, toPandas, saveAsTable)."
+            )
+        return Evaluated(str(result.sql_text), bool(result.isStreaming))
+
+    def cdc_schema_sql(self, flow: CdcFlow) -> str:
+        """A query with the columns of a CDC target (source columns, SCD 2 columns)."""
+        return python_sql.cdc_columns_sql(
+            flow, python_sql.standalone(f"SELECT * FROM {flow.source}", self)
+        )
+
+    def schema_sql(self, key: str) -> str:
+        """A query the warehouse can DESCRIBE for a dataset that may not exist yet."""
+        if key in self._schemas:
+            return self._schemas[key]
+        if key in self.datasets:
+            dataset = self.datasets[key]
+            if dataset.cdc is not None and dataset.func is None:
+                sql = self.cdc_schema_sql(dataset.cdc)
+            else:
+                sql = python_sql.standalone(self.evaluate(key).sql, self)
+        else:
+            spec = self.sql_datasets[key]
+            if key in self._active:
+                raise PythonPlanError(
+                    f"The datasets form a cycle: {' -> '.join([*self._active, key])}."
+                )
+            self._active.append(key)
+            try:
+                if spec.get("query"):
+                    sql = python_sql.standalone(str(spec["query"]), self)
+                else:
+                    sql = self.cdc_schema_sql(python_sql.cdc_from_spec(spec))
+            finally:
+                self._active.pop()
+        self._schemas[key] = sql
+        return sql
+
+    def evaluate_all(self) -> list[dict[str, Any]]:
+        """Every dataset and flow as pipeline SQL: [{path, line, sql}] in definition order."""
+        for target, func, path, line in self._flow_targets:
+            key = self.key(target)
+            dataset = self.datasets.get(key or "")
+            if dataset is None or dataset.kind not in ("streaming_table", "table"):
+                raise PythonPlanError(
+                    f"{path}, line {line}: the target '{target}' of the append flow must be a "
+                    "streaming table of this pipeline's Python sources "
+                    "(dlt.create_streaming_table or @dlt.table)."
+                )
+            if dataset.cdc is not None:
+                raise PythonPlanError(f"{path}, line {line}: a second flow into '{target}'.")
+            dataset.appended.append(func)
+        out: list[dict[str, Any]] = []
+        for key, dataset in self.datasets.items():
+            if dataset.func is not None or dataset.appended:
+                done = self.evaluate(key)
+                sql = python_sql.create_sql(dataset, done.sql, done.streaming)
+            else:
+                sql = python_sql.create_sql(dataset, None, True)
+            out.append({"path": dataset.path, "line": dataset.line, "sql": sql})
+            if dataset.cdc is not None:
+                flow = dataset.cdc
+                out.append({"path": flow.path, "line": flow.line, "sql": python_sql.cdc_sql(flow)})
+        return out
+
+    # -- the module --------------------------------------------------------------------------
+
+    def module(self, name: str) -> types.ModuleType:
+        """A ``dlt`` (or ``pyspark.pipelines``) module bound to this graph."""
+        mod = types.ModuleType(name, "Lakeflow Declarative Pipelines (local workspace runner).")
+        table = self.dataset_decorator("table", "table")
+        members: dict[str, Any] = {
+            "table": table,
+            "materialized_view": self.dataset_decorator("materialized_view", "materialized_view"),
+            "view": self.dataset_decorator("view", "view"),
+            "temporary_view": self.dataset_decorator("view", "temporary_view"),
+            "expect": self.expectation("WARN", False),
+            "expect_or_drop": self.expectation("DROP", False),
+            "expect_or_fail": self.expectation("FAIL", False),
+            "expect_all": self.expectation("WARN", True),
+            "expect_all_or_drop": self.expectation("DROP", True),
+            "expect_all_or_fail": self.expectation("FAIL", True),
+            "read": lambda name: self.read(name, False),
+            "read_stream": lambda name: self.read(name, True),
+            "create_streaming_table": self.create_streaming_table,
+            "create_streaming_live_table": self.create_streaming_table,
+            "create_target_table": self.create_streaming_table,
+            "apply_changes": self.apply_changes,
+            "create_auto_cdc_flow": self.apply_changes,
+            "append_flow": self.append_flow,
+        }
+        for unsupported in (
+            "apply_changes_from_snapshot",
+            "create_auto_cdc_from_snapshot_flow",
+            "create_sink",
+            "foreach_batch_sink",
+        ):
+            members[unsupported] = _refusal(unsupported)
+        mod.__dict__.update(members)
+        mod.__all__ = sorted(members)  # type: ignore[attr-defined]
+        return mod
+
+
+def _frame_type() -> Any:
+    """The DataFrame class of our ``pyspark.sql`` (installed by the child before any source)."""
+    return sys.modules["pyspark.sql"].DataFrame
+
+
+def _refusal(name: str) -> Callable[..., Any]:
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise PythonPlanError(
+            f"{name} is not supported by the local pipeline runner (it needs a Databricks "
+            "pipeline cluster): run this pipeline on Databricks, or express the flow with "
+            "@dlt.table / create_auto_cdc_flow."
+        )
+
+    refuse.__name__ = name
+    return refuse

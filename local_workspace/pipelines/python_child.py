@@ -1,0 +1,108 @@
+"""Entry of a Python pipeline planning process: ``python -m local_workspace.pipelines.python_child
+<workdir>``.
+
+Reads ``<workdir>/plan_in.json`` (the Python sources, the SQL datasets of the pipeline, its
+catalog, schema and configuration), runs each source with ``dlt`` and ``pyspark.pipelines``
+bound to one :class:`PipelineGraph` and ``spark`` a local SparkSession (the workspace's SQL
+warehouse over HTTP, for schema lookups), evaluates every dataset and writes
+``<workdir>/plan_out.json``: the pipeline SQL, or the error with a bounded traceback of the
+user's code. User code runs here, never in the workspace process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import linecache
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+from local_workspace.pipelines.python_api import PipelineGraph
+from local_workspace.pipelines.python_sql import PythonPlanError
+
+MAX_MESSAGE_CHARS = 1000
+MAX_TRACE_FRAMES = 8
+MAX_TRACE_CHARS = 3000
+
+
+def main(workdir: Path) -> int:
+    """Plan the sources of ``workdir/plan_in.json``; 0 when it wrote statements."""
+    from local_workspace.jobs.child import die_with_parent
+
+    die_with_parent()
+    request = json.loads((workdir / "plan_in.json").read_text(encoding="utf-8"))
+    sources = [str(s["path"]) for s in request["sources"]]
+    out: dict[str, Any]
+    try:
+        out = {"statements": plan(request)}
+    except PythonPlanError as exc:
+        out = {"error": str(exc)[: MAX_MESSAGE_CHARS * 2], "class_name": "PythonPlanError"}
+    except BaseException as exc:  # noqa: BLE001 - the user's code failed: report it, whatever it is
+        out = {
+            "error": _error_line(exc),
+            "trace": _user_trace(exc, sources),
+            "class_name": type(exc).__name__,
+        }
+    temporary = workdir / "plan_out.json.tmp"
+    temporary.write_text(json.dumps(out), encoding="utf-8")
+    os.replace(temporary, workdir / "plan_out.json")
+    return 1 if "error" in out else 0
+
+
+def plan(request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run the sources and return their datasets and flows as pipeline SQL statements."""
+    from local_workspace.spark import SparkSession, install_modules
+
+    catalog = str(request["catalog"]).lower()
+    schema = str(request["schema"]).lower()
+    session = SparkSession.builder.getOrCreate()
+    graph = PipelineGraph(session, catalog, schema, dict(request.get("sql_datasets") or {}))
+    pipelines = graph.module("pyspark.pipelines")
+    install_modules(extra={"dlt": graph.module("dlt"), "pyspark.pipelines": pipelines})
+    sys.modules["pyspark"].pipelines = pipelines  # type: ignore[attr-defined]
+    session.table_resolver = graph.resolve
+    _use(session, catalog, schema)
+    for key, value in (request.get("configuration") or {}).items():
+        session.conf.set(str(key), str(value))
+    for source in request["sources"]:
+        path, text = str(source["path"]), str(source["text"])
+        # Tracebacks read source lines through linecache: give it the workspace file's text.
+        linecache.cache[path] = (len(text), None, text.splitlines(True), path)
+        namespace: dict[str, Any] = {"__name__": "__main__", "__file__": path, "spark": session}
+        exec(compile(text, path, "exec", dont_inherit=True), namespace)
+    return graph.evaluate_all()
+
+
+def _use(session: Any, catalog: str, schema: str) -> None:
+    """Unqualified table names resolve in the pipeline's catalog and schema, as on Databricks."""
+    from local_workspace.spark.errors import AnalysisException
+
+    session.sql(f"USE CATALOG `{catalog}`")
+    # The runner creates the target schema after planning: it may not exist yet.
+    with contextlib.suppress(AnalysisException):
+        session.sql(f"USE SCHEMA `{schema}`")
+
+
+def _error_line(exc: BaseException) -> str:
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    lines = str(exc).strip().splitlines()
+    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+    return text[:MAX_MESSAGE_CHARS]
+
+
+def _user_trace(exc: BaseException, sources: list[str]) -> str:
+    """The frames of the pipeline's own source files (the last few), as Python prints them."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in sources]
+    frames = frames[-MAX_TRACE_FRAMES:]
+    if not frames:
+        return ""
+    text = "".join(traceback.format_list(frames))
+    return text[-MAX_TRACE_CHARS:]
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1])))
