@@ -184,7 +184,6 @@ def test_a_violated_fail_update_expectation_fails_and_leaves_the_target_unchange
 @pytest.mark.parametrize(
     ("source", "needle"),
     [
-        ("import dlt\n\n@dlt.table\ndef t():\n    return spark.range(3)\n", "Databricks cluster"),
         ("CREATE OR REFRESH MATERIALIZED VIEW a AS SELECT 1 AS x;\n\nSELEC oops FROM", "line 3"),
         (
             "CREATE OR REFRESH MATERIALIZED VIEW a AS SELECT * FROM b;\n"
@@ -198,7 +197,7 @@ def test_a_violated_fail_update_expectation_fails_and_leaves_the_target_unchange
             "cloud storage",
         ),
     ],
-    ids=["python", "parse", "cycle", "missing", "read_files"],
+    ids=["parse", "cycle", "missing", "read_files"],
 )
 def test_a_pipeline_that_cannot_run_fails_its_update_with_a_clear_error(
     ws: Any, source: str, needle: str
@@ -362,7 +361,7 @@ def test_stopping_the_workspace_interrupts_running_sql_and_updates(tmp_path: Pat
         assert sql(ws, "SELECT 1") == [["1"]]
 
 
-def test_sql_notebooks_run_and_python_notebooks_need_a_cluster(ws: Any) -> None:
+def test_sql_notebooks_run_cell_by_cell(ws: Any) -> None:
     from databricks.sdk.service.pipelines import NotebookLibrary, PipelineLibrary
 
     schema = fresh_schema(ws, "nb")
@@ -374,16 +373,12 @@ def test_sql_notebooks_run_and_python_notebooks_need_a_cluster(ws: Any) -> None:
         "\n-- COMMAND ----------\n\n"
         "CREATE OR REFRESH MATERIALIZED VIEW b AS SELECT x + 1 AS y FROM a",
     )
-    upload(ws, f"{folder}/py_nb.py", "# Databricks notebook source\nimport dlt\n")
-    outcomes = {}
-    for name in ("sql_nb", "py_nb"):
-        pipeline_id = ws.pipelines.create(
-            name=f"{name}-{schema}",
-            catalog="main",
-            schema=schema,
-            libraries=[PipelineLibrary(notebook=NotebookLibrary(path=f"{folder}/{name}"))],
-        ).pipeline_id
-        update_id = ws.pipelines.start_update(pipeline_id).update_id
-        outcomes[name] = finish(ws, pipeline_id, update_id).state.value
-    assert outcomes == {"sql_nb": "COMPLETED", "py_nb": "FAILED"}
+    pipeline_id = ws.pipelines.create(
+        name=f"sql_nb-{schema}",
+        catalog="main",
+        schema=schema,
+        libraries=[PipelineLibrary(notebook=NotebookLibrary(path=f"{folder}/sql_nb"))],
+    ).pipeline_id
+    update_id = ws.pipelines.start_update(pipeline_id).update_id
+    assert finish(ws, pipeline_id, update_id).state.value == "COMPLETED"
     assert sql(ws, f"SELECT y FROM main.{schema}.b") == [["2"]]

@@ -144,7 +144,7 @@ async def test_a_fail_update_expectation_keeps_the_target_as_it_was(mcp: Any, ws
 @pytest.mark.parametrize(
     ("name", "source", "needle"),
     [
-        ("job.py", "import dlt\n\n@dlt.table\ndef t():\n    return 1\n", "Databricks cluster"),
+        ("job.py", "import dlt\n\n@dlt.table\ndef t():\n    return 1\n", "not a DataFrame"),
         ("bad.sql", "CREATE OR REFRESH MATERIALIZED VIEW x AS\nSELECT FROM WHERE (;", "line"),
     ],
     ids=["python", "parse"],

@@ -61,7 +61,13 @@ def build_plan(statements: list[Statement], plan: Plan | None = None) -> Plan:
 
 
 def check_plan(plan: Plan) -> None:
-    """Every CDC target declared without a query; every query-less table fed by a CDC flow."""
+    """Some dataset; every CDC target declared without a query; every query-less table fed by
+    a CDC flow."""
+    if not plan.datasets:
+        raise PipelineSqlError(
+            "No tables are defined by the libraries of this pipeline: define at least one "
+            "dataset (CREATE OR REFRESH MATERIALIZED VIEW / STREAMING TABLE, or @dlt.table)."
+        )
     for target, (_, statement) in plan.cdc.items():
         found = plan.datasets.get(target)
         if found is None or found.kind != STREAMING_TABLE or found.query is not None:
