@@ -88,7 +88,7 @@ class PipelinesService:
             if kind not in SUPPORTED_LIBRARIES:
                 raise invalid(
                     f"'{kind}' libraries are not supported locally: use notebook, file or glob "
-                    "libraries (SQL sources)."
+                    "libraries (SQL or Python sources)."
                 )
         spec["continuous"] = False
         spec.setdefault("name", "Untitled pipeline")

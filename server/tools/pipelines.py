@@ -1,4 +1,4 @@
-"""pipelines tools: SQL pipelines (list, get, create, update, delete), updates, events, stop."""
+"""pipelines tools: SQL/Python pipelines (list, get, create, update, delete), updates, events."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tools_core import pipelines as core
 
 # Terse on purpose: tools/list is context every agent pays on every turn.
 PipelineId = Annotated[str, Field(description="Pipeline id")]
-Paths = Annotated[list[str], Field(description="Workspace SQL files/notebooks/dirs")]
+Paths = Annotated[list[str], Field(description="Workspace SQL/Python files/notebooks/dirs")]
 Config = Annotated[dict[str, str], Field(description="Configuration key/values")]
 Selection = Annotated[list[str], Field(description="Only these datasets")]
 
