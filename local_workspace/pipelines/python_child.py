@@ -41,9 +41,14 @@ def main(workdir: Path) -> int:
     except PythonPlanError as exc:
         out = {"error": str(exc)[: MAX_MESSAGE_CHARS * 2], "class_name": "PythonPlanError"}
     except BaseException as exc:  # noqa: BLE001 - the user's code failed: report it, whatever it is
+        frames = _user_frames(exc, sources)
+        error = _error_line(exc)
+        if frames and not isinstance(exc, SyntaxError):
+            last = frames[-1]  # where it failed, first: tools show a message's start
+            error += f" ({last.filename}, line {last.lineno}, in {last.name})"
         out = {
-            "error": _error_line(exc),
-            "trace": _user_trace(exc, sources),
+            "error": error,
+            "trace": "".join(traceback.format_list(frames))[-MAX_TRACE_CHARS:],
             "class_name": type(exc).__name__,
         }
     temporary = workdir / "plan_out.json.tmp"
@@ -94,14 +99,10 @@ def _error_line(exc: BaseException) -> str:
     return text[:MAX_MESSAGE_CHARS]
 
 
-def _user_trace(exc: BaseException, sources: list[str]) -> str:
-    """The frames of the pipeline's own source files (the last few), as Python prints them."""
+def _user_frames(exc: BaseException, sources: list[str]) -> list[traceback.FrameSummary]:
+    """The frames of the pipeline's own source files (the last few)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in sources]
-    frames = frames[-MAX_TRACE_FRAMES:]
-    if not frames:
-        return ""
-    text = "".join(traceback.format_list(frames))
-    return text[-MAX_TRACE_CHARS:]
+    return frames[-MAX_TRACE_FRAMES:]
 
 
 if __name__ == "__main__":
