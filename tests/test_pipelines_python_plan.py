@@ -24,7 +24,7 @@ def planned(source: str, sql_datasets: dict[str, Any] | None = None) -> list[dic
     graph = PipelineGraph(session, "main", "sales", dict(sql_datasets or {}))
     dlt = graph.module("dlt")
     install_modules(extra={"dlt": dlt, "pyspark.pipelines": graph.module("pyspark.pipelines")})
-    session.table_resolver = graph.resolve
+    graph.attach()
     exec(compile(source, "/p.py", "exec"), {"dlt": dlt, "spark": session})
     return graph.evaluate_all()
 

@@ -26,6 +26,7 @@ from local_workspace.pipelines import python_sql
 from local_workspace.pipelines.python_sql import CdcFlow, Evaluated, PyDataset, PythonPlanError
 
 _OWN_DIR = str(Path(__file__).resolve().parent)
+_DESCRIBE = "DESCRIBE QUERY "
 
 __all__ = ["PipelineGraph", "PythonPlanError"]
 
@@ -233,6 +234,24 @@ class PipelineGraph:
 
     # -- reads -------------------------------------------------------------------------------
 
+    def attach(self) -> None:
+        """Make the session read pipeline datasets through this graph.
+
+        Table reads consult :meth:`resolve`; every schema lookup (``DESCRIBE QUERY``, of any
+        DataFrame derived from a dataset read) reads datasets through their definitions,
+        since none of them exists before the update runs.
+        """
+        session = self.session
+        run = session._run
+
+        def describe_through_definitions(statement: str, args: Any = None) -> Any:
+            if statement.startswith(_DESCRIBE):
+                statement = _DESCRIBE + python_sql.standalone(statement[len(_DESCRIBE) :], self)
+            return run(statement, args)
+
+        session._run = describe_through_definitions
+        session.table_resolver = self.resolve
+
     def read(self, name: str, streaming: bool) -> Any:
         """``dlt.read`` / ``dlt.read_stream``: only datasets of the pipeline."""
         found = self.resolve(name, streaming)
@@ -244,13 +263,14 @@ class PipelineGraph:
 
     def resolve(self, name: str, streaming: bool) -> Any:
         """``session.table_resolver``: a pipeline dataset's DataFrame, None for other tables."""
-        frame = _frame_type()
+        from local_workspace.spark import DataFrame
+
         key = self.key(name)
         if key is None:
             if not streaming:
                 return None
             # A streaming read of a table: STREAM() marks it incremental for the runner.
-            return frame.from_sql(
+            return DataFrame.from_sql(
                 self.session,
                 sql=f"SELECT * FROM STREAM({name})",
                 schema_sql=f"SELECT * FROM {name}",
@@ -258,7 +278,7 @@ class PipelineGraph:
             )
         schema_sql = self.schema_sql(key)
         source = f"STREAM({key})" if streaming else key
-        return frame.from_sql(
+        return DataFrame.from_sql(
             self.session, sql=f"SELECT * FROM {source}", schema_sql=schema_sql, streaming=streaming
         )
 
@@ -286,8 +306,10 @@ class PipelineGraph:
         return done
 
     def _call(self, dataset: PyDataset, func: Any) -> Evaluated:
+        from local_workspace.spark import DataFrame
+
         result = func()
-        if not isinstance(result, _frame_type()):
+        if not isinstance(result, DataFrame):
             fname = getattr(func, "__name__", "?")
             raise PythonPlanError(
                 f"{dataset.path}, line {dataset.line}: the query function '{fname}' of dataset "
@@ -393,11 +415,6 @@ class PipelineGraph:
         mod.__dict__.update(members)
         mod.__all__ = sorted(members)  # type: ignore[attr-defined]
         return mod
-
-
-def _frame_type() -> Any:
-    """The DataFrame class of our ``pyspark.sql`` (installed by the child before any source)."""
-    return sys.modules["pyspark.sql"].DataFrame
 
 
 def _refusal(name: str) -> Callable[..., Any]:

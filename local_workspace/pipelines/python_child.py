@@ -67,8 +67,7 @@ def plan(request: dict[str, Any]) -> list[dict[str, Any]]:
     graph = PipelineGraph(session, catalog, schema, dict(request.get("sql_datasets") or {}))
     pipelines = graph.module("pyspark.pipelines")
     install_modules(extra={"dlt": graph.module("dlt"), "pyspark.pipelines": pipelines})
-    sys.modules["pyspark"].pipelines = pipelines  # type: ignore[attr-defined]
-    session.table_resolver = graph.resolve
+    graph.attach()
     _use(session, catalog, schema)
     for key, value in (request.get("configuration") or {}).items():
         session.conf.set(str(key), str(value))

@@ -132,12 +132,11 @@ def column_sql(value: Any, what: str) -> str:
     """A column name or expression given as a string or a Column, as SQL text."""
     if isinstance(value, str):
         return value
-    for attribute in ("sql_text", "_sql", "sql"):
-        found = getattr(value, attribute, None)
-        if callable(found):
-            found = found()
-        if isinstance(found, str):
-            return found
+    from local_workspace.spark import Column
+    from local_workspace.spark.column import render
+
+    if isinstance(value, Column):
+        return render(value._sql, {})  # a Column of no DataFrame: no qualifier to put
     raise TypeError(f"{what}: expected a column name or a Column, got {type(value).__name__}")
 
 
