@@ -30,7 +30,7 @@ def gold():
     )
 
 
-@dlt.table(table_properties={{"quality": "silver"}})
+@dlt.table(table_properties={"quality": "silver"})
 @dlt.expect_or_drop("positive_amount", "amount > 0")
 @dlt.expect("known_customer", "customer IS NOT NULL")
 def silver():
@@ -39,7 +39,7 @@ def silver():
 
 @dlt.table(name="bronze", comment="raw orders", partition_cols=["customer"])
 def bronze_orders():
-    return spark.readStream.table("{raw}")
+    return spark.readStream.table(spark.conf.get("orders.source"))
 """
 
 
@@ -58,7 +58,7 @@ async def test_a_python_medallion_pipeline_runs_in_dependency_order_with_its_exp
     raw = f"main.{schema}.raw_orders"
     sql(ws, f"CREATE TABLE {raw} (id INT, customer STRING, amount DOUBLE)")
     sql(ws, f"INSERT INTO {raw} VALUES (1,'a',10),(2,'a',-1),(3,'b',5),(4,'b',2)")
-    upload(ws, f"{folder}/medallion.py", MEDALLION_PY.format(raw=raw))
+    upload(ws, f"{folder}/medallion.py", MEDALLION_PY)
     created = await ok(
         mcp,
         "pipelines_create",
@@ -66,6 +66,7 @@ async def test_a_python_medallion_pipeline_runs_in_dependency_order_with_its_exp
         catalog="main",
         schema=schema,
         libraries=[f"/Workspace{folder}/medallion.py"],
+        configuration={"orders.source": raw},  # spark.conf.get in the source reads it
     )
     pipeline_id = created.structured_content["pipeline_id"]
 
