@@ -12,6 +12,7 @@ import pytest
 
 from local_workspace.pipelines.plan import build_plan, check_plan
 from local_workspace.pipelines.python_api import PipelineGraph
+from local_workspace.pipelines.python_child import dlt_module
 from local_workspace.pipelines.python_sql import PythonPlanError
 from local_workspace.pipelines.sqlfile import Statement
 
@@ -22,8 +23,8 @@ def planned(source: str, sql_datasets: dict[str, Any] | None = None) -> list[dic
 
     session = SparkSession(host="http://127.0.0.1:9", token="unused")
     graph = PipelineGraph(session, "main", "sales", dict(sql_datasets or {}))
-    dlt = graph.module("dlt")
-    install_modules(extra={"dlt": dlt, "pyspark.pipelines": graph.module("pyspark.pipelines")})
+    dlt = dlt_module(graph, "dlt")
+    install_modules(extra={"dlt": dlt, "pyspark.pipelines": dlt_module(graph, "pyspark.pipelines")})
     graph.attach()
     exec(compile(source, "/p.py", "exec"), {"dlt": dlt, "spark": session})
     return graph.evaluate_all()

@@ -16,7 +16,6 @@ the SQL sources.
 from __future__ import annotations
 
 import sys
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,52 +377,3 @@ class PipelineGraph:
                 flow = dataset.cdc
                 out.append({"path": flow.path, "line": flow.line, "sql": python_sql.cdc_sql(flow)})
         return out
-
-    # -- the module --------------------------------------------------------------------------
-
-    def module(self, name: str) -> types.ModuleType:
-        """A ``dlt`` (or ``pyspark.pipelines``) module bound to this graph."""
-        mod = types.ModuleType(name, "Lakeflow Declarative Pipelines (local workspace runner).")
-        table = self.dataset_decorator("table", "table")
-        members: dict[str, Any] = {
-            "table": table,
-            "materialized_view": self.dataset_decorator("materialized_view", "materialized_view"),
-            "view": self.dataset_decorator("view", "view"),
-            "temporary_view": self.dataset_decorator("view", "temporary_view"),
-            "expect": self.expectation("WARN", False),
-            "expect_or_drop": self.expectation("DROP", False),
-            "expect_or_fail": self.expectation("FAIL", False),
-            "expect_all": self.expectation("WARN", True),
-            "expect_all_or_drop": self.expectation("DROP", True),
-            "expect_all_or_fail": self.expectation("FAIL", True),
-            "read": lambda name: self.read(name, False),
-            "read_stream": lambda name: self.read(name, True),
-            "create_streaming_table": self.create_streaming_table,
-            "create_streaming_live_table": self.create_streaming_table,
-            "create_target_table": self.create_streaming_table,
-            "apply_changes": self.apply_changes,
-            "create_auto_cdc_flow": self.apply_changes,
-            "append_flow": self.append_flow,
-        }
-        for unsupported in (
-            "apply_changes_from_snapshot",
-            "create_auto_cdc_from_snapshot_flow",
-            "create_sink",
-            "foreach_batch_sink",
-        ):
-            members[unsupported] = _refusal(unsupported)
-        mod.__dict__.update(members)
-        mod.__all__ = sorted(members)  # type: ignore[attr-defined]
-        return mod
-
-
-def _refusal(name: str) -> Callable[..., Any]:
-    def refuse(*_: Any, **__: Any) -> Any:
-        raise PythonPlanError(
-            f"{name} is not supported by the local pipeline runner (it needs a Databricks "
-            "pipeline cluster): run this pipeline on Databricks, or express the flow with "
-            "@dlt.table / create_auto_cdc_flow."
-        )
-
-    refuse.__name__ = name
-    return refuse

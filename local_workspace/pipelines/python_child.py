@@ -17,6 +17,8 @@ import linecache
 import os
 import sys
 import traceback
+import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +67,12 @@ def plan(request: dict[str, Any]) -> list[dict[str, Any]]:
     schema = str(request["schema"]).lower()
     session = SparkSession.builder.getOrCreate()
     graph = PipelineGraph(session, catalog, schema, dict(request.get("sql_datasets") or {}))
-    pipelines = graph.module("pyspark.pipelines")
-    install_modules(extra={"dlt": graph.module("dlt"), "pyspark.pipelines": pipelines})
+    install_modules(
+        extra={
+            "dlt": dlt_module(graph, "dlt"),
+            "pyspark.pipelines": dlt_module(graph, "pyspark.pipelines"),
+        }
+    )
     graph.attach()
     _use(session, catalog, schema)
     for key, value in (request.get("configuration") or {}).items():
@@ -102,6 +108,54 @@ def _user_frames(exc: BaseException, sources: list[str]) -> list[traceback.Frame
     """The frames of the pipeline's own source files (the last few)."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in sources]
     return frames[-MAX_TRACE_FRAMES:]
+
+
+def dlt_module(graph: PipelineGraph, name: str) -> types.ModuleType:
+    """A ``dlt`` (or ``pyspark.pipelines``) module bound to ``graph``."""
+    mod = types.ModuleType(name, "Lakeflow Declarative Pipelines (local workspace runner).")
+    table = graph.dataset_decorator("table", "table")
+    members: dict[str, Any] = {
+        "table": table,
+        "materialized_view": graph.dataset_decorator("materialized_view", "materialized_view"),
+        "view": graph.dataset_decorator("view", "view"),
+        "temporary_view": graph.dataset_decorator("view", "temporary_view"),
+        "expect": graph.expectation("WARN", False),
+        "expect_or_drop": graph.expectation("DROP", False),
+        "expect_or_fail": graph.expectation("FAIL", False),
+        "expect_all": graph.expectation("WARN", True),
+        "expect_all_or_drop": graph.expectation("DROP", True),
+        "expect_all_or_fail": graph.expectation("FAIL", True),
+        "read": lambda name: graph.read(name, False),
+        "read_stream": lambda name: graph.read(name, True),
+        "create_streaming_table": graph.create_streaming_table,
+        "create_streaming_live_table": graph.create_streaming_table,
+        "create_target_table": graph.create_streaming_table,
+        "apply_changes": graph.apply_changes,
+        "create_auto_cdc_flow": graph.apply_changes,
+        "append_flow": graph.append_flow,
+    }
+    for unsupported in (
+        "apply_changes_from_snapshot",
+        "create_auto_cdc_from_snapshot_flow",
+        "create_sink",
+        "foreach_batch_sink",
+    ):
+        members[unsupported] = _refusal(unsupported)
+    mod.__dict__.update(members)
+    mod.__all__ = sorted(members)  # type: ignore[attr-defined]
+    return mod
+
+
+def _refusal(name: str) -> Callable[..., Any]:
+    def refuse(*_: Any, **__: Any) -> Any:
+        raise PythonPlanError(
+            f"{name} is not supported by the local pipeline runner (it needs a Databricks "
+            "pipeline cluster): run this pipeline on Databricks, or express the flow with "
+            "@dlt.table / create_auto_cdc_flow."
+        )
+
+    refuse.__name__ = name
+    return refuse
 
 
 if __name__ == "__main__":
