@@ -6,6 +6,7 @@ Each update with a Python source starts one planning process: the tests keep to 
 
 from __future__ import annotations
 
+import io
 import uuid
 from typing import Any
 
@@ -41,6 +42,14 @@ def silver():
 def bronze_orders():
     return spark.readStream.table(spark.conf.get("orders.source"))
 """
+
+
+def completed(ws: Any, pipeline_id: str) -> None:
+    """Run one update of the pipeline; it must complete (its errors shown if not)."""
+    update_id = ws.pipelines.start_update(pipeline_id).update_id
+    update = finish(ws, pipeline_id, update_id)
+    errors = [e["message"] for e in events(ws, pipeline_id, update_id) if e["level"] == "ERROR"]
+    assert update.state.value == "COMPLETED", errors
 
 
 def fresh(ws: Any, tag: str) -> tuple[str, str]:
@@ -98,10 +107,16 @@ async def test_a_python_medallion_pipeline_runs_in_dependency_order_with_its_exp
     await ok(mcp, "pipelines_delete", pipeline_id=pipeline_id, confirm=True)
 
 
-def test_sql_and_python_notebook_sources_mix_in_one_pipeline_with_auto_cdc(ws: Any) -> None:
+def test_sql_and_python_notebook_sources_mix_in_one_pipeline_with_auto_loader_and_auto_cdc(
+    ws: Any,
+) -> None:
+    from databricks.sdk.service.catalog import VolumeType
     from databricks.sdk.service.pipelines import FileLibrary, NotebookLibrary, PipelineLibrary
 
     schema, folder = fresh(ws, "mix")
+    ws.volumes.create("main", schema, "landing", VolumeType.MANAGED)
+    clicks = f"/Volumes/main/{schema}/landing/clicks"
+    ws.files.upload(f"{clicks}/1.csv", io.BytesIO(b"user,page\nann,home\nbob,cart\n"))
     raw, feed = f"main.{schema}.raw_orders", f"main.{schema}.customers_feed"
     sql(ws, f"CREATE TABLE {raw} (id INT, customer STRING, amount DOUBLE, note STRING)")
     sql(ws, f"INSERT INTO {raw} VALUES (1,'a',10,'x'),(2,'a',-1,'y'),(3,'b',5,'z')")
@@ -140,7 +155,13 @@ def test_sql_and_python_notebook_sources_mix_in_one_pipeline_with_auto_cdc(ws: A
         "dp.create_auto_cdc_flow(\n"
         '    target="customers_history", source="changes", keys=["id"], sequence_by="seq",\n'
         "    stored_as_scd_type=2, apply_as_deletes=\"op = 'DELETE'\", except_column_list=['op'],\n"
-        ")\n",
+        ")\n\n"
+        "# COMMAND ----------\n\n"
+        "@dp.table\n"
+        "def clicks_bronze():\n"
+        '    return (spark.readStream.format("cloudFiles").option("cloudFiles.format", "csv")\n'
+        '            .option("cloudFiles.schemaLocation", "/tmp/x").option("header", "true")\n'
+        f'            .load("{clicks}"))\n',
     )
     pipeline_id = ws.pipelines.create(
         name=f"py-mix-{schema}",
@@ -151,10 +172,7 @@ def test_sql_and_python_notebook_sources_mix_in_one_pipeline_with_auto_cdc(ws: A
             PipelineLibrary(notebook=NotebookLibrary(path=f"{folder}/transform")),
         ],
     ).pipeline_id
-    update_id = ws.pipelines.start_update(pipeline_id).update_id
-    update = finish(ws, pipeline_id, update_id)
-    errors = [e["message"] for e in events(ws, pipeline_id, update_id) if e["level"] == "ERROR"]
-    assert update.state.value == "COMPLETED", errors
+    completed(ws, pipeline_id)
     assert sql(ws, f"SELECT customer, total FROM main.{schema}.customer_totals ORDER BY 1") == [
         ["a", "9.0"],
         ["b", "5.0"],
@@ -171,6 +189,19 @@ def test_sql_and_python_notebook_sources_mix_in_one_pipeline_with_auto_cdc(ws: A
         ["2", "Bob", "1", "3"],
         ["3", "Cy", "1", None],
     ]
+    assert sql(ws, f"SELECT user FROM main.{schema}.clicks_bronze ORDER BY 1") == [["ann"], ["bob"]]
+
+    # A second update reads only what arrived since: a new file, a new change.
+    ws.files.upload(f"{clicks}/2.csv", io.BytesIO(b"user,page\ncy,home\n"))
+    sql(ws, f"INSERT INTO {feed} VALUES (3,'Cyd','UPSERT',2)")
+    completed(ws, pipeline_id)
+    users = sql(ws, f"SELECT user FROM main.{schema}.clicks_bronze ORDER BY 1")
+    assert users == [["ann"], ["bob"], ["cy"]]
+    assert sql(
+        ws,
+        f"SELECT name, __END_AT FROM main.{schema}.customers_history WHERE id = 3 "
+        "ORDER BY __START_AT",
+    ) == [["Cy", "2"], ["Cyd", None]]
 
 
 def test_an_error_in_python_pipeline_code_fails_the_update_with_its_traceback(ws: Any) -> None:

@@ -25,6 +25,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
 from local_workspace.catalog.names import quote
+from local_workspace.pipelines import file_sources
 from local_workspace.pipelines.sqlfile import VIEW, Dataset, PipelineSqlError
 from local_workspace.sql import sandbox
 from local_workspace.sql.errors import SqlError
@@ -60,6 +61,7 @@ class Resolved:
     tables: list[str] = field(default_factory=list)  # external public names it reads
     streamed: list[tuple[exp.Table, str]] = field(default_factory=list)  # (node, public name)
     bound: list[tuple[exp.Table, str]] = field(default_factory=list)  # every table read
+    files: list[tuple[exp.Table, bool]] = field(default_factory=list)  # (volume read, streamed)
 
 
 @dataclass
@@ -156,13 +158,16 @@ class Flows:
             streamed_nodes.add(id(table))
         out = Resolved(tree=tree)
         for table in list(tree.find_all(exp.Table)):
+            if file_sources.is_volume_read(table):
+                out.files.append((table, id(table) in streamed_nodes))
+                continue
             if not isinstance(table.this, exp.Identifier):
                 name = table.this.sql(dialect="databricks").split("(")[0].strip().lower()
                 if name in CLOUD_READERS:
                     raise FlowFailed(
                         f"{dataset.statement.where}: {name}(...) reads cloud storage, which the "
-                        "local workspace does not have: load the rows into a table first "
-                        "(sql_query, uc tools) and read that table.",
+                        "local workspace does not have: put the files in a volume and read "
+                        "them with read_files('/Volumes/...'), or load the rows into a table.",
                         "UnsupportedSourceError",
                     )
                 continue
@@ -271,13 +276,21 @@ class Flows:
         consumed: list[tuple[str, str]] = []
         if streaming:
             # No STREAM(...) at all: every source is read incrementally.
-            for table, public in resolved.streamed or resolved.bound:
+            marked = bool(resolved.streamed) or any(s for _, s in resolved.files)
+            for table, public in resolved.streamed if marked else resolved.bound:
                 source_sql = _table_sql(table)
                 new, identities = self.new_rows(flow, source_sql, public, full_refresh)
                 consumed.append((public, identities))
                 table.set("this", exp.to_identifier(new))
                 table.set("db", exp.to_identifier("main"))
                 table.set("catalog", exp.to_identifier("temp"))
+            for node, streamed in resolved.files:
+                if streamed or not marked:
+                    consumed.append(self._new_file_rows(flow, node, full_refresh))
+        try:
+            file_sources.rewrite(resolved.tree, self.catalog, self.cursor)  # batch file reads
+        except file_sources.FileReadFailed as exc:
+            raise FlowFailed(f"{dataset.statement.where}: {exc}", "FileReadError") from exc
         query = resolved.tree.sql(dialect="duckdb")
         result = self._checked(dataset, query)
         result.sources = [self.public_name(d) for d in resolved.datasets] + resolved.tables
@@ -300,6 +313,25 @@ class Flows:
         if streaming:
             self.remember(flow, consumed, full_refresh)
         return result
+
+    def _new_file_rows(self, flow: str, node: exp.Table, full_refresh: bool) -> tuple[str, str]:
+        """Replace a streamed file read by its unseen rows; (source label, identities)."""
+        source = file_sources.label(node)
+        try:
+            reader = file_sources.reader_sql(node, self.catalog, self.cursor)
+        except file_sources.FileReadFailed as exc:
+            raise FlowFailed(str(exc), "FileReadError") from exc
+        new, identities = self.new_rows(flow, f"({reader})", source, full_refresh)
+        alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier("files"))
+        node.replace(
+            exp.Table(
+                this=exp.to_identifier(new),
+                db=exp.to_identifier("main"),
+                catalog=exp.to_identifier("temp"),
+                alias=alias,
+            )
+        )
+        return source, identities
 
     def _checked(self, dataset: Dataset, query: str) -> FlowResult:
         """Materialise the query in ``temp.__dlt_q`` and count its expectations."""

@@ -61,11 +61,12 @@ def main(workdir: Path) -> int:
 
 def plan(request: dict[str, Any]) -> list[dict[str, Any]]:
     """Run the sources and return their datasets and flows as pipeline SQL statements."""
-    from local_workspace.spark import SparkSession, install_modules
+    from local_workspace.pipelines.python_session import PipelineSession
+    from local_workspace.spark import install_modules
 
     catalog = str(request["catalog"]).lower()
     schema = str(request["schema"]).lower()
-    session = SparkSession.builder.getOrCreate()
+    session = PipelineSession()  # the active session: SparkSession.builder.getOrCreate() gives it
     graph = PipelineGraph(session, catalog, schema, dict(request.get("sql_datasets") or {}))
     install_modules(
         extra={
