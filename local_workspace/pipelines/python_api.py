@@ -15,6 +15,8 @@ the SQL sources.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -244,8 +246,11 @@ class PipelineGraph:
         run = session._run
 
         def describe_through_definitions(statement: str, args: Any = None) -> Any:
-            if statement.startswith(_DESCRIBE):
-                statement = _DESCRIBE + python_sql.standalone(statement[len(_DESCRIBE) :], self)
+            if statement.startswith(_DESCRIBE) and self._mentions(statement):
+                query = statement[len(_DESCRIBE) :]
+                # What sqlglot cannot read goes as is: the warehouse answers for it.
+                with contextlib.suppress(python_sql.QueryUnreadable):
+                    statement = _DESCRIBE + python_sql.standalone(query, self)
             return run(statement, args)
 
         session._run = describe_through_definitions
@@ -280,6 +285,11 @@ class PipelineGraph:
         return DataFrame.from_sql(
             self.session, sql=f"SELECT * FROM {source}", schema_sql=schema_sql, streaming=streaming
         )
+
+    def _mentions(self, sql: str) -> bool:
+        """Whether ``sql`` may read a pipeline dataset (or a stream): worth rewriting."""
+        words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", sql.lower()))
+        return "stream" in words or not words.isdisjoint(self.datasets.keys() | self.sql_datasets)
 
     # -- evaluation --------------------------------------------------------------------------
 

@@ -62,6 +62,10 @@ class PythonPlanError(Exception):
     """A Python pipeline source that cannot be planned; the message says where and why."""
 
 
+class QueryUnreadable(PythonPlanError):
+    """A query sqlglot cannot read (so its dataset reads cannot be replaced)."""
+
+
 @dataclass
 class CdcFlow:
     """``create_auto_cdc_flow`` / ``apply_changes`` arguments, as SQL fragments."""
@@ -328,7 +332,7 @@ def standalone(sql: str, graph: Graph) -> str:
     try:
         tree = sqlglot.parse_one(sql, read="databricks")
     except (ParseError, TokenError) as exc:
-        raise PythonPlanError(f"A dataset query does not parse: {exc}") from exc
+        raise QueryUnreadable(f"A dataset query does not parse: {exc}") from exc
     for stream in list(tree.find_all(exp.Stream)):
         inner = stream.this  # STREAM(x) AS a parses as Stream(Subquery(Table x, alias a))
         table = inner if isinstance(inner, exp.Table) else inner.find(exp.Table)
