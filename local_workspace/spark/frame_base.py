@@ -46,6 +46,8 @@ class FrameBase:
         self._schema_sql = schema_sql
         self.isStreaming = streaming
         self._id = session._next_id()
+        # An alias given by alias() stays on what derives from it, as Spark keeps qualifiers.
+        self._user_alias = alias is not None
         self._alias = alias or f"t{self._id}"
         self._join = join
         self._names = names
@@ -66,6 +68,8 @@ class FrameBase:
 
     def _new(self, sql: str, names: list[str] | None = None, **kwargs: Any) -> Any:
         kwargs.setdefault("streaming", self.isStreaming)
+        if self._user_alias and "join" not in kwargs:
+            kwargs.setdefault("alias", self._alias)
         return type(self)(self.sparkSession, sql, names=names, **kwargs)
 
     def _render(self, column: Column, source: Source) -> str:

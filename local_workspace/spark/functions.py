@@ -396,6 +396,37 @@ def rand(seed: int | None = None) -> Column:
     return Column(f"rand({'' if seed is None else seed})", "rand()")
 
 
+def explode(col: Any) -> Column:
+    """One row per element of an array, in column ``col``."""
+    item = column_of(col)
+    return Column(f"explode({item._sql})", "col")
+
+
+def explode_outer(col: Any) -> Column:
+    """``explode``, keeping a row (with null) for a null or empty array."""
+    item = column_of(col)
+    sql = f"explode(IF({item._sql} IS NULL OR size({item._sql}) = 0, array(NULL), {item._sql}))"
+    return Column(sql, "col")
+
+
+def _generator(sql_name: str) -> Any:
+    # Generators of several columns are named by the warehouse (pos, col; struct fields).
+    def function(col: Any) -> Column:
+        column = _call(sql_name, column_of(col))
+        column._raw = True  # type: ignore[attr-defined]
+        return column
+
+    function.__name__ = sql_name
+    function.__doc__ = f"``{sql_name}(x)``: rows from an array."
+    return function
+
+
+posexplode = _generator("posexplode")
+posexplode_outer = _generator("posexplode_outer")
+inline = _generator("inline")
+inline_outer = _generator("inline_outer")
+
+
 def call_function(funcName: str, *cols: Any) -> Column:
     """Any SQL function by name."""
     return _call(funcName, *[column_of(c) for c in cols])
@@ -483,11 +514,6 @@ for _name in [
     "every",
     "count_if",
     "product",
-    "explode",
-    "explode_outer",
-    "posexplode",
-    "posexplode_outer",
-    "inline",
     "size",
     "sort_array",
     "array_distinct",
