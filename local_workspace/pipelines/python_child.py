@@ -39,7 +39,7 @@ def main(workdir: Path) -> int:
     sources = [str(s["path"]) for s in request["sources"]]
     out: dict[str, Any]
     try:
-        out = {"statements": plan(request)}
+        out = {"statements": plan(request, workdir)}
     except PythonPlanError as exc:
         out = {"error": str(exc)[: MAX_MESSAGE_CHARS * 2], "class_name": "PythonPlanError"}
     except BaseException as exc:  # noqa: BLE001 - the user's code failed: report it, whatever it is
@@ -59,8 +59,9 @@ def main(workdir: Path) -> int:
     return 1 if "error" in out else 0
 
 
-def plan(request: dict[str, Any]) -> list[dict[str, Any]]:
+def plan(request: dict[str, Any], workdir: Path) -> list[dict[str, Any]]:
     """Run the sources and return their datasets and flows as pipeline SQL statements."""
+    from local_workspace.jobs.dbutils import DBUtils, install_runtime_module
     from local_workspace.pipelines.python_session import PipelineSession
     from local_workspace.spark import install_modules
 
@@ -78,11 +79,18 @@ def plan(request: dict[str, Any]) -> list[dict[str, Any]]:
     _use(session, catalog, schema)
     for key, value in (request.get("configuration") or {}).items():
         session.conf.set(str(key), str(value))
+    dbutils = DBUtils({}, workdir)  # secrets in pipeline code, as on Databricks
     for source in request["sources"]:
         path, text = str(source["path"]), str(source["text"])
         # Tracebacks read source lines through linecache: give it the workspace file's text.
         linecache.cache[path] = (len(text), None, text.splitlines(True), path)
-        namespace: dict[str, Any] = {"__name__": "__main__", "__file__": path, "spark": session}
+        namespace: dict[str, Any] = {
+            "__name__": "__main__",
+            "__file__": path,
+            "spark": session,
+            "dbutils": dbutils,
+        }
+        install_runtime_module(namespace)  # from databricks.sdk.runtime import spark, dbutils
         exec(compile(text, path, "exec", dont_inherit=True), namespace)
     return graph.evaluate_all()
 
