@@ -11,6 +11,7 @@ unless ``cloudFiles.allowOverwrites``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -60,3 +61,28 @@ def rewrite(tree: exp.Expression, catalog: Catalog, cursor: duckdb.DuckDBPyConne
         file_reads.rewrite(tree, catalog, cursor)
     except SqlError as exc:
         raise FileReadFailed(exc.full_message()) from exc
+
+
+def stream_rows(
+    node: exp.Table,
+    catalog: Catalog,
+    cursor: duckdb.DuckDBPyConnection,
+    new_rows: Callable[[str, str], tuple[str, str]],
+) -> tuple[str, str]:
+    """Replace a streamed file read by its rows not yet consumed; (source label, identities).
+
+    ``new_rows(source_sql, label)`` is the flow's (flows.Flows.new_rows): the temp tables of
+    the unseen rows and of their identities.
+    """
+    source = label(node)
+    new, identities = new_rows(f"({reader_sql(node, catalog, cursor)})", source)
+    alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier("files"))
+    node.replace(
+        exp.Table(
+            this=exp.to_identifier(new),
+            db=exp.to_identifier("main"),
+            catalog=exp.to_identifier("temp"),
+            alias=alias,
+        )
+    )
+    return source, identities

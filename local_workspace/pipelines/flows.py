@@ -274,9 +274,9 @@ class Flows:
         resolved = self.resolve(dataset)
         flow = dataset.name.lower()
         consumed: list[tuple[str, str]] = []
+        # No STREAM(...) at all: every source of a streaming table is read incrementally.
+        marked = bool(resolved.streamed) or any(s for _, s in resolved.files)
         if streaming:
-            # No STREAM(...) at all: every source is read incrementally.
-            marked = bool(resolved.streamed) or any(s for _, s in resolved.files)
             for table, public in resolved.streamed if marked else resolved.bound:
                 source_sql = _table_sql(table)
                 new, identities = self.new_rows(flow, source_sql, public, full_refresh)
@@ -284,10 +284,17 @@ class Flows:
                 table.set("this", exp.to_identifier(new))
                 table.set("db", exp.to_identifier("main"))
                 table.set("catalog", exp.to_identifier("temp"))
-            for node, streamed in resolved.files:
-                if streamed or not marked:
-                    consumed.append(self._new_file_rows(flow, node, full_refresh))
         try:
+            for node, streamed in resolved.files if streaming else []:
+                if streamed or not marked:
+                    consumed.append(
+                        file_sources.stream_rows(
+                            node,
+                            self.catalog,
+                            self.cursor,
+                            lambda sql, source: self.new_rows(flow, sql, source, full_refresh),
+                        )
+                    )
             file_sources.rewrite(resolved.tree, self.catalog, self.cursor)  # batch file reads
         except file_sources.FileReadFailed as exc:
             raise FlowFailed(f"{dataset.statement.where}: {exc}", "FileReadError") from exc
@@ -313,25 +320,6 @@ class Flows:
         if streaming:
             self.remember(flow, consumed, full_refresh)
         return result
-
-    def _new_file_rows(self, flow: str, node: exp.Table, full_refresh: bool) -> tuple[str, str]:
-        """Replace a streamed file read by its unseen rows; (source label, identities)."""
-        source = file_sources.label(node)
-        try:
-            reader = file_sources.reader_sql(node, self.catalog, self.cursor)
-        except file_sources.FileReadFailed as exc:
-            raise FlowFailed(str(exc), "FileReadError") from exc
-        new, identities = self.new_rows(flow, f"({reader})", source, full_refresh)
-        alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier("files"))
-        node.replace(
-            exp.Table(
-                this=exp.to_identifier(new),
-                db=exp.to_identifier("main"),
-                catalog=exp.to_identifier("temp"),
-                alias=alias,
-            )
-        )
-        return source, identities
 
     def _checked(self, dataset: Dataset, query: str) -> FlowResult:
         """Materialise the query in ``temp.__dlt_q`` and count its expectations."""
