@@ -124,7 +124,7 @@ def libraries_of(backend: Backend, paths: Sequence[str]) -> list[Any]:
     from databricks.sdk.service.workspace import ObjectType
 
     if not paths:
-        raise InvalidInput("Give at least one library path (a SQL file or notebook).")
+        raise InvalidInput("Give at least one library path (a SQL or Python file or notebook).")
     out = []
     for path in paths:
         if "*" in path:
