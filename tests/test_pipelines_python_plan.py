@@ -90,6 +90,18 @@ def test_cdc_flows_and_append_flows_plan_into_apply_changes_and_a_union() -> Non
     assert "UNION ALL" in events and "STREAM(web_events)" in events.replace(" ", "")
 
 
+def test_a_cdc_flow_in_python_may_write_a_streaming_table_declared_in_sql() -> None:
+    declared = {"orders": {"kind": "STREAMING_TABLE"}}
+    statements = planned(
+        "dlt.apply_changes(target='orders', source='main.raw.feed', keys=['id'],\n"
+        "    sequence_by='seq')\n",
+        declared,
+    )
+    assert [s["sql"].split("\n")[:2] for s in statements] == [
+        ["APPLY CHANGES INTO orders", "FROM STREAM(main.raw.feed)"]
+    ]
+
+
 @pytest.mark.parametrize(
     ("source", "needle"),
     [

@@ -67,6 +67,7 @@ class PipelineGraph:
     _schemas: dict[str, str] = field(default_factory=dict)
     _active: list[str] = field(default_factory=list)
     _flow_targets: list[tuple[str, Any, str, int]] = field(default_factory=list)
+    _cdc_flows: list[CdcFlow] = field(default_factory=list)
 
     # -- names -------------------------------------------------------------------------------
 
@@ -209,16 +210,7 @@ class PipelineGraph:
             ),
             name=rest.get("name") or rest.get("flow_name"),
         )
-        key = flow.target.lower().split(".")[-1]
-        target_set = self.datasets.get(key)
-        if target_set is None or target_set.kind != "streaming_table" or target_set.func:
-            raise PythonPlanError(
-                f"{path}, line {line}: the target '{flow.target}' of the AUTO CDC flow must be "
-                f"declared first with dlt.create_streaming_table('{flow.target}')."
-            )
-        if target_set.cdc is not None:
-            raise PythonPlanError(f"{path}, line {line}: a second flow into '{flow.target}'.")
-        target_set.cdc = flow
+        self._cdc_flows.append(flow)  # its target may be declared later, or in SQL
 
     def append_flow(self, target: str, name: str | None = None, **rest: Any) -> Callable[..., Any]:
         """``@dlt.append_flow(target=...)``: its query's rows are appended to the target."""
@@ -361,6 +353,25 @@ class PipelineGraph:
         self._schemas[key] = sql
         return sql
 
+    def _cdc_target(self, flow: CdcFlow) -> list[dict[str, Any]]:
+        """Attach a CDC flow to its target: [] (a Python one), or the flow's own statement."""
+        key = self.key(flow.target)
+        where = f"{flow.path}, line {flow.line}"
+        target = self.datasets.get(key or "")
+        if target is not None and target.kind == "streaming_table" and target.func is None:
+            if target.cdc is not None or target.appended:
+                raise PythonPlanError(f"{where}: a second flow into '{flow.target}'.")
+            target.cdc = flow
+            return []
+        spec = self.sql_datasets.get(key or "") or {}
+        if spec.get("kind") == "STREAMING_TABLE" and not spec.get("query") and not spec.get("cdc"):
+            return [{"path": flow.path, "line": flow.line, "sql": python_sql.cdc_sql(flow)}]
+        raise PythonPlanError(
+            f"{where}: the target '{flow.target}' of the AUTO CDC flow must be declared with "
+            f"dlt.create_streaming_table('{flow.target}') (or CREATE OR REFRESH STREAMING TABLE "
+            f"{flow.target}; in SQL)."
+        )
+
     def evaluate_all(self) -> list[dict[str, Any]]:
         """Every dataset and flow as pipeline SQL: [{path, line, sql}] in definition order."""
         for target, func, path, line in self._flow_targets:
@@ -372,10 +383,10 @@ class PipelineGraph:
                     "streaming table of this pipeline's Python sources "
                     "(dlt.create_streaming_table or @dlt.table)."
                 )
-            if dataset.cdc is not None:
-                raise PythonPlanError(f"{path}, line {line}: a second flow into '{target}'.")
             dataset.appended.append(func)
         out: list[dict[str, Any]] = []
+        for flow in self._cdc_flows:
+            out.extend(self._cdc_target(flow))
         for key, dataset in self.datasets.items():
             if dataset.func is not None or dataset.appended:
                 done = self.evaluate(key)
