@@ -1117,7 +1117,12 @@ def test_a_table_resolver_answers_first_and_from_sql_carries_a_schema_query(
     assert session.readStream.table("pending") is pending and pending.isStreaming
     assert pending.columns == ["a", "b"] and pending.sql_text.endswith("not_made_yet")
     assert session.read.table(f"{SCHEMA}.depts").count() == 3
-    assert session.readStream.table(f"{SCHEMA}.depts").isStreaming
+    stream = session.readStream.table(f"{SCHEMA}.depts")
+    assert stream.isStreaming and stream.filter("floor > 1").isStreaming
+    with pytest.raises(AnalysisException, match=r"must be executed with writeStream\.start"):
+        stream.count()
+    with pytest.raises(AnalysisException, match="'write' can not be called on streaming"):
+        stream.write.saveAsTable(f"{SCHEMA}.never")
 
 
 def test_display_shows_a_dataframe(spark: SparkSession, capsys: pytest.CaptureFixture[str]) -> None:
