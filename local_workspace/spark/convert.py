@@ -113,8 +113,9 @@ def pandas_column(values: list[Any], type_name: str) -> Any:
     has_null = any(v is None for v in values)
     if isinstance(kind, _INTEGERS):
         dtype = {ByteType: "int8", ShortType: "int16", IntegerType: "int32", LongType: "int64"}
-        numbers = pd.to_numeric(pd.Series(values, dtype=object))
-        return numbers.astype("float64" if has_null else dtype[type(kind)])
+        if has_null:  # PySpark gives float64 (NaN for null) for an int column with nulls
+            return pd.Series([math.nan if v is None else float(v) for v in values], dtype="float64")
+        return pd.Series([int(v) for v in values], dtype=dtype[type(kind)])
     if isinstance(kind, DoubleType | FloatType):
         series = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
         return series.astype("float32" if isinstance(kind, FloatType) else "float64")
@@ -123,6 +124,10 @@ def pandas_column(values: list[Any], type_name: str) -> Any:
     if isinstance(kind, TimestampType | TimestampNTZType):
         moments = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
         return moments.dt.tz_localize(None).astype("datetime64[ns]")
+    if isinstance(kind, DateType) and not has_null:  # numpy parses ISO dates in C
+        import numpy as np
+
+        return pd.Series(np.array(values, dtype="datetime64[D]").astype(object), dtype=object)
     if isinstance(kind, StructType | ArrayType | MapType | DecimalType | DateType | BinaryType):
         function = _nullable(converter(kind))
         return pd.Series([function(v) for v in values], dtype=object)
