@@ -44,12 +44,19 @@ def bronze_orders():
 """
 
 
-def completed(ws: Any, pipeline_id: str) -> None:
-    """Run one update of the pipeline; it must complete (its errors shown if not)."""
+def completed(ws: Any, pipeline_id: str) -> dict[str, int]:
+    """Run one update of the pipeline; it must complete (its errors shown if not). The rows
+    each flow wrote."""
     update_id = ws.pipelines.start_update(pipeline_id).update_id
     update = finish(ws, pipeline_id, update_id)
     errors = [e["message"] for e in events(ws, pipeline_id, update_id) if e["level"] == "ERROR"]
     assert update.state.value == "COMPLETED", errors
+    written: dict[str, int] = {}
+    for event in events(ws, pipeline_id, update_id):
+        progress = event["details"].get("flow_progress") or {}
+        if progress.get("status") == "COMPLETED":
+            written[event["origin"]["dataset_name"]] = progress["metrics"]["num_output_rows"]
+    return written
 
 
 def fresh(ws: Any, tag: str) -> tuple[str, str]:
@@ -194,7 +201,8 @@ def test_sql_and_python_notebook_sources_mix_in_one_pipeline_with_auto_loader_an
     # A second update reads only what arrived since: a new file, a new change.
     ws.files.upload(f"{clicks}/2.csv", io.BytesIO(b"user,page\ncy,home\n"))
     sql(ws, f"INSERT INTO {feed} VALUES (3,'Cyd','UPSERT',2)")
-    completed(ws, pipeline_id)
+    written = completed(ws, pipeline_id)
+    assert written["clicks_bronze"] == 1  # a streaming table: only the new file's row
     users = sql(ws, f"SELECT user FROM main.{schema}.clicks_bronze ORDER BY 1")
     assert users == [["ann"], ["bob"], ["cy"]]
     assert sql(

@@ -145,3 +145,25 @@ def test_a_python_dataset_reading_a_sql_dataset_describes_it_by_its_definition()
     assert graph.schema_sql("orders") == "SELECT * FROM raw.orders"
     assert graph.key("main.sales.ORDERS") == graph.key("live.orders") == "orders"
     assert graph.key("other.orders") is None
+
+
+def test_auto_loader_in_a_pipeline_streams_the_files_of_a_volume() -> None:
+    from local_workspace.pipelines.python_session import PipelineSession
+    from local_workspace.spark import AnalysisException
+
+    spark = PipelineSession(host="http://127.0.0.1:9", token="unused")
+    frame = (
+        spark.readStream.format("cloudFiles")
+        .option("cloudFiles.format", "csv")
+        .option("cloudFiles.schemaLocation", "/Volumes/main/raw/state")
+        .option("cloudFiles.inferColumnTypes", "true")
+        .option("header", True)
+        .load("/Volumes/main/raw/landing/orders")
+    )
+    assert frame.isStreaming
+    text = frame.sql_text
+    assert text.startswith("SELECT * FROM STREAM(read_files('/Volumes/main/raw/landing/orders'")
+    assert "format => 'csv'" in text and "inferColumnTypes" in text
+    assert "schemaLocation" not in text  # where Auto Loader keeps its state: no meaning here
+    with pytest.raises(AnalysisException, match="CF_FORMAT_NOT_SPECIFIED"):
+        spark.readStream.format("cloudFiles").load("/Volumes/main/raw/landing/orders")

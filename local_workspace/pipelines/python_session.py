@@ -40,7 +40,7 @@ _STREAM_ONLY = frozenset(
         "connectionstring",
     }
 )
-_SELECT = "SELECT * FROM "
+_READER = " FROM read_files("
 
 
 class _StreamReader(DataFrameReader):
@@ -52,7 +52,8 @@ class _StreamReader(DataFrameReader):
         """Files on a volume as a stream (Auto Loader or a file format)."""
         kind = (format or self._format or "").lower()
         given = {**self._options, **options}
-        if kind == _AUTO_LOADER:
+        auto_loader = kind == _AUTO_LOADER
+        if auto_loader:
             kind = str(
                 next((v for k, v in given.items() if k.lower() == _PREFIX + "format"), "")
             ).lower()
@@ -70,14 +71,20 @@ class _StreamReader(DataFrameReader):
         batch.format(kind or "parquet").options(**kept)
         if self._schema is not None:
             batch.schema(self._schema)
-        frame = batch.load(path, schema=schema)
-        sql = frame.sql_text
-        if not sql.startswith(_SELECT):  # a reader that is not read_files (e.g. a delta path)
-            return frame
+        sql = batch.load(path, schema=schema).sql_text
+        at = sql.find(_READER)
+        if at < 0 or not sql.endswith(")"):
+            raise AnalysisException(
+                f"[UNSUPPORTED_FEATURE] spark.readStream.format({kind!r}).load({path!r}) is not "
+                "a file read of a volume: a pipeline streams tables and /Volumes/... files."
+            )
+        head = sql[:at]
+        if auto_loader:  # Auto Loader keeps what does not fit the schema in _rescued_data
+            head = "SELECT *"
         return DataFrame.from_sql(
             self._session,
-            sql=f"{_SELECT}STREAM({sql[len(_SELECT) :]})",
-            schema_sql=sql,
+            sql=f"{head} FROM STREAM({sql[at + len(' FROM ') :]})",
+            schema_sql=f"{head}{sql[at:]}",
             streaming=True,
         )
 
