@@ -28,7 +28,7 @@ from local_workspace.pipelines.sources import Source, UpdateFailed
 from local_workspace.pipelines.sqlfile import Statement
 
 if TYPE_CHECKING:
-    from local_workspace.pipelines.runner import Plan
+    from local_workspace.pipelines.plan import Plan
 
 # Planning runs the user's module-level code and dataset functions: bounded, as a task is.
 PLAN_TIMEOUT_S = 600.0
