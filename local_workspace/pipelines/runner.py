@@ -87,7 +87,10 @@ def plan_sources(ctx: UpdateContext) -> Plan:
     python = [s for s in sources if s.language == "PYTHON"]
     if python:
         if ctx.plan_dir is None or not ctx.child_env:
-            raise UpdateFailed("This update cannot start a Python planning process.")
+            raise UpdateFailed(
+                "Python sources are planned by a process that reaches this workspace over "
+                "HTTP: start the update through the Pipelines API (pipelines_start_update)."
+            )
         settings = python_plan.ChildSettings(ctx.child_env, ctx.plan_dir, ctx.cancel)
         statements = python_plan.plan_python(
             python, ctx.spec, python_plan.sql_datasets(plan), settings
