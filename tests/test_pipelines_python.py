@@ -216,10 +216,12 @@ def test_an_error_in_python_pipeline_code_fails_the_update_with_its_traceback(ws
     from databricks.sdk.service.pipelines import FileLibrary, PipelineLibrary
 
     schema, folder = fresh(ws, "err")
+    # A workspace module next to the source is importable, as on Databricks.
+    upload(ws, f"{folder}/helpers.py", "def ratio(x):\n    return x / 0\n")
     upload(
         ws,
         f"{folder}/broken.py",
-        "import dlt\n\n\ndef ratio(x):\n    return x / 0\n\n\n"
+        "import dlt\nfrom helpers import ratio\n\n\n"
         "@dlt.table\ndef broken():\n    ratio(1)\n    return spark.range(3)\n",
     )
     pipeline_id = ws.pipelines.create(
@@ -233,6 +235,7 @@ def test_an_error_in_python_pipeline_code_fails_the_update_with_its_traceback(ws
     errors = [e for e in events(ws, pipeline_id, update_id) if e["level"] == "ERROR"]
     message = errors[-1]["message"]
     assert "ZeroDivisionError: division by zero" in message
-    assert f'File "{folder}/broken.py", line 5, in ratio' in message
+    assert f"({folder}/helpers.py, line 2, in ratio)" in message.splitlines()[0]
+    assert f'File "{folder}/broken.py", line 7, in broken' in message
     assert errors[-1]["error"]["exceptions"][0]["class_name"] == "ZeroDivisionError"
     assert sql(ws, f"SHOW TABLES IN main.{schema}") == []

@@ -43,7 +43,7 @@ def main(workdir: Path) -> int:
     except PythonPlanError as exc:
         out = {"error": str(exc)[: MAX_MESSAGE_CHARS * 2], "class_name": "PythonPlanError"}
     except BaseException as exc:  # noqa: BLE001 - the user's code failed: report it, whatever it is
-        frames = _user_frames(exc, sources)
+        frames = _user_frames(exc, sources, str(workdir / "modules"))
         error = _error_line(exc)
         if frames and not isinstance(exc, SyntaxError):
             last = frames[-1]  # where it failed, first: tools show a message's start
@@ -79,6 +79,8 @@ def plan(request: dict[str, Any], workdir: Path) -> list[dict[str, Any]]:
     _use(session, catalog, schema)
     for key, value in (request.get("configuration") or {}).items():
         session.conf.set(str(key), str(value))
+    # A source's folder (copied from the workspace) is importable, as on Databricks.
+    sys.path[:0] = [str(p) for p in request.get("sys_path") or []]
     dbutils = DBUtils({}, workdir)  # secrets in pipeline code, as on Databricks
     for source in request["sources"]:
         path, text = str(source["path"]), str(source["text"])
@@ -113,9 +115,19 @@ def _error_line(exc: BaseException) -> str:
     return text[:MAX_MESSAGE_CHARS]
 
 
-def _user_frames(exc: BaseException, sources: list[str]) -> list[traceback.FrameSummary]:
-    """The frames of the pipeline's own source files (the last few)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in sources]
+def _user_frames(
+    exc: BaseException, sources: list[str], modules: str
+) -> list[traceback.FrameSummary]:
+    """The frames of the pipeline's own files (the last few): its sources, and the workspace
+    modules they import (named by their workspace path, not their copy's)."""
+    frames: list[traceback.FrameSummary] = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(modules + os.sep):
+            path = "/" + frame.filename[len(modules) + 1 :].replace(os.sep, "/")
+            frame = traceback.FrameSummary(path, frame.lineno, frame.name, line=frame.line)
+        elif frame.filename not in sources:
+            continue
+        frames.append(frame)
     return frames[-MAX_TRACE_FRAMES:]
 
 

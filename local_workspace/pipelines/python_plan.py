@@ -26,15 +26,20 @@ from local_workspace.jobs.redact import redact
 from local_workspace.jobs.tasks import task_environment
 from local_workspace.pipelines.sources import Source, UpdateFailed
 from local_workspace.pipelines.sqlfile import Statement
+from local_workspace.workspace_store import canonical
 
 if TYPE_CHECKING:
     from local_workspace.pipelines.plan import Plan
+    from local_workspace.workspace_store import WorkspaceStore
 
 # Planning runs the user's module-level code and dataset functions: bounded, as a task is.
 PLAN_TIMEOUT_S = 600.0
 _POLL_S = 0.05
 _KILL_GRACE_S = 2.0
 _STDERR_TAIL = 2000
+# Workspace .py files copied for imports: bounded (a pipeline folder, not a whole tree).
+MAX_MODULE_FILES = 500
+MAX_MODULE_BYTES = 20 * 1024 * 1024
 
 
 @dataclass
@@ -75,9 +80,10 @@ def plan_python(
     spec: dict[str, Any],
     datasets: dict[str, dict[str, Any]],
     settings: ChildSettings,
+    workspace: WorkspaceStore | None = None,
 ) -> list[Statement]:
     """The pipeline statements the Python sources define; UpdateFailed with the user's error."""
-    request = {
+    request: dict[str, Any] = {
         "sources": [{"path": s.path, "text": s.text} for s in sources],
         "sql_datasets": datasets,
         "catalog": str(spec.get("catalog") or ""),
@@ -88,6 +94,8 @@ def plan_python(
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     try:
+        if workspace is not None:
+            request["sys_path"] = _copy_modules(sources, spec, workspace, workdir / "modules")
         (workdir / "plan_in.json").write_text(json.dumps(request), encoding="utf-8")
         out = _run_child(settings)
     finally:
@@ -104,6 +112,41 @@ def plan_python(
         Statement(text=str(s["sql"]), path=str(s["path"]), line=int(s["line"]))
         for s in out.get("statements") or []
     ]
+
+
+def _copy_modules(
+    sources: list[Source], spec: dict[str, Any], workspace: WorkspaceStore, root: Path
+) -> list[str]:
+    """Copy the .py workspace files of the sources' folders (and the pipeline's root_path)
+    under ``root``; the folders to put on sys.path, as Databricks puts a source's folder.
+
+    ``from helpers import clean`` next to a pipeline source then imports the workspace file.
+    """
+    folders: list[str] = []
+    for path in [s.path for s in sources] + [str(spec.get("root_path") or "") + "/x"]:
+        folder = canonical(path).rsplit("/", 1)[0]
+        if folder and folder not in folders:
+            folders.append(folder)
+    copied: set[str] = set()
+    total = 0
+    for folder in folders:
+        for obj in workspace.descendants(folder):
+            if obj.object_type != "FILE" or not obj.path.endswith(".py") or obj.path in copied:
+                continue
+            if len(copied) >= MAX_MODULE_FILES or total + (obj.size or 0) > MAX_MODULE_BYTES:
+                # A huge folder (a home folder): what is left out fails its import, if used.
+                return _importable(root, folders)
+            data = workspace.read(obj)
+            total += len(data)
+            target = root / obj.path.lstrip("/")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+            copied.add(obj.path)
+    return _importable(root, folders)
+
+
+def _importable(root: Path, folders: list[str]) -> list[str]:
+    return [str(root / f.lstrip("/")) for f in folders if (root / f.lstrip("/")).is_dir()]
 
 
 def _run_child(settings: ChildSettings) -> dict[str, Any]:

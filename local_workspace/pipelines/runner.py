@@ -93,7 +93,7 @@ def plan_sources(ctx: UpdateContext) -> Plan:
             )
         settings = python_plan.ChildSettings(ctx.child_env, ctx.plan_dir, ctx.cancel)
         statements = python_plan.plan_python(
-            python, ctx.spec, python_plan.sql_datasets(plan), settings
+            python, ctx.spec, python_plan.sql_datasets(plan), settings, ctx.workspace
         )
         build_plan(statements, plan)
     check_plan(plan)
