@@ -7,12 +7,13 @@ Each update with a Python source starts one planning process: the tests keep to 
 from __future__ import annotations
 
 import io
+import time
 import uuid
 from typing import Any
 
 import pytest
 
-from tests.conftest import ok, text_of
+from tests.conftest import ok, text_of, wait_for
 from tests.test_pipelines_local_api import events, finish, sql, upload
 from tests.test_pipelines_tools import start
 
@@ -239,3 +240,33 @@ def test_an_error_in_python_pipeline_code_fails_the_update_with_its_traceback(ws
     assert f'File "{folder}/broken.py", line 7, in broken' in message
     assert errors[-1]["error"]["exceptions"][0]["class_name"] == "ZeroDivisionError"
     assert sql(ws, f"SHOW TABLES IN main.{schema}") == []
+
+
+def test_stopping_an_update_ends_the_python_planning_process(ws: Any) -> None:
+    from databricks.sdk.service.pipelines import FileLibrary, PipelineLibrary
+
+    schema, folder = fresh(ws, "stop")
+    upload(
+        ws,
+        f"{folder}/slow.py",
+        "import time\nimport dlt\n\n"
+        "time.sleep(120)  # module-level code that does not end\n\n"
+        "@dlt.table\ndef never():\n    return spark.range(1)\n",
+    )
+    pipeline_id = ws.pipelines.create(
+        name=f"py-stop-{schema}",
+        catalog="main",
+        schema=schema,
+        libraries=[PipelineLibrary(file=FileLibrary(path=f"{folder}/slow.py"))],
+    ).pipeline_id
+    update_id = ws.pipelines.start_update(pipeline_id).update_id
+    wait_for(
+        lambda: (
+            ws.pipelines.get_update(pipeline_id, update_id).update.state.value == "INITIALIZING"
+        ),
+        30,
+    )
+    started = time.monotonic()
+    ws.pipelines.stop(pipeline_id)
+    assert finish(ws, pipeline_id, update_id, timeout=30).state.value == "CANCELED"
+    assert time.monotonic() - started < 15
