@@ -217,6 +217,11 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
         [("s", "string"), ("i", "int")],
     ),
     (
+        "a cast column keeps its name, a cast expression is named CAST",
+        lambda s: people(s).select(F.col("id").cast("string"), F.lit(1).cast("bigint")).columns,
+        ["id", "CAST(1 AS BIGINT)"],
+    ),
+    (
         "when/otherwise",
         lambda s: [
             r.band
@@ -567,6 +572,18 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
             )
         )(people(s), orders(s), depts(s)),
         [(10, 3), (11, 3), (12, 3)],
+    ),
+    (
+        "joins on names chain, and a side's column stays nameable",
+        lambda s: (
+            lambda p, o: rows(
+                o.join(p.withColumnRenamed("id", "pid"), "pid")
+                .join(depts(s), "dept")
+                .select(o.oid, "floor", p.name)
+                .orderBy("oid")
+            )
+        )(people(s), orders(s)),
+        [(10, 3, "Ada"), (11, 3, "Ada"), (12, 3, "Bob")],
     ),
     (
         "join on a list of names",

@@ -246,7 +246,10 @@ class Column:
         """``CAST(x AS type)``."""
         kind = parse_type(dataType) if isinstance(dataType, str) else dataType
         text = kind.simpleString()
-        return Column(f"CAST({self._sql} AS {text})", f"CAST({self._name} AS {text.upper()})")
+        sql = f"CAST({self._sql} AS {text})"
+        if self._simple or self._aliased:  # Spark keeps the name of a cast column or alias
+            return Column(sql, self._name, aliased=True)
+        return Column(sql, f"CAST({self._name} AS {text.upper()})")
 
     astype = cast
 
