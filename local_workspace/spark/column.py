@@ -191,6 +191,8 @@ class Column:
         if len(values) == 1 and isinstance(values[0], list | tuple | set):
             values = tuple(values[0])
         items = [_other(v) for v in values]
+        if not items:  # Spark: IN of nothing is false
+            return Column("FALSE", f"({self._name} IN ())")
         sql = ", ".join(i._sql for i in items)
         return Column(
             f"({self._sql} IN ({sql}))", f"({self._name} IN ({', '.join(i._name for i in items)}))"
