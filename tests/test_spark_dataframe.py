@@ -125,6 +125,14 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
         [(2,), (5,)],
     ),
     ("isin", lambda s: people(s).filter(F.col("name").isin("Ada", "Cy")).count(), 2),
+    ("isin of nothing is false", lambda s: people(s).filter(F.col("id").isin([])).count(), 0),
+    (
+        "randomSplit gives disjoint parts covering every row",
+        lambda s: (lambda a, b: (a.count() + b.count(), a.intersect(b).count()))(
+            *people(s).randomSplit([0.5, 0.5], seed=7)
+        ),
+        (5, 0),
+    ),
     ("isin of a list", lambda s: people(s).filter(F.col("id").isin([1, 2, 3])).count(), 3),
     ("between is inclusive", lambda s: people(s).filter(F.col("age").between(30, 36)).count(), 2),
     ("like", lambda s: rows(people(s).filter(F.col("name").like("D%")).select("name")), [("Dee",)]),
@@ -215,6 +223,11 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
             .dtypes
         ),
         [("s", "string"), ("i", "int")],
+    ),
+    (
+        "a cast column keeps its name, a cast expression is named CAST",
+        lambda s: people(s).select(F.col("id").cast("string"), F.lit(1).cast("bigint")).columns,
+        ["id", "CAST(1 AS BIGINT)"],
     ),
     (
         "when/otherwise",
@@ -567,6 +580,18 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
             )
         )(people(s), orders(s), depts(s)),
         [(10, 3), (11, 3), (12, 3)],
+    ),
+    (
+        "joins on names chain, and a side's column stays nameable",
+        lambda s: (
+            lambda p, o: rows(
+                o.join(p.withColumnRenamed("id", "pid"), "pid")
+                .join(depts(s), "dept")
+                .select(o.oid, "floor", p.name)
+                .orderBy("oid")
+            )
+        )(people(s), orders(s)),
+        [(10, 3, "Ada"), (11, 3, "Ada"), (12, 3, "Bob")],
     ),
     (
         "join on a list of names",
@@ -1031,6 +1056,12 @@ REFUSED: list[tuple[str, Callable[[SparkSession], Any], str]] = [
         "streaming sources",
     ),
     ("write.save to a path", lambda s: depts(s).write.save("/Volumes/main/x/y/z"), "saveAsTable"),
+    ("toJSON", lambda s: depts(s).toJSON(), "to_json"),
+    (
+        "saveAsTable at a path",
+        lambda s: depts(s).write.option("path", "/Volumes/a/b/c").saveAsTable("main.x.y"),
+        "external tables",
+    ),
 ]
 
 

@@ -202,6 +202,22 @@ class DataFrame(FrameBase, Actions):
             f"SELECT {source.star} FROM {source.from_clause} WHERE {condition}", self._names
         )
 
+    def randomSplit(self, weights: list[float], seed: int | None = None) -> list[DataFrame]:
+        """Disjoint random parts in proportion to ``weights``: each row goes to one part, by
+        a hash of its values and ``seed`` (the same rows on every evaluation)."""
+        if not weights or any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise PySparkValueError("weights must be non-negative with a positive sum")
+        values = ", ".join(quote_ident(c) for c in self.columns)
+        draw = f"(pmod(hash({values}, {int(seed or 0)}), 1000000) / 1000000.0)"
+        total, low, parts = float(sum(weights)), 0.0, []
+        for index, weight in enumerate(weights):
+            condition = f"{draw} >= {low!r}"
+            low += weight / total
+            if index < len(weights) - 1:  # the last part takes the top of the range
+                condition += f" AND {draw} < {low!r}"
+            parts.append(self.filter(condition))
+        return parts
+
     # combination
     def join(self, other: DataFrame, on: Any = None, how: str | None = None) -> DataFrame:
         """A join: ``on`` a column name, names, a Column condition or Columns."""
@@ -411,6 +427,13 @@ class DataFrame(FrameBase, Actions):
         )
 
     mapInPandas = mapInArrow = foreach = foreachPartition = _refused_python
+
+    def toJSON(self, use_unicode: bool = True) -> Any:
+        """Refused: it returns an RDD."""
+        refuse(
+            "DataFrame.toJSON (an RDD of JSON strings)",
+            "Use F.to_json(F.struct(...)) in a select, or " + _RDD_HINT,
+        )
 
     def __getattr__(self, name: str) -> Column:
         if name.startswith("_"):
