@@ -1116,6 +1116,14 @@ def test_install_modules_gives_our_api_under_pyspark_s_names(
 
     assert Session is SparkSession and F2 is F and W is Window and ST is StructType
     assert AE is AnalysisException and imported_dlt is dlt
+    from pyspark import StorageLevel
+    from pyspark.testing import assertDataFrameEqual
+
+    assert depts(spark).persist(StorageLevel.MEMORY_AND_DISK).count() == 3
+    expected = spark.createDataFrame([("ops", 1), ("eng", 3), ("hr", 2)], "dept STRING, floor INT")
+    assertDataFrameEqual(depts(spark), expected)
+    with pytest.raises(AssertionError, match="DIFFERENT_ROWS"):
+        assertDataFrameEqual(depts(spark).limit(2), expected)
     assert (
         col("a")._sql == "`a`" and DeltaTable.forName(spark, f"{SCHEMA}.depts").toDF().count() == 3
     )

@@ -369,3 +369,13 @@ def ifnull(col1: Any, col2: Any) -> Column:
 
 
 nvl = ifnull
+
+
+# `from pyspark.sql.functions import *` gives the functions, not this module's imports.
+__all__ = sorted(
+    name
+    for name, value in dict(globals()).items()
+    if not name.startswith("_")
+    and callable(value)
+    and getattr(value, "__module__", "").startswith("local_workspace.spark.functions")
+)
