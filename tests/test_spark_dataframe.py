@@ -803,6 +803,20 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
         ),
         [(1, "x"), (2, None)],
     ),
+    (
+        "a pandas NaN becomes null, as the Arrow conversion on Databricks gives",
+        lambda s: (
+            s.createDataFrame(__import__("pandas").DataFrame({"x": [float("nan"), 1.5]}))
+            .filter(F.col("x").isNull())
+            .count()
+        ),
+        1,
+    ),
+    (
+        "a query after a comment stays lazy",
+        lambda s: s.sql("-- the people\nSELECT 1 AS one").sql_text.endswith("SELECT 1 AS one"),
+        True,
+    ),
     ("range gives column id", lambda s: rows(s.range(1, 7, 2)), [(1,), (3,), (5,)]),
     (
         "spark.sql with named args",
