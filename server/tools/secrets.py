@@ -37,7 +37,7 @@ def secrets_put(
     overwrite: Annotated[bool, Field(description="Replace existing value")] = False,
     create_scope: Annotated[bool, Field(description="Create scope if missing")] = False,
 ) -> core.SecretPut:
-    """Store a secret; jobs read it with dbutils.secrets.get."""
+    """Store a secret; replaces one only with overwrite=true. Jobs: dbutils.secrets.get."""
     return core.put_secret(backend_of(ctx), scope, key, value, overwrite, create_scope)
 
 
