@@ -689,7 +689,7 @@ async def secrets_area(rig: Rig) -> None:
             return None
 
     def check() -> None:
-        no_duplicates(rig, dict(Counter(s.name for s in secrets.list_scopes())))
+        no_duplicates(rig, dict(Counter(s.name or "" for s in secrets.list_scopes())))
         if puts["k0"].kind == "ok":
             assert value("k0") == "v0"
         if rotated.kind == "ok":

@@ -42,7 +42,7 @@ def list_scopes(backend: Backend, limit: int = DEFAULT_LIMIT) -> SecretScopes:
     found = list(islice(backend.client.secrets.list_scopes(), limit + 1))
     scopes = [
         SecretScopeEntry(
-            name=s.name or "", backend_type=getattr(s.backend_type, "value", s.backend_type)
+            name=s.name or "", backend_type=s.backend_type.value if s.backend_type else None
         )
         for s in found[:limit]
     ]
