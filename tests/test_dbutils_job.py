@@ -56,12 +56,13 @@ try:
 except NotImplementedError as exc:
     mount = str(exc)
 after = sorted(f.name for f in dbutils.fs.ls(root))
+volumes = [f.name for f in dbutils.fs.ls(root.rsplit("/", 1)[0])]
 dbutils.notebook.exit(json.dumps({
     "length": len(value), "echo": value, "reversed": value[::-1], "keys": keys,
     "scope": scope in scopes,
     "missing_secret": missing_secret, "listed": [tuple(f) for f in listed], "ok": ok,
     "head": head, "gone": gone, "exists": exists, "missing_file": missing_file,
-    "mount": mount, "after": after,
+    "mount": mount, "after": after, "volumes": volumes,
 }))
 """
 
@@ -101,6 +102,7 @@ async def test_a_job_reads_a_secret_redacted_and_works_on_volume_files_the_tools
     assert modified > 0
     assert result["ok"] == [True] * 6
     assert result["head"] == "hello" and result["gone"] is False
+    assert result["volumes"] == ["landing/"]  # a schema's folder lists its volumes
     assert result["after"] == ["copy/", "made/", "moved.csv", "out/", "raw/"]
     assert result["exists"].startswith("ExecutionError: java.nio.file.FileAlreadyExistsException")
     assert result["missing_file"] == (

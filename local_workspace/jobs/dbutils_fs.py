@@ -106,8 +106,9 @@ class Fs:
 
     # -- paths ------------------------------------------------------------------------------
     @staticmethod
-    def _volume(path: str, what: str) -> str:
-        """The ``/Volumes/...`` path of ``path``; anything else is refused."""
+    def _volume(path: str, what: str, above: bool = False) -> str:
+        """The ``/Volumes/...`` path of ``path``; anything else is refused. ``above`` lets
+        ``/Volumes``, a catalog's and a schema's folder through (``ls`` lists them)."""
         if not isinstance(path, str):
             raise TypeError(f"dbutils.fs.{what}: the path must be a string, not {type(path)}.")
         clean = path.strip()
@@ -115,7 +116,7 @@ class Fs:
             clean = clean[len("dbfs:") :]
         if clean.rstrip("/") == VOLUMES.rstrip("/") or clean.startswith(VOLUMES):
             parts = [p for p in clean.split("/") if p]
-            if len(parts) < 4:
+            if len(parts) < 4 and not above:
                 raise ExecutionError(
                     f"java.lang.IllegalArgumentException: {path} names no volume: use"
                     " /Volumes/<catalog>/<schema>/<volume>/..."
@@ -195,7 +196,10 @@ class Fs:
     # -- dbutils.fs -------------------------------------------------------------------------
     def ls(self, dir: str) -> builtins.list[FileInfo]:
         """The entries of a directory (a file lists itself), sorted by name."""
-        path = self._volume(dir, "ls")
+        path = self._volume(dir, "ls", above=True)
+        parts = path.split("/")[2:]
+        if len(parts) < 3:
+            return self._securables(parts)
         if self._kind(path) == "file":
             return [self._file_info(path)]
         found = []
@@ -214,6 +218,30 @@ class Fs:
                     )
                 )
         return found
+
+    def _securables(self, parts: builtins.list[str]) -> builtins.list[FileInfo]:
+        """``/Volumes`` lists catalogs, ``/Volumes/c`` its schemas, ``/Volumes/c/s`` its
+        volumes (Unity Catalog API), as folders."""
+        kind = ("catalogs", "schemas", "volumes")[len(parts)]
+        query = dict(zip(("catalog_name", "schema_name"), parts, strict=False))
+        names: builtins.list[str] = []
+        while True:
+            try:
+                answer = workspace_request("GET", f"/api/2.1/unity-catalog/{kind}", query)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:
+                    raise _not_found("/".join(["/Volumes", *parts])) from None
+                raise ExecutionError(
+                    "java.io.IOException: {}: {}".format(*service_message(exc))
+                ) from None
+            with answer.body as body:
+                page = json.loads(body.read() or b"{}")
+            names += [str(item["name"]) for item in page.get(kind) or []]
+            if not page.get("next_page_token"):
+                break
+            query["page_token"] = page["next_page_token"]
+        prefix = "/".join(["dbfs:/Volumes", *parts])
+        return [FileInfo(f"{prefix}/{name}/", f"{name}/", 0, 0) for name in sorted(names)]
 
     def _file_info(self, path: str) -> FileInfo:
         answer = self._call("HEAD", FILES, path)
@@ -361,7 +389,8 @@ class Fs:
         """What ``dbutils.fs`` offers here."""
         print(
             "dbutils.fs (local workspace, Unity Catalog volumes /Volumes/<c>/<s>/<v>/...):\n"
-            "  ls(dir) -> [FileInfo(path, name, size, modificationTime)]\n"
+            "  ls(dir) -> [FileInfo(path, name, size, modificationTime)]"
+            " (/Volumes, /Volumes/<c>, /Volumes/<c>/<s> list catalogs, schemas, volumes)\n"
             "  head(file, maxBytes=65536) -> str\n"
             "  put(file, contents, overwrite=False) -> bool\n"
             "  mkdirs(dir) -> bool\n"
