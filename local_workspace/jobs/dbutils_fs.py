@@ -48,13 +48,23 @@ class FileInfo(namedtuple("FileInfo", ["path", "name", "size", "modificationTime
         return not self.isDir()
 
 
+NOT_FOUND = "java.io.FileNotFoundException"
+ALREADY_EXISTS = "java.nio.file.FileAlreadyExistsException"
+IO_ERROR = "java.io.IOException"
+ILLEGAL_ARGUMENT = "java.lang.IllegalArgumentException"
+
+
 class ExecutionError(Exception):
-    """What a failing ``dbutils.fs`` call raises on Databricks; the message names the Java
-    exception (``java.io.FileNotFoundException: ...``) as Databricks' does."""
+    """What a failing ``dbutils.fs`` call raises on Databricks; the message starts with the
+    Java exception (``java.io.FileNotFoundException: ...``) as Databricks' does."""
+
+    def __init__(self, java_class: str, message: str) -> None:
+        super().__init__(f"{java_class}: {message}")
+        self.java_class = java_class
 
 
 def _not_found(path: str) -> ExecutionError:
-    return ExecutionError(f"java.io.FileNotFoundException: {path} does not exist.")
+    return ExecutionError(NOT_FOUND, f"{path} does not exist.")
 
 
 class _Response:
@@ -118,8 +128,8 @@ class Fs:
             parts = [p for p in clean.split("/") if p]
             if len(parts) < 4 and not above:
                 raise ExecutionError(
-                    f"java.lang.IllegalArgumentException: {path} names no volume: use"
-                    " /Volumes/<catalog>/<schema>/<volume>/..."
+                    ILLEGAL_ARGUMENT,
+                    f"{path} names no volume: use /Volumes/<catalog>/<schema>/<volume>/...",
                 )
             return "/" + "/".join(parts)
         raise NotImplementedError(_NOT_LOCAL.format(what=f"dbutils.fs.{what}({path!r})"))
@@ -145,14 +155,10 @@ class Fs:
             if exc.code == 404:
                 raise _not_found(path) from None
             if exc.code == 409:
-                raise ExecutionError(
-                    f"java.nio.file.FileAlreadyExistsException: {path}: {message}"
-                ) from None
-            raise ExecutionError(f"java.io.IOException: {code}: {message}") from None
+                raise ExecutionError(ALREADY_EXISTS, f"{path}: {message}") from None
+            raise ExecutionError(IO_ERROR, f"{code}: {message}") from None
         except urllib.error.URLError as exc:
-            raise ExecutionError(
-                f"java.io.IOException: the workspace did not answer: {exc.reason}"
-            ) from None
+            raise ExecutionError(IO_ERROR, f"the workspace did not answer: {exc.reason}") from None
 
     def _kind(self, path: str) -> str | None:
         """The kind of ``path``: "file", "dir", or None when nothing is there."""
@@ -161,7 +167,7 @@ class Fs:
                 self._call("HEAD", api, path).body.close()
                 return kind
             except ExecutionError as exc:
-                if "FileNotFoundException" not in str(exc):
+                if exc.java_class != NOT_FOUND:
                     raise
         return None
 
@@ -231,9 +237,7 @@ class Fs:
             except urllib.error.HTTPError as exc:
                 if exc.code == 404:
                     raise _not_found("/".join(["/Volumes", *parts])) from None
-                raise ExecutionError(
-                    "java.io.IOException: {}: {}".format(*service_message(exc))
-                ) from None
+                raise ExecutionError(IO_ERROR, "{}: {}".format(*service_message(exc))) from None
             with answer.body as body:
                 page = json.loads(body.read() or b"{}")
             names += [str(item["name"]) for item in page.get(kind) or []]
@@ -259,7 +263,7 @@ class Fs:
         """The first ``maxBytes`` bytes of a file, decoded as UTF-8."""
         path = self._volume(file, "head")
         if self._kind(path) == "dir":
-            raise ExecutionError(f"java.lang.IllegalArgumentException: {path} is a directory.")
+            raise ExecutionError(ILLEGAL_ARGUMENT, f"{path} is a directory.")
         want = max(int(maxBytes), 0)
         if want == 0:
             return ""
@@ -276,7 +280,7 @@ class Fs:
         path = self._volume(file, "put")
         data = str(contents).encode("utf-8")
         if self._kind(path) == "dir":
-            raise ExecutionError(f"java.io.IOException: {path} is a directory.")
+            raise ExecutionError(IO_ERROR, f"{path} is a directory.")
         self._upload(path, data, len(data), overwrite)
         print(f"Wrote {len(data)} bytes.")
         return True
@@ -287,10 +291,9 @@ class Fs:
         try:
             self._call("PUT", FILES, path, query, headers, data).body.close()
         except ExecutionError as exc:
-            if "FileAlreadyExistsException" in str(exc):
+            if exc.java_class == ALREADY_EXISTS:
                 raise ExecutionError(
-                    f"java.nio.file.FileAlreadyExistsException: {path} already exists;"
-                    " pass overwrite=True to replace it."
+                    ALREADY_EXISTS, f"{path} already exists; pass overwrite=True to replace it."
                 ) from None
             raise
 
@@ -318,11 +321,10 @@ class Fs:
             return kind
         if not recurse:
             raise ExecutionError(
-                f"java.io.IOException: {source} is a directory: dbutils.fs.{verb} it with"
-                " recurse=True."
+                IO_ERROR, f"{source} is a directory: dbutils.fs.{verb} it with recurse=True."
             )
         if target == source or target.startswith(source + "/"):
-            raise ExecutionError(f"java.io.IOException: cannot {verb} {source} into itself.")
+            raise ExecutionError(IO_ERROR, f"cannot {verb} {source} into itself.")
         files, dirs = self._walk(source)
         self._call("PUT", DIRECTORIES, target).body.close()
         for directory in dirs:
@@ -362,13 +364,12 @@ class Fs:
             return True
         if len([p for p in path.split("/") if p]) == 4:
             raise ExecutionError(
-                f"java.io.IOException: {path} is the root of a volume: it cannot be deleted"
-                " (drop the volume, or remove what is inside it)."
+                IO_ERROR,
+                f"{path} is the root of a volume: it cannot be deleted"
+                " (drop the volume, or remove what is inside it).",
             )
         if not recurse and next(iter(self._entries(path)), None) is not None:
-            raise ExecutionError(
-                f"java.io.IOException: {path} is a non-empty directory: pass recurse=True."
-            )
+            raise ExecutionError(IO_ERROR, f"{path} is a non-empty directory: pass recurse=True.")
         self._remove_tree(path)
         return True
 
