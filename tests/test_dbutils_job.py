@@ -36,7 +36,7 @@ listed = dbutils.fs.ls(f"{root}/raw")
 ok = [
     dbutils.fs.put(f"{root}/out/note.txt", "hello volumes", overwrite=True),
     dbutils.fs.cp(f"dbfs:{root}/raw/trips.csv", f"{root}/copy/trips.csv"),
-    dbutils.fs.mkdirs(f"{root}/made/deeper"),
+    dbutils.fs.mkdirs(f"file:{root}/made/deeper"),
     dbutils.fs.cp(f"{root}/out", f"{root}/out2", recurse=True),
     dbutils.fs.mv(f"{root}/copy/trips.csv", f"{root}/moved.csv"),
     dbutils.fs.rm(f"{root}/out2", recurse=True),

@@ -1,6 +1,6 @@
 """``dbutils.fs`` of a local task: files of Unity Catalog volumes through the Files API.
 
-Paths are ``/Volumes/<catalog>/<schema>/<volume>/...`` (``dbfs:/Volumes/...`` too); every
+Paths are ``/Volumes/<catalog>/<schema>/<volume>/...`` (``dbfs:``/``file:`` too); every
 call goes to the workspace's Files API (``/api/2.0/fs/files``, ``/api/2.0/fs/directories``)
 with the task's ``DATABRICKS_HOST``/``DATABRICKS_TOKEN``, over urllib (importing the SDK
 costs seconds of task start-up). The DBFS root, mounts, cloud storage URIs and the driver's
@@ -122,8 +122,10 @@ class Fs:
         if not isinstance(path, str):
             raise TypeError(f"dbutils.fs.{what}: the path must be a string, not {type(path)}.")
         clean = path.strip()
-        if clean.startswith("dbfs:"):
-            clean = clean[len("dbfs:") :]
+        # dbfs:/Volumes/... and, as the driver's mount of volumes, file:/Volumes/... too.
+        for scheme in ("dbfs:", "file:"):
+            if clean.startswith(scheme + VOLUMES.rstrip("/")):
+                clean = clean[len(scheme) :]
         if clean.rstrip("/") == VOLUMES.rstrip("/") or clean.startswith(VOLUMES):
             parts = [p for p in clean.split("/") if p]
             if len(parts) < 4 and not above:
