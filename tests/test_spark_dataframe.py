@@ -803,6 +803,20 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
         ),
         [(1, "x"), (2, None)],
     ),
+    (
+        "a pandas NaN becomes null, as the Arrow conversion on Databricks gives",
+        lambda s: (
+            s.createDataFrame(__import__("pandas").DataFrame({"x": [float("nan"), 1.5]}))
+            .filter(F.col("x").isNull())
+            .count()
+        ),
+        1,
+    ),
+    (
+        "a query after a comment stays lazy",
+        lambda s: s.sql("-- the people\nSELECT 1 AS one").sql_text.endswith("SELECT 1 AS one"),
+        True,
+    ),
     ("range gives column id", lambda s: rows(s.range(1, 7, 2)), [(1,), (3,), (5,)]),
     (
         "spark.sql with named args",
@@ -1116,6 +1130,14 @@ def test_install_modules_gives_our_api_under_pyspark_s_names(
 
     assert Session is SparkSession and F2 is F and W is Window and ST is StructType
     assert AE is AnalysisException and imported_dlt is dlt
+    from pyspark import StorageLevel
+    from pyspark.testing import assertDataFrameEqual
+
+    assert depts(spark).persist(StorageLevel.MEMORY_AND_DISK).count() == 3
+    expected = spark.createDataFrame([("ops", 1), ("eng", 3), ("hr", 2)], "dept STRING, floor INT")
+    assertDataFrameEqual(depts(spark), expected)
+    with pytest.raises(AssertionError, match="DIFFERENT_ROWS"):
+        assertDataFrameEqual(depts(spark).limit(2), expected)
     assert (
         col("a")._sql == "`a`" and DeltaTable.forName(spark, f"{SCHEMA}.depts").toDF().count() == 3
     )

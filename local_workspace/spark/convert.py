@@ -8,6 +8,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ from local_workspace.spark.types import (
 )
 
 Converter = Callable[[Any], Any]
+_FRACTION = re.compile(r"\.(\d+)")
 _INTEGERS = (ByteType, ShortType, IntegerType, LongType)
 
 
@@ -85,6 +87,8 @@ def _json(value: Any) -> Any:
 
 def _timestamp(value: Any) -> dt.datetime:
     text = str(value).replace("Z", "+00:00").replace(" ", "T", 1)
+    # Python 3.10 reads 3 or 6 fraction digits only: pad or cut to microseconds.
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text)
     moment = dt.datetime.fromisoformat(text)
     if moment.tzinfo is not None:  # the warehouse answers UTC; PySpark gives naive values
         moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
