@@ -43,12 +43,17 @@ _MODE = pytest.StashKey[str]()
 
 @dataclass(frozen=True)
 class Workspace:
-    """The local workspace a test session runs against: its URL, its token, and whether
-    this session started it (and stops it at the end)."""
+    """The local workspace a test session runs against: its URL, its token, and the id of
+    its process when this session started it (and stops it at the end), else None."""
 
     url: str
     token: str
-    started: bool
+    pid: int | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether this test session started the workspace."""
+        return self.pid is not None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -119,7 +124,7 @@ def dbx_devkit_workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[W
         # project, and pytest keeps the last few sessions' folders (and logs) to look into.
         data_dir = tmp_path_factory.mktemp("dbx-devkit-workspace")
         runner = LocalWorkspace(LocalConfig(data_dir=data_dir, warm_mlflow=False)).start()
-        workspace = Workspace(runner.url, runner.token, started=True)
+        workspace = Workspace(runner.url, runner.token, runner.pid)
     else:
         workspace = attached
     try:
@@ -156,7 +161,7 @@ def _attached() -> Workspace | None:
             "token is in the file `token` of its data directory.",
             pytrace=False,
         )
-    return Workspace(host, token, started=False)
+    return Workspace(host, token)
 
 
 @pytest.fixture(scope="session")
