@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ class Workspace:
     its process when this session started it (and stops it at the end), else None."""
 
     url: str
-    token: str
+    token: str = field(repr=False)
     pid: int | None = None
 
     @property
