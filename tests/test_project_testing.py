@@ -200,3 +200,38 @@ def test_check_says_what_to_install_when_the_project_has_no_environment(
     assert "pytest is not installed in the project's environment (.venv/bin/python)" in (
         item.evidence
     )
+
+
+def test_switched_off_the_plugin_leaves_pyspark_alone_and_a_bad_value_is_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    require_entry_point()
+    root = tmp_path / "p"
+    (root / "tests").mkdir(parents=True)
+    (root / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
+    (root / "tests/test_mode.py").write_text(
+        "import sys\n\ndef test_no_shim():\n    assert 'pyspark.sql' not in sys.modules\n"
+    )
+    # -q -v: pytest's default verbosity, whose header has the plugin's line.
+    off = run_pytest(root, user_env(tmp_path) | {"DBX_DEVKIT_SPARK": "off"}, "-v", "tests")
+    assert off.returncode == 0, off.stdout[-3000:]
+    assert "dbx-devkit: spark fixture = Databricks Connect / pyspark" in off.stdout
+    bad = run_pytest(root, user_env(tmp_path) | {"DBX_DEVKIT_SPARK": "connect"}, "tests")
+    assert bad.returncode == 4, bad.stdout[-3000:] + bad.stderr[-3000:]
+    assert "use 'local' (spark on a local workspace) or 'off'" in bad.stderr
+
+
+def test_without_a_venv_check_asks_uv_offline_and_says_what_it_could_not_get(
+    tmp_path: Path,
+) -> None:
+    import shutil
+
+    assert shutil.which("uv"), "uv is on PATH wherever dbx-devkit's tests run (CI installs it)"
+    root = Path(init_project(tmp_path / "p", unique(), "minimal").path)
+    # A package no cache holds: uv's offline resolution fails on it (or on an earlier one).
+    pyproject = (root / "pyproject.toml").read_text()
+    (root / "pyproject.toml").write_text(pyproject.replace('"pytest>=8",', '"dbx-nowhere-pkg",'))
+    item = next(i for i in check_project(None, root, "dev").items if i.item == "tests_passing")
+    assert item.status == "unknown", item
+    assert item.evidence.startswith("uv could not build the project's environment offline: error:")
+    assert "was not found in the cache" in item.evidence and "uv sync" in item.next_step
