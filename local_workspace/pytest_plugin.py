@@ -171,11 +171,12 @@ def spark(request: pytest.FixtureRequest) -> Iterator[Any]:
     if _mode(request.config) == "off":
         yield _databricks_spark()
         return
-    request.getfixturevalue("dbx_devkit_workspace")  # DATABRICKS_HOST/TOKEN now name it
+    workspace: Workspace = request.getfixturevalue("dbx_devkit_workspace")
     from local_workspace.spark import SparkSession
 
-    # getOrCreate: the code under test that asks for the active session gets this one.
-    session = SparkSession.builder.getOrCreate()
+    # The newest session is the active one: code under test that asks for it
+    # (builder.getOrCreate, getActiveSession) gets this one, even if it made one at import.
+    session = SparkSession(host=workspace.url, token=workspace.token)
     yield session
     session.stop()
 
