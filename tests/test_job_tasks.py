@@ -238,12 +238,12 @@ def test_spark_sql_writes_and_reads_a_table_of_the_local_workspace(
     assert "|Lyon|3|" in outcome.logs.replace(" ", "")
 
 
-def test_spark_apis_beyond_sql_fail_with_a_clear_error(tmp_path: Path) -> None:
-    outcome = run(tmp_path, notebook('spark.read.format("csv").load("/tmp/x.csv")'))
+def test_spark_apis_that_need_a_cluster_fail_with_the_one_clear_refusal(tmp_path: Path) -> None:
+    outcome = run(tmp_path, notebook("spark.sparkContext.parallelize([1, 2])"))
     assert outcome.result_state == "FAILED"
-    assert outcome.error == (
-        "NotImplementedError: spark.read needs a Databricks cluster; the local workspace "
-        "runs SQL through spark.sql only."
+    assert (outcome.error or "").startswith(
+        "NotSupportedInLocalWorkspace: [NOT_SUPPORTED_IN_LOCAL_WORKSPACE] spark.sparkContext "
+        "and RDDs need(s) a Databricks cluster"
     )
 
 

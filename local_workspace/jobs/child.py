@@ -32,7 +32,7 @@ from local_workspace.jobs.dbutils import (
 )
 from local_workspace.jobs.libraries import LibraryUnavailable, check_environment
 from local_workspace.jobs.notebook import TaskError, run_notebook
-from local_workspace.jobs.spark import SparkShim, display
+from local_workspace.spark import SparkSession, display, install_modules
 
 MAX_ERROR_TRACE_CHARS = 64 * 1024
 MAX_NOTEBOOK_OUTPUT_CHARS = 1024 * 1024
@@ -131,7 +131,10 @@ def _run(launch: dict[str, Any], workdir: Path) -> str | None:
     # Tracebacks read source lines through linecache: give it the workspace file's text.
     linecache.cache[path] = (len(source), None, source.splitlines(True), path)
     dbutils = DBUtils(launch.get("parameters") or {}, workdir)
-    spark = SparkShim()
+    # `import pyspark` / `from delta.tables import DeltaTable` in the task give the local API
+    # (even when a real pyspark is installed: it has no engine here).
+    install_modules()
+    spark = SparkSession.builder.getOrCreate()
     module = types.ModuleType("__main__")
     namespace = module.__dict__
     namespace.update(

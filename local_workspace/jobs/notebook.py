@@ -21,8 +21,8 @@ from urllib.parse import quote
 
 from local_workspace.jobs.dbutils import DBUtils
 from local_workspace.jobs.libraries import LibraryUnavailable, check_requirement
-from local_workspace.jobs.spark import AnalysisException, DataFrame, SparkShim, _request, display
 from local_workspace.notebook_format import COMMENT
+from local_workspace.spark import AnalysisException, DataFrame, SparkSession, display
 
 MAX_RUN_DEPTH = 8
 _HEADER = re.compile(r"^(#|--|//) Databricks notebook source\s*$")
@@ -79,7 +79,7 @@ def run_notebook(
     path: str,
     language: str,
     namespace: dict[str, Any],
-    spark: SparkShim,
+    spark: SparkSession,
     dbutils: DBUtils,
     depth: int = 0,
 ) -> None:
@@ -103,7 +103,7 @@ class _Runner:
         path: str,
         language: str,
         namespace: dict[str, Any],
-        spark: SparkShim,
+        spark: SparkSession,
         dbutils: DBUtils,
         depth: int,
     ) -> None:
@@ -159,16 +159,17 @@ class _Runner:
         widgets = self.dbutils.widgets.getAll()
         # Legacy ${name} references are text substitution; :name markers are bound values.
         text = re.sub(r"\$\{(\w+)\}", lambda m: widgets.get(m.group(1), m.group(0)), text)
-        result: DataFrame | None = None
-        for statement in split_sql(text):
+        statements = split_sql(text)
+        for index, statement in enumerate(statements):
             try:
-                result = self.spark.sql(statement, dict(widgets))
+                result: DataFrame = self.spark.sql(statement, dict(widgets))
+                # As on Databricks, the last statement's result is shown (queries run here).
+                if index == len(statements) - 1 and result.columns:
+                    display(result)
             except (AnalysisException, NotImplementedError, OSError) as exc:
                 if sys.version_info >= (3, 11):  # notes show under the error in the trace
                     exc.add_note(f"in the SQL cell at {self.path}, line {first_line}")
                 raise
-        if result is not None and result.columns:
-            display(result)
 
     def _pip(self, arguments: str, where: str) -> None:
         words = shlex.split(arguments)
@@ -205,7 +206,7 @@ class _Runner:
             overrides[match.group(1)] = match.group(2)
         query = f"path={quote(target, safe='/')}&format=SOURCE"
         try:
-            answer = _request("GET", f"/api/2.0/workspace/export?{query}")
+            answer = self.spark._client.request("GET", f"/api/2.0/workspace/export?{query}")
         except (AnalysisException, NotImplementedError, OSError) as exc:
             raise TaskError(f"{where}: %run {target}: {exc}") from None
         source = base64.b64decode(answer.get("content") or "").decode("utf-8", "replace")

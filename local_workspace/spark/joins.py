@@ -1,0 +1,120 @@
+"""``DataFrame.join``: the FROM clause of a join, and the columns it selects (Spark's order:
+``USING`` keys first, then the left side's other columns, then the right side's)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from local_workspace.spark.column import Column, render
+from local_workspace.spark.convert import quote_ident
+from local_workspace.spark.errors import PySparkValueError
+from local_workspace.spark.frame_base import Source
+
+if TYPE_CHECKING:
+    from local_workspace.spark.dataframe import DataFrame
+
+_KINDS = {
+    "inner": "INNER JOIN",
+    "cross": "CROSS JOIN",
+    "outer": "FULL OUTER JOIN",
+    "full": "FULL OUTER JOIN",
+    "fullouter": "FULL OUTER JOIN",
+    "full_outer": "FULL OUTER JOIN",
+    "left": "LEFT OUTER JOIN",
+    "leftouter": "LEFT OUTER JOIN",
+    "left_outer": "LEFT OUTER JOIN",
+    "right": "RIGHT OUTER JOIN",
+    "rightouter": "RIGHT OUTER JOIN",
+    "right_outer": "RIGHT OUTER JOIN",
+    "semi": "LEFT SEMI JOIN",
+    "leftsemi": "LEFT SEMI JOIN",
+    "left_semi": "LEFT SEMI JOIN",
+    "anti": "LEFT ANTI JOIN",
+    "leftanti": "LEFT ANTI JOIN",
+    "left_anti": "LEFT ANTI JOIN",
+}
+
+
+def join_frames(left: DataFrame, right: DataFrame, on: Any, how: str) -> DataFrame:
+    """``left.join(right, on, how)`` as a DataFrame whose FROM clause stays open."""
+    kind = _KINDS.get(how.lower().replace(" ", ""))
+    if kind is None:
+        raise PySparkValueError(
+            f"Unsupported join type '{how}'. Supported join types include: 'inner', 'outer', "
+            "'full', 'fullouter', 'full_outer', 'leftouter', 'left', 'left_outer', "
+            "'rightouter', 'right', 'right_outer', 'leftsemi', 'left_semi', 'semi', "
+            "'leftanti', 'left_anti', 'anti', 'cross'.",
+            errorClass="UNSUPPORTED_JOIN_TYPE",
+        )
+    lsrc = left._source()
+    ralias = right._alias
+    if any(q == f"{quote_ident(ralias)}." for q in lsrc.qualifiers.values()):
+        ralias = f"{ralias}_{right.sparkSession._next_id()}"  # a self-join without alias()
+    rq = f"{quote_ident(ralias)}."
+    qualifiers = {**lsrc.qualifiers, right._id: rq}
+    if right._join is not None:  # the right side's own sides are hidden inside it
+        qualifiers.update({k: rq for k in right._join.qualifiers})
+    rfrom = f"({right._sql}) AS {quote_ident(ralias)}"
+    semi = "SEMI" in kind or "ANTI" in kind
+    names = None
+    if isinstance(on, str) or (isinstance(on, list | tuple) and on and isinstance(on[0], str)):
+        keys = [on] if isinstance(on, str) else list(on)
+        condition = " AND ".join(_using(lsrc, left, rq, k) for k in keys)
+        star, names = _using_star(left, right, lsrc, rq, keys, kind)
+        if semi:
+            star, names = lsrc.star, None
+        clause = f"{lsrc.from_clause} {_inner(kind)} {rfrom} ON {condition}"
+    else:
+        conditions = [on] if isinstance(on, Column) else list(on or [])
+        text = " AND ".join(f"({render(c._sql, qualifiers)})" for c in conditions)
+        star = lsrc.star if semi else f"{_star_of(lsrc)}, {rq}*"
+        if not text:
+            clause = f"{lsrc.from_clause} CROSS JOIN {rfrom}" if not semi else ""
+            if semi:
+                raise PySparkValueError("a semi or anti join needs a join condition")
+        else:
+            clause = f"{lsrc.from_clause} {_inner(kind)} {rfrom} ON {text}"
+    source = Source(clause, qualifiers, star)
+    return left._new(f"SELECT {star} FROM {clause}", names, join=source)
+
+
+def _inner(kind: str) -> str:
+    return "INNER JOIN" if kind == "CROSS JOIN" else kind
+
+
+def _star_of(source: Source) -> str:
+    if source.star != "*":
+        return source.star
+    return ", ".join(f"{q}*" for q in source.qualifiers.values() if q) or "*"
+
+
+def _left_ref(source: Source, left: DataFrame, key: str) -> str:
+    qualifier = source.qualifiers.get(left._id, "")
+    return f"{qualifier}{quote_ident(key)}"
+
+
+def _using(source: Source, left: DataFrame, rq: str, key: str) -> str:
+    return f"{_left_ref(source, left, key)} = {rq}{quote_ident(key)}"
+
+
+def _using_star(
+    left: DataFrame, right: DataFrame, source: Source, rq: str, keys: list[str], kind: str
+) -> tuple[str, list[str]]:
+    lower = {k.lower() for k in keys}
+    lnames, rnames = left.columns, right.columns
+    items = []
+    for key in keys:
+        lref, rref = _left_ref(source, left, key), f"{rq}{quote_ident(key)}"
+        if kind == "FULL OUTER JOIN":
+            items.append(f"coalesce({lref}, {rref}) AS {quote_ident(key)}")
+        elif kind == "RIGHT OUTER JOIN":
+            items.append(f"{rref} AS {quote_ident(key)}")
+        else:
+            items.append(f"{lref} AS {quote_ident(key)}")
+    lq = source.qualifiers.get(left._id, "") if left._join is None else ""
+    items += [f"{lq}{quote_ident(n)}" for n in lnames if n.lower() not in lower]
+    items += [f"{rq}{quote_ident(n)}" for n in rnames if n.lower() not in lower]
+    names = [*keys]
+    names += [n for n in lnames if n.lower() not in lower]
+    names += [n for n in rnames if n.lower() not in lower]
+    return ", ".join(items), names
