@@ -10,10 +10,10 @@ Where ``spark`` runs (the switch: env ``DBX_DEVKIT_SPARK``, else the ini option
 - ``local``: on a local workspace. When ``DATABRICKS_HOST``/``DATABRICKS_TOKEN`` point at one
   (``dbx-devkit local`` prints them), the session attaches to it; otherwise the first test that
   asks for ``spark`` or ``dbutils`` starts one in the session's temporary folder and stops it
-  at the end of the session. Before the project's conftest files are imported, our modules
-  become ``pyspark``/``delta`` (:func:`local_workspace.spark.install_modules`), shadowing an
-  installed pyspark, so the code under test imports ``pyspark.sql.functions`` as it does on
-  Databricks.
+  at the end of the session. From before the project's conftest files are imported, our
+  modules answer ``import pyspark...``/``delta...`` (:func:`local_workspace.spark.install_modules`,
+  run at the first such import), shadowing an installed pyspark, so the code under test
+  imports ``pyspark.sql.functions`` as it does on Databricks.
 - ``off``: nothing is installed; ``spark`` is Databricks Connect's ``DatabricksSession`` (or
   the installed pyspark's session) and ``dbutils`` the SDK's. On a Databricks runtime
   (``DATABRICKS_RUNTIME_VERSION`` set) this is the mode, whatever the switch says.
@@ -24,7 +24,12 @@ until a fixture is used: the plugin costs a test run that does not use it nothin
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
+import importlib.util
 import os
+import sys
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +43,7 @@ MODES = ("local", "off")
 # Set on Databricks compute: the runtime's own spark is the one to test with.
 RUNTIME_ENV = "DATABRICKS_RUNTIME_VERSION"
 LOCAL_PRODUCT = "dbx-devkit-local-workspace"  # what a local workspace's /health says
+SHADOWED = ("pyspark", "delta")  # the top-level names our modules take over
 _MODE = pytest.StashKey[str]()
 
 
@@ -81,14 +87,59 @@ def spark_mode(config: pytest.Config) -> str:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
-    """Decide the mode, and in ``local`` mode install our pyspark/delta modules before any
-    conftest or test module imports them."""
+    """Decide the mode; in ``local`` mode our pyspark/delta modules answer those names from
+    before any conftest or test module imports them (at once when a real pyspark is imported
+    already, else at the first import of one of them)."""
     mode = spark_mode(early_config)
     early_config.stash[_MODE] = mode
-    if mode == "local":
+    if mode != "local":
+        return
+    if any(name in sys.modules for name in SHADOWED):  # a real one is imported already
         from local_workspace.spark import install_modules
 
         install_modules()
+    elif not any(isinstance(finder, _ShadowFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _ShadowFinder())
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Take our finder away again (pytest run in-process, by pytester or a script)."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _ShadowFinder)]
+
+
+class _ExistingModule(importlib.abc.Loader):
+    """Loads a module that is already built (ours, put in sys.modules by install_modules)."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self._module = module
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return self._module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        """Nothing to run: the module is complete."""
+
+
+class _ShadowFinder(importlib.abc.MetaPathFinder):
+    """Puts our modules in place at the first import of a pyspark or delta name: a test run
+    that never imports them (unit tests) never pays for the DataFrame API's import."""
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.partition(".")[0] not in SHADOWED:
+            return None
+        from local_workspace.spark import install_modules
+
+        install_modules()
+        for name, built in list(sys.modules.items()):
+            # importlib.util.find_spec("pyspark") (libraries probing for Spark) needs a spec.
+            if name.partition(".")[0] in SHADOWED and getattr(built, "__spec__", None) is None:
+                built.__spec__ = importlib.util.spec_from_loader(name, _ExistingModule(built))
+        module = sys.modules.get(fullname)
+        if module is None:  # a name we do not provide: ModuleNotFoundError, as without pyspark
+            return None
+        return importlib.util.spec_from_loader(fullname, _ExistingModule(module))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

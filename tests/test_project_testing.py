@@ -202,16 +202,34 @@ def test_check_says_what_to_install_when_the_project_has_no_environment(
     )
 
 
-def test_switched_off_the_plugin_leaves_pyspark_alone_and_a_bad_value_is_a_usage_error(
+SHADOW_TEST = """
+import importlib.util
+import os
+import sys
+
+
+def test_pyspark_is_ours_from_its_first_import_and_only_then():
+    assert "pyspark.sql" not in sys.modules and "local_workspace.spark" not in sys.modules
+    if os.environ.get("DBX_DEVKIT_SPARK") == "off":
+        return
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    assert DeltaTable.__module__.startswith("local_workspace.spark")
+    assert F.col("x") is not None and importlib.util.find_spec("pyspark") is not None
+"""
+
+
+def test_pyspark_is_shadowed_lazily_and_switched_off_left_alone_and_a_bad_switch_refused(
     tmp_path: Path,
 ) -> None:
     require_entry_point()
     root = tmp_path / "p"
     (root / "tests").mkdir(parents=True)
     (root / "pyproject.toml").write_text("[tool.pytest.ini_options]\n")
-    (root / "tests/test_mode.py").write_text(
-        "import sys\n\ndef test_no_shim():\n    assert 'pyspark.sql' not in sys.modules\n"
-    )
+    (root / "tests/test_shadow.py").write_text(SHADOW_TEST)
+    local = run_pytest(root, user_env(tmp_path), "tests")
+    assert local.returncode == 0, local.stdout[-3000:]
     # -q -v: pytest's default verbosity, whose header has the plugin's line.
     off = run_pytest(root, user_env(tmp_path) | {"DBX_DEVKIT_SPARK": "off"}, "-v", "tests")
     assert off.returncode == 0, off.stdout[-3000:]
