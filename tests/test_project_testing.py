@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from local_workspace import pytest_plugin
 from local_workspace.discovery import healthy
 from local_workspace.runner import LocalWorkspace
 from tests.conftest import alive, subprocess_env
@@ -75,9 +76,9 @@ def test_the_plugin_is_declared_and_loaded_but_inert_in_this_suite(
 ) -> None:
     require_entry_point()
     assert pytestconfig.pluginmanager.has_plugin("dbx_devkit")
-    # This suite sets dbx_devkit_spark = "off": its own process keeps the real module table.
-    assert "delta.tables" not in sys.modules
-    assert "local_workspace.spark" not in sys.modules
+    # This suite sets dbx_devkit_spark = "off": the plugin leaves its module table alone.
+    assert pytest_plugin.spark_mode(pytestconfig) == "off"
+    assert not [f for f in sys.meta_path if isinstance(f, pytest_plugin._ShadowFinder)]
 
 
 def test_importing_the_plugin_loads_nothing_heavy() -> None:
