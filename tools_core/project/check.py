@@ -49,7 +49,8 @@ def _target(root: Path, target: str) -> str:
 
 def _local_workspace(backend: Backend | None) -> tuple[str, str] | None:
     """(URL, token) of the backend when it is a local workspace: the project's tests run there.
-    A real workspace's credentials are never handed to project code."""
+    A real workspace's credentials are not added: project code sees only what its caller's
+    environment holds."""
     token = backend.mlflow.token if backend is not None else None
     if backend is None or backend.kind != "local" or not token:
         return None
