@@ -218,6 +218,16 @@ def test_pyspark_is_ours_from_its_first_import_and_only_then():
 
     assert DeltaTable.__module__.startswith("local_workspace.spark")
     assert F.col("x") is not None and importlib.util.find_spec("pyspark") is not None
+
+
+def test_switched_off_spark_is_databricks_connects(request):
+    if os.environ.get("DBX_DEVKIT_SPARK") != "off":
+        return
+    import pytest
+
+    # Neither is installed here: the fixture says what to install, it does not go local.
+    with pytest.raises(pytest.fail.Exception, match="neither databricks-connect nor pyspark"):
+        request.getfixturevalue("spark")
 """
 
 
