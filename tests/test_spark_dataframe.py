@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Callable, Iterator
-from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -832,3 +831,305 @@ def test_a_dataframe_operation_gives_spark_s_result(
     spark: SparkSession, what: str, build: Callable[[SparkSession], Any], expected: Any
 ) -> None:
     assert build(spark) == expected
+
+
+def test_show_prints_spark_s_table(spark: SparkSession, capsys: pytest.CaptureFixture[str]) -> None:
+    people(spark).select("id", "name", "age").orderBy("id").show(3)
+    assert capsys.readouterr().out == (
+        "+---+----+----+\n"
+        "| id|name| age|\n"
+        "+---+----+----+\n"
+        "|  1| Ada|  36|\n"
+        "|  2| Bob|  25|\n"
+        "|  3|  Cy|NULL|\n"
+        "+---+----+----+\n"
+        "only showing top 3 rows\n\n"  # PySpark prints showString, which ends with a newline
+    )
+    spark.createDataFrame([("a" * 25,)], ["long"]).show(truncate=False)
+    assert "|" + "a" * 25 + "|" in capsys.readouterr().out
+
+
+def test_print_schema_prints_the_tree(
+    spark: SparkSession, capsys: pytest.CaptureFixture[str]
+) -> None:
+    orders(spark).select("oid", "tags").printSchema()
+    assert capsys.readouterr().out == (
+        "root\n"
+        " |-- oid: long (nullable = true)\n"
+        " |-- tags: array (nullable = true)\n"
+        " |    |-- element: string (nullable = true)\n"
+    )
+
+
+def test_to_pandas_builds_typed_columns(spark: SparkSession) -> None:
+    frame = (
+        people(spark)
+        .withColumn("at", F.to_timestamp(F.lit("2024-01-02 03:04:05")))
+        .orderBy("id")
+        .toPandas()
+    )
+    assert list(frame.columns) == ["id", "name", "age", "dept", "salary", "hired", "at"]
+    assert str(frame["id"].dtype) == "int64"
+    assert str(frame["age"].dtype) == "float64"  # an int column with nulls, as PySpark gives it
+    assert str(frame["salary"].dtype) == "float64" and frame["salary"].isna().sum() == 1
+    assert frame["name"].tolist() == ["Ada", "Bob", "Cy", "Dee", "Eve"]
+    assert frame["hired"][0] == dt.date(2020, 1, 15)
+    assert str(frame["at"].dtype) == "datetime64[ns]"
+    assert frame["at"][0].to_pydatetime() == dt.datetime(2024, 1, 2, 3, 4, 5)
+
+
+def test_a_temporary_view_is_inlined_into_the_sql_that_names_it(spark: SparkSession) -> None:
+    people(spark).filter("dept = 'eng'").createOrReplaceTempView("eng_people")
+    joined = spark.sql(
+        f"SELECT p.name, d.floor FROM eng_people AS p JOIN {SCHEMA}.depts d ON p.dept = d.dept "
+        "ORDER BY p.name"
+    )
+    assert rows(joined) == [("Ada", 3), ("Bob", 3)]
+    assert rows(spark.table("eng_people").select("name").orderBy("name")) == [("Ada",), ("Bob",)]
+    depts(spark).createOrReplaceGlobalTempView("all_depts")
+    assert spark.sql("SELECT count(*) AS n FROM global_temp.all_depts").first().n == 3
+    with pytest.raises(AnalysisException, match="TEMP_TABLE_OR_VIEW_ALREADY_EXISTS"):
+        depts(spark).createTempView("eng_people")
+    assert spark.catalog.dropTempView("eng_people")
+    with pytest.raises(AnalysisException, match="TABLE_OR_VIEW_NOT_FOUND"):
+        spark.sql("SELECT * FROM eng_people").collect()
+
+
+def test_use_catalog_and_schema_apply_to_later_statements(spark: SparkSession) -> None:
+    session = spark.newSession()
+    session.sql("USE CATALOG main")
+    session.sql(f"USE SCHEMA {SCHEMA.split('.')[1]}")
+    assert session.table("people").count() == 5
+    assert (session.catalog.currentCatalog(), session.catalog.currentDatabase()) == (
+        "main",
+        "t_spark_df",
+    )
+    assert session.catalog.tableExists("depts") and not session.catalog.tableExists("nope")
+    assert {"people", "depts", "orders"} <= {t.name for t in session.catalog.listTables()}
+    with pytest.raises(AnalysisException, match=r"SCHEMA_NOT_FOUND|NOT_FOUND"):
+        session.sql("USE SCHEMA no_such_schema")
+
+
+def test_sql_commands_run_at_once_and_queries_stay_lazy(spark: SparkSession) -> None:
+    spark.sql(f"CREATE OR REPLACE TABLE {SCHEMA}.eager (n INT)")
+    inserted = spark.sql(f"INSERT INTO {SCHEMA}.eager VALUES (1), (2)")
+    assert inserted.first().num_affected_rows == 2
+    lazy = spark.sql(f"SELECT n FROM {SCHEMA}.eager")
+    spark.sql(f"INSERT INTO {SCHEMA}.eager VALUES (3)")
+    assert lazy.count() == 3
+    assert lazy.sql_text == f"SELECT n FROM {SCHEMA}.eager"
+
+
+def test_save_as_table_honours_each_save_mode(spark: SparkSession) -> None:
+    name = f"{SCHEMA}.saved"
+    depts(spark).write.mode("overwrite").saveAsTable(name)
+    assert spark.table(name).count() == 3
+    # append matches columns by name, whatever their order
+    spark.createDataFrame([(9, "it")], ["floor", "dept"]).write.mode("append").saveAsTable(name)
+    assert rows(spark.table(name).filter("dept = 'it'")) == [("it", 9)]
+    depts(spark).write.mode("ignore").saveAsTable(name)
+    assert spark.table(name).count() == 4
+    with pytest.raises(AnalysisException, match="TABLE_OR_VIEW_ALREADY_EXISTS"):
+        depts(spark).write.saveAsTable(name)
+    depts(spark).filter("floor > 1").write.insertInto(name, overwrite=True)
+    assert spark.table(name).count() == 2
+    depts(spark).write.format("delta").mode("overwrite").partitionBy("dept").saveAsTable(name)
+    assert spark.table(name).count() == 3
+
+
+def test_delta_table_merges_updates_deletes_and_keeps_history(spark: SparkSession) -> None:
+    from local_workspace.spark.delta import DeltaTable
+
+    name = f"{SCHEMA}.accounts"
+    spark.createDataFrame(
+        [(1, "a", 10), (2, "b", 20), (3, "c", 30)], "id INT, owner STRING, balance INT"
+    ).write.mode("overwrite").saveAsTable(name)
+    target = DeltaTable.forName(spark, name)
+    changes = spark.createDataFrame(
+        [(1, "a", 15), (4, "d", 40), (2, "b", -1)], "id INT, owner STRING, balance INT"
+    )
+    (
+        target.alias("t")
+        .merge(changes.alias("s"), "t.id = s.id")
+        .whenMatchedDelete(condition="s.balance < 0")
+        .whenMatchedUpdate(set={"balance": F.col("s.balance") + 1})
+        .whenNotMatchedInsert(
+            values={"id": "s.id", "owner": "upper(s.owner)", "balance": "s.balance"}
+        )
+        .whenNotMatchedBySourceUpdate(set={"balance": "0"})
+        .execute()
+    )
+    assert rows(target.toDF().orderBy("id")) == [(1, "a", 16), (3, "c", 0), (4, "D", 40)]
+    target.update(condition=F.col("id") == 3, set={"owner": F.lit("z")})
+    target.delete("balance > 30")
+    assert rows(target.toDF().orderBy("id")) == [(1, "a", 16), (3, "z", 0)]
+    again = spark.createDataFrame([(1, "a", 1), (5, "e", 5)], "id INT, owner STRING, balance INT")
+    target.alias("t").merge(
+        again.alias("s"), "t.id = s.id"
+    ).whenMatchedUpdateAll().whenNotMatchedInsertAll().whenNotMatchedBySourceDelete().execute()
+    assert rows(target.toDF().orderBy("id")) == [(1, "a", 1), (5, "e", 5)]
+    operations = [r.operation for r in target.history().collect()]
+    assert operations[:4] == ["MERGE", "DELETE", "UPDATE", "MERGE"]
+    assert target.history(1).count() == 1
+    assert DeltaTable.isDeltaTable(spark, name) and not DeltaTable.isDeltaTable(spark, "/Volumes/x")
+    with pytest.raises(AnalysisException, match="DELTA_MISSING_DELTA_TABLE"):
+        DeltaTable.forPath(spark, "/Volumes/main/t_spark_df/raw/accounts")
+    with pytest.raises(AnalysisException, match="DELTA_MISSING_DELTA_TABLE"):
+        DeltaTable.forName(spark, f"{SCHEMA}.no_such_table")
+
+
+def test_the_reader_reads_files_of_a_volume_through_read_files(
+    spark: SparkSession, ws: Any
+) -> None:
+    import io
+
+    spark.sql(f"CREATE VOLUME IF NOT EXISTS {SCHEMA}.raw")
+    path = "/Volumes/main/t_spark_df/raw/cities.csv"
+    ws.files.upload(path, io.BytesIO(b"city,pop\nLyon,500\nNice,340\n"), overwrite=True)
+    frame = spark.read.option("header", True).csv(path)  # Spark infers no types by default
+    assert rows(frame.orderBy("city")) == [("Lyon", "500"), ("Nice", "340")]
+    assert spark.read.csv(path).columns == ["_c0", "_c1"]
+    assert spark.read.csv(path, header=True, inferSchema=True).dtypes[1] == ("pop", "int")
+    loaded = (
+        spark.read.format("csv").options(header="true").schema("city STRING, pop INT").load(path)
+    )
+    assert loaded.dtypes == [("city", "string"), ("pop", "int")]
+    with pytest.raises(AnalysisException, match="DELTA_PATH_NOT_SUPPORTED"):
+        spark.read.format("delta").load("/Volumes/main/t_spark_df/raw/table")
+
+
+def test_warehouse_errors_raise_analysis_exception_with_their_error_class(
+    spark: SparkSession,
+) -> None:
+    from local_workspace.spark.errors import ParseException
+
+    with pytest.raises(AnalysisException) as missing:
+        spark.table("main.t_spark_df.no_such_table").collect()
+    assert missing.value.getErrorClass() == "TABLE_OR_VIEW_NOT_FOUND"
+    with pytest.raises(ParseException) as syntax:
+        spark.sql("SELEC 1")
+    assert syntax.value.getSqlState() == "42601"
+
+
+REFUSED: list[tuple[str, Callable[[SparkSession], Any], str]] = [
+    ("F.udf", lambda s: F.udf(lambda x: x), "Python UDFs"),
+    ("F.pandas_udf", lambda s: F.pandas_udf(lambda x: x, "int"), "Python UDFs"),
+    ("spark.udf.register", lambda s: s.udf.register("f", lambda x: x), "Python UDFs"),
+    ("df.rdd", lambda s: depts(s).rdd.map(lambda r: r), "RDDs"),
+    ("spark.sparkContext", lambda s: s.sparkContext.parallelize([1]), "RDDs"),
+    ("mapInPandas", lambda s: depts(s).mapInPandas(lambda it: it, "dept string"), "mapInPandas"),
+    ("foreach", lambda s: depts(s).foreach(print), "foreach"),
+    (
+        "applyInPandas",
+        lambda s: depts(s).groupBy("dept").applyInPandas(lambda p: p, "x int"),
+        "applyInPandas",
+    ),
+    ("writeStream", lambda s: depts(s).writeStream, "writeStream"),
+    (
+        "a streaming file source",
+        lambda s: s.readStream.format("json").load("/Volumes/x"),
+        "streaming sources",
+    ),
+    ("write.save to a path", lambda s: depts(s).write.save("/Volumes/main/x/y/z"), "saveAsTable"),
+]
+
+
+@pytest.mark.parametrize(("what", "use", "named"), REFUSED, ids=[r[0] for r in REFUSED])
+def test_what_needs_a_cluster_raises_the_one_clear_refusal(
+    spark: SparkSession, what: str, use: Callable[[SparkSession], Any], named: str
+) -> None:
+    with pytest.raises(NotSupportedInLocalWorkspace) as refused:
+        use(spark)
+    message = str(refused.value)
+    assert message.startswith("[NOT_SUPPORTED_IN_LOCAL_WORKSPACE]") and named in message
+    assert "Databricks" in message
+    assert isinstance(refused.value, NotImplementedError)
+
+
+def test_unknown_names_raise_attribute_error_as_pyspark_does(spark: SparkSession) -> None:
+    with pytest.raises(AttributeError):
+        F.not_a_spark_function  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        depts(spark).nope  # noqa: B018
+    assert not hasattr(spark, "nope")
+
+
+def test_create_dataframe_refuses_local_data_over_its_bound(spark: SparkSession) -> None:
+    from local_workspace.spark.create import MAX_ROWS
+
+    with pytest.raises(ValueError, match=r"LOCAL_DATA_TOO_LARGE.*volume.*spark\.read"):
+        spark.createDataFrame([(i,) for i in range(MAX_ROWS + 1)], ["n"])
+
+
+def test_install_modules_gives_our_api_under_pyspark_s_names(
+    spark: SparkSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    for name in [n for n in sys.modules if n.split(".")[0] in ("pyspark", "delta", "dlt")]:
+        monkeypatch.delitem(sys.modules, name)
+    real = types.ModuleType("pyspark")  # a real pyspark imported before must not answer
+    monkeypatch.setitem(sys.modules, "pyspark", real)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", types.ModuleType("pyspark.sql"))
+    dlt = types.ModuleType("dlt")
+    install_modules({"dlt": dlt})
+    install_modules()  # idempotent
+    import dlt as imported_dlt  # type: ignore[import-not-found]
+    from delta.tables import DeltaTable
+    from pyspark.sql import SparkSession as Session
+    from pyspark.sql import Window as W
+    from pyspark.sql import functions as F2
+    from pyspark.sql.functions import col
+    from pyspark.sql.types import StructType as ST
+    from pyspark.sql.utils import AnalysisException as AE
+
+    assert Session is SparkSession and F2 is F and W is Window and ST is StructType
+    assert AE is AnalysisException and imported_dlt is dlt
+    assert (
+        col("a")._sql == "`a`" and DeltaTable.forName(spark, f"{SCHEMA}.depts").toDF().count() == 3
+    )
+    for name in [n for n in sys.modules if n.split(".")[0] in ("pyspark", "delta", "dlt")]:
+        monkeypatch.delitem(sys.modules, name)  # the test's own modules go with it
+
+
+def test_the_builder_gives_the_active_session(
+    local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABRICKS_HOST", local_ws.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", local_ws.token)
+    made = SparkSession.builder.appName("x").getOrCreate()
+    assert SparkSession.builder.getOrCreate() is made is SparkSession.getActiveSession()
+    assert made.range(3).count() == 3
+    made.stop()
+
+
+def test_a_table_resolver_answers_first_and_from_sql_carries_a_schema_query(
+    spark: SparkSession,
+) -> None:
+    session = spark.newSession()
+    pending = DataFrame.from_sql(
+        session,
+        "SELECT * FROM main.t_spark_df.not_made_yet",
+        schema_sql="SELECT 1 AS a, 'x' AS b",
+        streaming=True,
+    )
+    session.table_resolver = lambda name, streaming: pending if name == "pending" else None
+    assert session.readStream.table("pending") is pending and pending.isStreaming
+    assert pending.columns == ["a", "b"] and pending.sql_text.endswith("not_made_yet")
+    assert session.read.table(f"{SCHEMA}.depts").count() == 3
+    stream = session.readStream.table(f"{SCHEMA}.depts")
+    assert stream.isStreaming and stream.filter("floor > 1").isStreaming
+    with pytest.raises(AnalysisException, match=r"must be executed with writeStream\.start"):
+        stream.count()
+    with pytest.raises(AnalysisException, match="'write' can not be called on streaming"):
+        stream.write.saveAsTable(f"{SCHEMA}.never")
+
+
+def test_display_shows_a_dataframe(spark: SparkSession, capsys: pytest.CaptureFixture[str]) -> None:
+    from local_workspace.spark import display
+
+    display(depts(spark).orderBy("dept").limit(1))
+    assert (
+        capsys.readouterr().out
+        == "+----+-----+\n|dept|floor|\n+----+-----+\n|eng |3    |\n+----+-----+\n"
+    )

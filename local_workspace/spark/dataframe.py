@@ -377,6 +377,9 @@ class DataFrame(FrameBase, Actions):
         """The batch writer."""
         from local_workspace.spark.readwriter import DataFrameWriter
 
+        if self.isStreaming:
+            raise AnalysisException("'write' can not be called on streaming Dataset/DataFrame.")
+
         return DataFrameWriter(self)
 
     @property

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from local_workspace.spark.convert import pandas_column, quote_ident, row_converter
+from local_workspace.spark.errors import AnalysisException
 from local_workspace.spark.row import Row
 
 if TYPE_CHECKING:
@@ -19,6 +20,12 @@ class Actions:
     """The methods that run a DataFrame's query."""
 
     def _result(self: Any, sql: str | None = None) -> Result:
+        if self.isStreaming:  # as Spark: a stream runs only as a streaming query (a pipeline)
+            raise AnalysisException(
+                "Queries with streaming sources must be executed with writeStream.start(); "
+                "locally a streaming read runs inside a pipeline (@dlt.table over "
+                "spark.readStream.table); read the table with spark.read.table for a batch."
+            )
         return self.sparkSession._run(sql or self._sql)
 
     def collect(self: Any) -> list[Row]:

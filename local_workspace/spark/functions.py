@@ -11,6 +11,7 @@ from typing import Any
 from local_workspace.spark.column import Column, case_column, column_of, lit_column, named
 from local_workspace.spark.convert import sql_literal
 from local_workspace.spark.errors import refuse
+from local_workspace.spark.functions_basic import *  # noqa: F403 - part of this module
 
 _UDF_HINT = (
     "Use a SQL expression (F.expr), a SQL UDF (spark.sql('CREATE FUNCTION ... RETURN ...')), "
@@ -432,117 +433,29 @@ def call_function(funcName: str, *cols: Any) -> Column:
     return _call(funcName, *[column_of(c) for c in cols])
 
 
-def _unary(sql_name: str) -> Any:
-    def function(col: Any) -> Column:
-        return _call(sql_name, column_of(col))
-
-    function.__name__ = sql_name
-    function.__doc__ = f"``{sql_name}(x)``."
-    return function
+def to_utc_timestamp(timestamp: Any, tz: Any) -> Column:
+    """``to_utc_timestamp(x, tz)``."""
+    return _call("to_utc_timestamp", column_of(timestamp), _date_arg(tz))
 
 
-def _nullary(sql_name: str) -> Any:
-    def function() -> Column:
-        return _call(sql_name)
-
-    function.__name__ = sql_name
-    function.__doc__ = f"``{sql_name}()`` (over a window)."
-    return function
+def from_utc_timestamp(timestamp: Any, tz: Any) -> Column:
+    """``from_utc_timestamp(x, tz)``."""
+    return _call("from_utc_timestamp", column_of(timestamp), _date_arg(tz))
 
 
-for _name in [
-    "upper",
-    "lower",
-    "trim",
-    "ltrim",
-    "rtrim",
-    "length",
-    "initcap",
-    "reverse",
-    "ascii",
-    "base64",
-    "unbase64",
-    "soundex",
-    "year",
-    "month",
-    "dayofmonth",
-    "dayofweek",
-    "dayofyear",
-    "hour",
-    "minute",
-    "second",
-    "weekofyear",
-    "quarter",
-    "last_day",
-    "to_utc_timestamp",
-    "abs",
-    "floor",
-    "ceil",
-    "sqrt",
-    "exp",
-    "log10",
-    "log2",
-    "log1p",
-    "sin",
-    "cos",
-    "tan",
-    "asin",
-    "acos",
-    "atan",
-    "signum",
-    "cbrt",
-    "degrees",
-    "radians",
-    "isnan",
-    "isnull",
-    "sum",
-    "min",
-    "max",
-    "stddev",
-    "stddev_samp",
-    "stddev_pop",
-    "variance",
-    "var_samp",
-    "var_pop",
-    "collect_list",
-    "collect_set",
-    "skewness",
-    "kurtosis",
-    "any_value",
-    "bool_and",
-    "bool_or",
-    "every",
-    "count_if",
-    "product",
-    "size",
-    "sort_array",
-    "array_distinct",
-    "array_max",
-    "array_min",
-    "flatten",
-    "map_keys",
-    "map_values",
-    "map_entries",
-    "md5",
-    "sha1",
-    "crc32",
-    "hash",
-    "xxhash64",
-    "to_json",
-    "hex",
-    "unhex",
-    "bin",
-    "negative",
-    "positive",
-    "bit_count",
-]:
-    globals()[_name] = _unary(_name)
-for _name in ["row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "input_file_name"]:
-    globals()[_name] = _nullary(_name)
+def make_date(year: Any, month: Any, day: Any) -> Column:
+    """``make_date(y, m, d)``."""
+    return _call("make_date", column_of(year), column_of(month), column_of(day))
 
-ceiling = globals()["ceil"]
-day = globals()["dayofmonth"]
-std = globals()["stddev"]
-sumDistinct = sum_distinct
-asc = lambda col: column_of(col).asc()  # noqa: E731
-desc = lambda col: column_of(col).desc()  # noqa: E731
+
+def nanvl(col1: Any, col2: Any) -> Column:
+    """``nanvl(a, b)``."""
+    return _call("nanvl", column_of(col1), column_of(col2))
+
+
+def ifnull(col1: Any, col2: Any) -> Column:
+    """``ifnull(a, b)``."""
+    return _call("ifnull", column_of(col1), column_of(col2))
+
+
+nvl = ifnull

@@ -75,7 +75,8 @@ def join_frames(left: DataFrame, right: DataFrame, on: Any, how: str) -> DataFra
         else:
             clause = f"{lsrc.from_clause} {_inner(kind)} {rfrom} ON {text}"
     source = Source(clause, qualifiers, star)
-    return left._new(f"SELECT {star} FROM {clause}", names, join=source)
+    streaming = left.isStreaming or right.isStreaming
+    return left._new(f"SELECT {star} FROM {clause}", names, join=source, streaming=streaming)
 
 
 def _inner(kind: str) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from local_workspace.spark.column import table_name
 from local_workspace.spark.convert import quote_ident, quote_string, sql_literal
-from local_workspace.spark.errors import AnalysisException, refuse
+from local_workspace.spark.errors import AnalysisException, ParseException, refuse
 from local_workspace.spark.types import StructType
 
 if TYPE_CHECKING:
@@ -90,12 +90,22 @@ class DataFrameReader:
             )
         if not path:
             raise AnalysisException("[UNSUPPORTED_FEATURE] spark.read.load needs a path.")
+        options = dict(self._options)
+        given = {k.lower() for k in options}
+        if kind == "csv":  # Spark's CSV defaults; read_files' own are header and inference on
+            if "header" not in given:
+                options["header"] = False
+            if "inferschema" not in given and not self._schema:
+                options["inferSchema"] = False
         arguments = [quote_string(path), f"format => {quote_string(kind)}"]
-        for key, value in self._options.items():
-            arguments.append(f"{key} => {_option(value)}")
+        arguments += [f"{key} => {_option(value)}" for key, value in options.items()]
         if self._schema:
             arguments.append(f"schema => {quote_string(self._schema)}")
-        return self._session._frame(f"SELECT * FROM read_files({', '.join(arguments)})")
+        # read_files adds _rescued_data to inferred CSV/JSON; spark.read has no such column.
+        rescued = kind in ("csv", "json", "xml") and not self._schema
+        rescued = rescued and "rescueddatacolumn" not in given
+        star = "* EXCEPT (`_rescued_data`)" if rescued else "*"
+        return self._session._frame(f"SELECT {star} FROM read_files({', '.join(arguments)})")
 
     def _delta_path(self, path: str | None) -> DataFrame:
         raise AnalysisException(
@@ -243,7 +253,14 @@ class DataFrameWriter:
             statement = f"{verb} {target} ({names}) SELECT {names} FROM ({frame._sql}) AS `src`"
         else:
             statement = f"{verb} {target} SELECT * FROM ({frame._sql}) AS `src`"
-        frame.sparkSession._run(statement)
+        try:
+            frame.sparkSession._run(statement)
+        except ParseException:
+            if not overwrite:
+                raise
+            # A warehouse without INSERT OVERWRITE: the same end state in two statements.
+            frame.sparkSession._run(f"DELETE FROM {target}")
+            frame.sparkSession._run(statement.replace("INSERT OVERWRITE", "INSERT INTO", 1))
 
     def save(
         self,

@@ -17,7 +17,7 @@ from local_workspace.spark.client import Result, StatementClient
 from local_workspace.spark.column import table_name
 from local_workspace.spark.convert import quote_ident
 from local_workspace.spark.dataframe import DataFrame
-from local_workspace.spark.errors import AnalysisException, refuse
+from local_workspace.spark.errors import AnalysisException, PySparkAttributeError, refuse
 from local_workspace.spark.views import TempViews, bind_parameters
 
 _USE = re.compile(
@@ -279,6 +279,10 @@ class SparkSession:
         refuse("spark.sparkContext and RDDs", _SPARK_CONTEXT_HINT)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        refuse(f"spark.{name}", "The local workspace implements the common SparkSession API.")
+        # An AttributeError (hasattr/getattr with a default keep working), saying where we are.
+        raise PySparkAttributeError(
+            f"'SparkSession' object has no attribute '{name}' (the local workspace's "
+            "SparkSession runs the DataFrame API and SQL on the SQL warehouse)",
+            errorClass="ATTRIBUTE_NOT_SUPPORTED",
+            messageParameters={"attr_name": name},
+        )
