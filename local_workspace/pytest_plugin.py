@@ -95,11 +95,20 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     if mode != "local":
         return
     if any(name in sys.modules for name in SHADOWED):  # a real one is imported already
-        from local_workspace.spark import install_modules
-
-        install_modules()
+        _install()
     elif not any(isinstance(finder, _ShadowFinder) for finder in sys.meta_path):
         sys.meta_path.insert(0, _ShadowFinder())
+
+
+def _install() -> None:
+    """Our modules in sys.modules under pyspark's and delta's names, each with a spec
+    (``importlib.util.find_spec("pyspark")``, how libraries probe for Spark, needs one)."""
+    from local_workspace.spark import install_modules
+
+    install_modules()
+    for name, built in list(sys.modules.items()):
+        if name.partition(".")[0] in SHADOWED and getattr(built, "__spec__", None) is None:
+            built.__spec__ = importlib.util.spec_from_loader(name, _ExistingModule(built))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -129,13 +138,7 @@ class _ShadowFinder(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname.partition(".")[0] not in SHADOWED:
             return None
-        from local_workspace.spark import install_modules
-
-        install_modules()
-        for name, built in list(sys.modules.items()):
-            # importlib.util.find_spec("pyspark") (libraries probing for Spark) needs a spec.
-            if name.partition(".")[0] in SHADOWED and getattr(built, "__spec__", None) is None:
-                built.__spec__ = importlib.util.spec_from_loader(name, _ExistingModule(built))
+        _install()
         module = sys.modules.get(fullname)
         if module is None:  # a name we do not provide: ModuleNotFoundError, as without pyspark
             return None
