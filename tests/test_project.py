@@ -68,6 +68,10 @@ def test_init_writes_the_guides_project_structure(tmp_path: Path) -> None:
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == name
     assert "pytest" in pyproject["tool"] and "ruff" in pyproject["tool"]
+    # Its tests get spark from dbx-devkit's plugin; without a checkout to name, the package's.
+    assert "dbx-devkit" in pyproject["dependency-groups"]["dev"]
+    assert "sources" not in pyproject["tool"]["uv"]
+    assert pyproject["tool"]["pytest"]["ini_options"]["markers"][0].startswith("integration:")
 
 
 def test_a_hyphenated_name_gives_a_snake_case_package_and_bundle(tmp_path: Path) -> None:
@@ -184,6 +188,9 @@ async def test_check_reports_the_missing_model_and_alias_until_the_tools_registe
     launcher = json.loads((Path(path) / ".mcp.json").read_text())["mcpServers"]["dbx-devkit"]
     assert [launcher["command"], *launcher["args"]] == serve_command()
     assert str(REPO) in launcher["args"]
+    # Its dev environment installs this checkout's dbx-devkit (the spark fixture's plugin).
+    source = f"dbx-devkit = {{ path = {json.dumps(str(REPO))}, editable = true }}"
+    assert source in (Path(path) / "pyproject.toml").read_text()
 
     before = await ok(mcp, "project_check", path=path, target="dev", run_tests=False)
     found = statuses(before.structured_content)
