@@ -250,17 +250,26 @@ def test_pyspark_is_shadowed_lazily_and_switched_off_left_alone_and_a_bad_switch
     assert "use 'local' (spark on a local workspace) or 'off'" in bad.stderr
 
 
-def test_without_a_venv_check_asks_uv_offline_and_says_what_it_could_not_get(
-    tmp_path: Path,
-) -> None:
+def test_without_a_venv_check_runs_uv_on_the_lock_and_never_writes_one(tmp_path: Path) -> None:
     import shutil
 
-    assert shutil.which("uv"), "uv is on PATH wherever dbx-devkit's tests run (CI installs it)"
+    uv = shutil.which("uv")
+    assert uv, "uv is on PATH wherever dbx-devkit's tests run (CI installs it)"
     root = Path(init_project(tmp_path / "p", unique(), "minimal").path)
-    # A package no cache holds: uv's offline resolution fails on it (or on an earlier one).
-    pyproject = (root / "pyproject.toml").read_text()
-    (root / "pyproject.toml").write_text(pyproject.replace('"pytest>=8",', '"dbx-nowhere-pkg",'))
+    item = next(i for i in check_project(None, root, "dev").items if i.item == "tests_passing")
+    assert (item.status, item.evidence) == (
+        "unknown",
+        "not run: the project has no environment (.venv) and no uv.lock",
+    )
+    assert "uv sync" in item.next_step and not (root / "uv.lock").exists()
+
+    # A locked project with no dependency (uv locks it offline at once): uv builds its .venv,
+    # which lacks pytest, and the check says so.
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.10"\n'
+        "dependencies = []\n\n[tool.uv]\npackage = false\n"
+    )
+    subprocess.run([uv, "lock", "--offline"], cwd=root, check=True, capture_output=True)
     item = next(i for i in check_project(None, root, "dev").items if i.item == "tests_passing")
     assert item.status == "unknown", item
-    assert item.evidence.startswith("uv could not build the project's environment offline: error:")
-    assert "was not found in the cache" in item.evidence and "uv sync" in item.next_step
+    assert item.evidence == "pytest is not installed in the project's environment (uv run)"

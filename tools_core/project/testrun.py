@@ -2,7 +2,8 @@
 
 The tests import the project's dependencies (and dbx-devkit's pytest plugin for ``spark``),
 so they run with the project's interpreter: its ``.venv`` when there is one, else ``uv run``
-(which builds that ``.venv`` from the project's lock, offline), never the server's own Python.
+(which builds that ``.venv`` from the project's ``uv.lock``, offline, never rewriting the
+lock), never the server's own Python.
 Against a local workspace the run gets its URL and token, so the ``spark`` fixture attaches to
 the workspace the checklist looks at instead of starting another.
 """
@@ -31,17 +32,20 @@ class Runner:
     shown: str
 
 
-def project_python(root: Path) -> Runner | None:
-    """The project's interpreter: its ``.venv``, else ``uv run --offline`` when uv and a
-    pyproject.toml are there; None when the project has no environment to run tests in."""
+def project_python(root: Path) -> Runner | str:
+    """The project's interpreter: its ``.venv``, else ``uv run`` of its ``uv.lock``; else
+    what is missing."""
     for candidate in (root / ".venv" / "bin" / "python", root / ".venv" / "Scripts" / "python.exe"):
         if candidate.is_file():
             return Runner([str(candidate)], str(candidate.relative_to(root)))
     uv = shutil.which("uv")
-    if uv and (root / "pyproject.toml").is_file():
-        # Offline: a check never waits on the network; a missing package is reported instead.
-        return Runner([uv, "run", "--offline", "--project", str(root), "python"], "uv run")
-    return None
+    if not uv:
+        return "the project has no environment (.venv) and uv is not installed"
+    if not (root / "uv.lock").is_file():
+        return "the project has no environment (.venv) and no uv.lock"
+    # The lock as it is (--frozen: a check never rewrites it) and offline (never waits on the
+    # network): uv builds .venv from its cache, or says which package it lacks.
+    return Runner([uv, "run", "--frozen", "--offline", "--project", str(root), "python"], "uv run")
 
 
 def run_env(workspace: tuple[str, str] | None) -> dict[str, str]:
@@ -73,11 +77,11 @@ def tests_passing(
             item=ITEM, status="unknown", evidence="no test files to run", next_step="Add tests."
         )
     runner = project_python(root)
-    if runner is None:
+    if isinstance(runner, str):
         return CheckItem(
             item=ITEM,
             status="unknown",
-            evidence="not run: the project has no environment (.venv) and uv is not installed",
+            evidence=f"not run: {runner}",
             next_step=(
                 "Create it in the project: `uv sync` (installs uv's lock, pytest and "
                 "dbx-devkit's spark fixture), then check again."
