@@ -18,8 +18,10 @@ from pathlib import Path
 from local_workspace.errors import ApiError, invalid, not_found
 from local_workspace.sqlite_store import SqliteStore
 
-# Scope and key names: alphanumerics, dashes, underscores and periods, at most 128 characters.
+# Key names: alphanumerics, dashes, underscores and periods, at most 128 characters; scope
+# names may also hold "@" (e.g. a user name) and are case-insensitive (Databricks' rules).
 _NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
+_SCOPE_NAME = re.compile(r"^[A-Za-z0-9_.@\-]{1,128}$")
 MAX_VALUE_BYTES = 128 * 1024
 MAX_SECRETS_PER_SCOPE = 1000
 MAX_SCOPES = 1000
@@ -68,10 +70,10 @@ class SecretsStore(SqliteStore):
     # -- scopes ----------------------------------------------------------------------------
     def create_scope(self, scope: str, owner: str, initial_manage_principal: str | None) -> None:
         """A new Databricks-backed scope; its creator (or ``users``) gets MANAGE."""
-        if not isinstance(scope, str) or not _NAME.match(scope):
+        if not isinstance(scope, str) or not _SCOPE_NAME.match(scope):
             raise invalid(
                 f"Scope name '{scope}' is invalid: it must consist of alphanumeric characters,"
-                " dashes, underscores, and periods, and may not exceed 128 characters."
+                " dashes, underscores, @, and periods, and may not exceed 128 characters."
             )
         if initial_manage_principal not in (None, "", "users"):
             raise invalid(
@@ -79,7 +81,9 @@ class SecretsStore(SqliteStore):
                 f" not '{initial_manage_principal}'."
             )
         with self.transaction() as db:
-            if db.execute("SELECT 1 FROM scopes WHERE name = ?", (scope,)).fetchone():
+            if db.execute(
+                "SELECT 1 FROM scopes WHERE name = ? COLLATE NOCASE", (scope,)
+            ).fetchone():
                 raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Scope {scope} already exists!")
             (count,) = db.execute("SELECT COUNT(*) FROM scopes").fetchone()
             if count >= MAX_SCOPES:
@@ -103,16 +107,20 @@ class SecretsStore(SqliteStore):
     def delete_scope(self, scope: str) -> None:
         """Drop a scope with its secrets and ACLs."""
         with self.transaction() as db:
-            self._require_scope(db, scope)
+            scope = self._require_scope(db, scope)
             db.execute("DELETE FROM secrets WHERE scope = ?", (scope,))
             db.execute("DELETE FROM acls WHERE scope = ?", (scope,))
             db.execute("DELETE FROM scopes WHERE name = ?", (scope,))
 
     @staticmethod
-    def _require_scope(db: sqlite3.Connection, scope: str) -> None:
-        row = db.execute("SELECT 1 FROM scopes WHERE name = ?", (scope,)).fetchone()
+    def _require_scope(db: sqlite3.Connection, scope: str) -> str:
+        """The scope's name as created (names are case-insensitive); 404 when missing."""
+        row = db.execute(
+            "SELECT name FROM scopes WHERE name = ? COLLATE NOCASE", (scope,)
+        ).fetchone()
         if row is None:
             raise _scope_missing(scope)
+        return str(row[0])
 
     # -- secrets ---------------------------------------------------------------------------
     def put(self, scope: str, key: str, value: bytes) -> None:
@@ -128,7 +136,7 @@ class SecretsStore(SqliteStore):
                 f" {MAX_VALUE_BYTES} bytes."
             )
         with self.transaction() as db:
-            self._require_scope(db, scope)
+            scope = self._require_scope(db, scope)
             exists = db.execute(
                 "SELECT 1 FROM secrets WHERE scope = ? AND key = ?", (scope, key)
             ).fetchone()
@@ -151,7 +159,7 @@ class SecretsStore(SqliteStore):
     def secrets(self, scope: str) -> list[SecretMeta]:
         """Keys and update times of a scope's secrets (values stay here)."""
         with self.reading() as db:
-            self._require_scope(db, scope)
+            scope = self._require_scope(db, scope)
             rows = db.execute(
                 "SELECT key, updated_ms FROM secrets WHERE scope = ? ORDER BY key", (scope,)
             ).fetchall()
@@ -160,7 +168,7 @@ class SecretsStore(SqliteStore):
     def value(self, scope: str, key: str) -> bytes:
         """One secret's bytes (for ``secrets/get`` and ``dbutils.secrets`` only)."""
         with self.reading() as db:
-            self._require_scope(db, scope)
+            scope = self._require_scope(db, scope)
             row = db.execute(
                 "SELECT value FROM secrets WHERE scope = ? AND key = ?", (scope, key)
             ).fetchone()
@@ -171,7 +179,7 @@ class SecretsStore(SqliteStore):
     def delete(self, scope: str, key: str) -> None:
         """Delete one secret."""
         with self.transaction() as db:
-            self._require_scope(db, scope)
+            scope = self._require_scope(db, scope)
             gone = db.execute("DELETE FROM secrets WHERE scope = ? AND key = ?", (scope, key))
             if gone.rowcount == 0:
                 raise not_found(f"Secret does not exist with scope: {scope} and key: {key}")
@@ -190,7 +198,7 @@ class SecretsStore(SqliteStore):
         if not principal:
             raise invalid("Missing required field: principal")
         with self.transaction() as db:
-            self._require_scope(db, scope)
+            scope = self._require_scope(db, scope)
             db.execute(
                 "INSERT INTO acls VALUES (?, ?, ?) ON CONFLICT (scope, principal) DO UPDATE"
                 " SET permission = excluded.permission",
@@ -200,7 +208,7 @@ class SecretsStore(SqliteStore):
     def acls(self, scope: str) -> list[tuple[str, str]]:
         """(principal, permission) on a scope."""
         with self.reading() as db:
-            self._require_scope(db, scope)
+            scope = self._require_scope(db, scope)
             rows = db.execute(
                 "SELECT principal, permission FROM acls WHERE scope = ? ORDER BY principal",
                 (scope,),
@@ -217,7 +225,7 @@ class SecretsStore(SqliteStore):
     def delete_acl(self, scope: str, principal: str) -> None:
         """Remove a principal's permission on a scope."""
         with self.transaction() as db:
-            self._require_scope(db, scope)
+            scope = self._require_scope(db, scope)
             gone = db.execute(
                 "DELETE FROM acls WHERE scope = ? AND principal = ?", (scope, principal)
             )

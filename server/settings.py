@@ -14,6 +14,7 @@ TOOLSETS = (
     "workspace",
     "uc",
     "files",
+    "secrets",
     "sql",
     "jobs",
     "bundles",

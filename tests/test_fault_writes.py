@@ -71,6 +71,7 @@ FAMILIES = {
     "serving": ("/api/2.0/serving-endpoints",),
     "vs": ("/api/2.0/vector-search/",),
     "files": ("/api/2.0/fs/",),
+    "secrets": ("/api/2.0/secrets/",),
 }
 # Writers that never reach the workspace's HTTP API: the databricks CLI (its own retries,
 # not installed here) and local files (files_download only reads the workspace: GETs are
@@ -643,6 +644,68 @@ async def files_area(rig: Rig) -> None:
         await off_loop(check)()
 
 
+# ---------------------------------------------------------------- secrets
+
+
+async def secrets_area(rig: Rig) -> None:
+    from databricks.sdk.errors import NotFound
+
+    u = unique()
+    scope, doomed = f"t-faults-secrets-{u}", f"t-faults-doomed-{u}"
+    secrets = rig.direct.client.secrets
+
+    def set_up() -> None:
+        secrets.create_scope(doomed)
+        secrets.put_secret(doomed, "k", string_value="gone soon")
+
+    await off_loop(set_up)()
+    # Every put may make the scope (the first that gets through does): a repeated create
+    # finds it there.
+    puts = {}
+    for i in range(3):
+        puts[f"k{i}"] = await drive(
+            rig, "secrets_put", scope=scope, key=f"k{i}", value=f"v{i}", create_scope=True
+        )
+    rotated = await drive(
+        rig, "secrets_put", scope=scope, key="k1", value="v1-rotated", overwrite=True,
+        create_scope=True,
+    )  # fmt: skip
+
+    def doomed_key() -> None:  # whatever the faults did to its put, k2 is there to delete
+        if not _has_scope(rig, scope):
+            secrets.create_scope(scope)
+        secrets.put_secret(scope, "k2", string_value="v2")
+
+    await off_loop(doomed_key)()
+    deleted = await drive(rig, "secrets_delete", scope=scope, key="k2", confirm=True)
+    scope_deleted = await drive(rig, "secrets_delete", scope=doomed, confirm=True)
+
+    def value(key: str) -> str | None:
+        import base64
+
+        try:
+            return base64.b64decode(secrets.get_secret(scope, key).value or "").decode()
+        except NotFound:
+            return None
+
+    def check() -> None:
+        no_duplicates(rig, dict(Counter(s.name or "" for s in secrets.list_scopes())))
+        if puts["k0"].kind == "ok":
+            assert value("k0") == "v0"
+        if rotated.kind == "ok":
+            assert value("k1") == "v1-rotated"
+        if deleted.kind == "ok":
+            assert value("k2") is None
+        if scope_deleted.kind == "ok":
+            assert not _has_scope(rig, doomed)
+
+    await off_loop(check)()
+
+
+def _has_scope(rig: Rig, scope: str) -> bool:
+    return scope in {s.name for s in rig.direct.client.secrets.list_scopes()}
+
+
 AREAS = (
     sql_area,
     grants_and_warehouses_area,
@@ -652,6 +715,7 @@ AREAS = (
     pipelines_area,
     endpoints_area,
     files_area,
+    secrets_area,
 )
 DRIVEN = {
     "sql_execute", "uc_update_grants", "sql_stop_warehouse", "sql_start_warehouse",
@@ -665,6 +729,7 @@ DRIVEN = {
     "serving_create_endpoint", "serving_update_endpoint",
     "vs_create_endpoint", "vs_create_index", "vs_upsert", "vs_delete_rows", "vs_sync_index",
     "files_upload", "files_delete",
+    "secrets_put", "secrets_delete",
 }  # fmt: skip
 
 

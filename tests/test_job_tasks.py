@@ -247,42 +247,6 @@ def test_spark_apis_that_need_a_cluster_fail_with_the_one_clear_refusal(tmp_path
     )
 
 
-def test_dbutils_fs_is_not_faked(tmp_path: Path) -> None:
-    outcome = run(tmp_path, notebook('dbutils.fs.ls("/tmp")'))
-    assert outcome.result_state == "FAILED"
-    assert "dbutils.fs.ls is not available in the local workspace" in (outcome.error or "")
-
-
-def test_dbutils_secrets_read_the_workspace_secret_scopes(
-    tmp_path: Path, local_ws: LocalWorkspace, ws: Any
-) -> None:
-    ws.secrets.create_scope("t-jobtasks-secrets")
-    ws.secrets.put_secret("t-jobtasks-secrets", "api-key", string_value="abc-123-xyz")
-    env = {"DATABRICKS_HOST": local_ws.url, "DATABRICKS_TOKEN": local_ws.token}
-    source = notebook(
-        'value = dbutils.secrets.get("t-jobtasks-secrets", "api-key")',
-        'keys = [s.key for s in dbutils.secrets.list("t-jobtasks-secrets")]',
-        "found = 't-jobtasks-secrets' in [s.name for s in dbutils.secrets.listScopes()]",
-        'dbutils.notebook.exit(f"{len(value)} {value[::-1]} {keys} {found}")',
-    )
-    outcome = run(tmp_path, source, env=env)
-    assert outcome.result_state == "SUCCESS", outcome.error
-    assert outcome.notebook_output == "11 zyx-321-cba ['api-key'] True"
-    # As on Databricks, a value read is masked in what the task prints and returns.
-    shown = run(
-        tmp_path,
-        notebook(
-            source.split("# COMMAND")[0], 'print("key:", value)\ndbutils.notebook.exit(value)'
-        ),
-        env=env,
-    )
-    assert "key: [REDACTED]" in shown.logs and "abc-123-xyz" not in shown.logs
-    assert shown.notebook_output == "[REDACTED]"
-    missing = run(tmp_path, notebook('dbutils.secrets.get("t-jobtasks-none", "k")'), env=env)
-    assert "Scope t-jobtasks-none does not exist!" in (missing.error or "")
-    ws.secrets.delete_scope("t-jobtasks-secrets")
-
-
 def test_run_magic_runs_a_workspace_notebook_in_the_same_namespace(
     tmp_path: Path, local_ws: LocalWorkspace, ws: Any
 ) -> None:

@@ -125,6 +125,14 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
         [(2,), (5,)],
     ),
     ("isin", lambda s: people(s).filter(F.col("name").isin("Ada", "Cy")).count(), 2),
+    ("isin of nothing is false", lambda s: people(s).filter(F.col("id").isin([])).count(), 0),
+    (
+        "randomSplit gives disjoint parts covering every row",
+        lambda s: (lambda a, b: (a.count() + b.count(), a.intersect(b).count()))(
+            *people(s).randomSplit([0.5, 0.5], seed=7)
+        ),
+        (5, 0),
+    ),
     ("isin of a list", lambda s: people(s).filter(F.col("id").isin([1, 2, 3])).count(), 3),
     ("between is inclusive", lambda s: people(s).filter(F.col("age").between(30, 36)).count(), 2),
     ("like", lambda s: rows(people(s).filter(F.col("name").like("D%")).select("name")), [("Dee",)]),
@@ -215,6 +223,11 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
             .dtypes
         ),
         [("s", "string"), ("i", "int")],
+    ),
+    (
+        "a cast column keeps its name, a cast expression is named CAST",
+        lambda s: people(s).select(F.col("id").cast("string"), F.lit(1).cast("bigint")).columns,
+        ["id", "CAST(1 AS BIGINT)"],
     ),
     (
         "when/otherwise",
@@ -569,6 +582,18 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
         [(10, 3), (11, 3), (12, 3)],
     ),
     (
+        "joins on names chain, and a side's column stays nameable",
+        lambda s: (
+            lambda p, o: rows(
+                o.join(p.withColumnRenamed("id", "pid"), "pid")
+                .join(depts(s), "dept")
+                .select(o.oid, "floor", p.name)
+                .orderBy("oid")
+            )
+        )(people(s), orders(s)),
+        [(10, 3, "Ada"), (11, 3, "Ada"), (12, 3, "Bob")],
+    ),
+    (
         "join on a list of names",
         lambda s: people(s).join(people(s).select("id", "name"), ["id", "name"]).count(),
         5,
@@ -777,6 +802,20 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
             s.createDataFrame(__import__("pandas").DataFrame({"a": [1, 2], "b": ["x", None]}))
         ),
         [(1, "x"), (2, None)],
+    ),
+    (
+        "a pandas NaN becomes null, as the Arrow conversion on Databricks gives",
+        lambda s: (
+            s.createDataFrame(__import__("pandas").DataFrame({"x": [float("nan"), 1.5]}))
+            .filter(F.col("x").isNull())
+            .count()
+        ),
+        1,
+    ),
+    (
+        "a query after a comment stays lazy",
+        lambda s: s.sql("-- the people\nSELECT 1 AS one").sql_text.endswith("SELECT 1 AS one"),
+        True,
     ),
     ("range gives column id", lambda s: rows(s.range(1, 7, 2)), [(1,), (3,), (5,)]),
     (
@@ -1031,6 +1070,12 @@ REFUSED: list[tuple[str, Callable[[SparkSession], Any], str]] = [
         "streaming sources",
     ),
     ("write.save to a path", lambda s: depts(s).write.save("/Volumes/main/x/y/z"), "saveAsTable"),
+    ("toJSON", lambda s: depts(s).toJSON(), "to_json"),
+    (
+        "saveAsTable at a path",
+        lambda s: depts(s).write.option("path", "/Volumes/a/b/c").saveAsTable("main.x.y"),
+        "external tables",
+    ),
 ]
 
 
@@ -1085,6 +1130,14 @@ def test_install_modules_gives_our_api_under_pyspark_s_names(
 
     assert Session is SparkSession and F2 is F and W is Window and ST is StructType
     assert AE is AnalysisException and imported_dlt is dlt
+    from pyspark import StorageLevel
+    from pyspark.testing import assertDataFrameEqual
+
+    assert depts(spark).persist(StorageLevel.MEMORY_AND_DISK).count() == 3
+    expected = spark.createDataFrame([("ops", 1), ("eng", 3), ("hr", 2)], "dept STRING, floor INT")
+    assertDataFrameEqual(depts(spark), expected)
+    with pytest.raises(AssertionError, match="DIFFERENT_ROWS"):
+        assertDataFrameEqual(depts(spark).limit(2), expected)
     assert (
         col("a")._sql == "`a`" and DeltaTable.forName(spark, f"{SCHEMA}.depts").toDF().count() == 3
     )

@@ -89,6 +89,18 @@ def test_secret_acls_put_get_list_delete(ws: Any) -> None:
     ws.secrets.delete_scope(scope)
 
 
+def test_scope_names_may_hold_an_at_sign_and_are_case_insensitive(ws: Any) -> None:
+    scope = _name("Team@Example.com")
+    ws.secrets.create_scope(scope)
+    with pytest.raises(ResourceAlreadyExists):
+        ws.secrets.create_scope(scope.lower())
+    ws.secrets.put_secret(scope.upper(), "k", string_value="v")
+    assert [s.key for s in ws.secrets.list_secrets(scope.lower())] == ["k"]
+    assert scope in [s.name for s in ws.secrets.list_scopes()]  # listed as created
+    ws.secrets.delete_scope(scope.lower())
+    assert scope not in [s.name for s in ws.secrets.list_scopes()]
+
+
 def test_secret_values_stay_out_of_the_workspace_log(ws: Any, local_ws: LocalWorkspace) -> None:
     scope = _name("scope")
     ws.secrets.create_scope(scope)

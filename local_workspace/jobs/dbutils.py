@@ -1,8 +1,10 @@
-"""The ``dbutils`` of a local task: widgets, notebook.exit, jobs.taskValues, secrets.
+"""The ``dbutils`` of a local task: widgets, notebook.exit, jobs.taskValues, secrets, fs.
 
-``secrets`` reads the workspace's Secrets API (``DATABRICKS_HOST``/``DATABRICKS_TOKEN``).
-What needs a Databricks cluster or cloud storage (``fs``, ``notebook.run``...)
-raises ``NotImplementedError`` saying so, never pretending to work.
+``secrets`` reads the workspace's Secrets API and ``fs`` its Files API on Unity Catalog
+volumes (:mod:`local_workspace.jobs.dbutils_fs`), both with the task's
+``DATABRICKS_HOST``/``DATABRICKS_TOKEN``. What needs a Databricks cluster or cloud storage
+(``notebook.run``, mounts, ``credentials``...) raises ``NotImplementedError`` saying so,
+never pretending to work.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import os
 import sys
 import types
 import urllib.error
-import urllib.parse
-import urllib.request
+from collections import namedtuple
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
+
+from local_workspace.jobs.dbutils_fs import Fs, service_message, workspace_request
 
 
 class NotebookExit(BaseException):
@@ -189,18 +191,21 @@ class TaskValues:
         raise ValueError(f"No task value {key!r} was set by task {taskKey!r}.")
 
 
-@dataclass(frozen=True)
-class SecretMetadata:
-    """A secret's key, as ``dbutils.secrets.list`` gives it."""
-
-    key: str
+class SecretMetadata(namedtuple("SecretMetadata", ["key"])):
+    """A secret's key, as ``dbutils.secrets.list`` gives it (a namedtuple, as Databricks')."""
 
 
-@dataclass(frozen=True)
-class SecretScope:
+class SecretScope(namedtuple("SecretScope", ["name"])):
     """A scope's name, as ``dbutils.secrets.listScopes`` gives it."""
 
-    name: str
+    def getName(self) -> str:
+        """The scope's name (Databricks' Scala-style accessor)."""
+        return str(self.name)
+
+
+class IllegalArgumentException(ValueError):
+    """What ``dbutils.secrets`` raises on Databricks for a missing scope or key, with the
+    Secrets service's message (``Secret does not exist with scope: s and key: k``)."""
 
 
 REDACTED = "[REDACTED]"
@@ -249,24 +254,18 @@ class Secrets:
                 setattr(sys, name, RedactingStream(stream, self._read))
 
     def _call(self, path: str, **query: str) -> dict[str, Any]:
-        host = (os.environ.get("DATABRICKS_HOST") or "").rstrip("/")
-        if not host:
-            _unavailable("dbutils.secrets", "DATABRICKS_HOST is not set for this task.")
-        url = f"{host}/api/2.0/secrets/{path}?{urllib.parse.urlencode(query)}"
-        request = urllib.request.Request(
-            url, headers={"Authorization": f"Bearer {os.environ.get('DATABRICKS_TOKEN', '')}"}
-        )
         try:
-            with urllib.request.urlopen(request, timeout=60) as answer:
-                result: dict[str, Any] = json.loads(answer.read() or b"{}")
-                return result
+            answer = workspace_request("GET", f"/api/2.0/secrets/{path}", query)
+            with answer.body as body:
+                result: dict[str, Any] = json.loads(body.read() or b"{}")
+            return result
         except urllib.error.HTTPError as exc:
-            try:
-                message = json.loads(exc.read()).get("message") or exc.reason
-            except ValueError:
-                message = exc.reason
             # Databricks' dbutils raises IllegalArgumentException with the service's message.
-            raise ValueError(str(message)) from None
+            raise IllegalArgumentException(service_message(exc)[1]) from None
+        except urllib.error.URLError as exc:
+            raise IllegalArgumentException(
+                f"The secrets service did not answer: {exc.reason}"
+            ) from None
 
     def getBytes(self, scope: str, key: str) -> bytes:
         """The secret's bytes."""
@@ -288,9 +287,14 @@ class Secrets:
         """Every secret scope of the workspace."""
         return [SecretScope(s["name"]) for s in self._call("scopes/list").get("scopes", [])]
 
-    def help(self) -> None:
+    def help(self, method: str = "") -> None:
         """What ``dbutils.secrets`` offers."""
-        print("dbutils.secrets: get, getBytes, list, listScopes (the workspace's secret scopes).")
+        print(
+            "dbutils.secrets (the workspace's secret scopes; values read show as [REDACTED]"
+            " in output):\n"
+            "  get(scope, key) -> str\n  getBytes(scope, key) -> bytes\n"
+            "  list(scope) -> [SecretMetadata(key)]\n  listScopes() -> [SecretScope(name)]"
+        )
 
 
 class Library:
@@ -316,9 +320,7 @@ class DBUtils:
         self.notebook = Notebook()
         self.jobs = types.SimpleNamespace(taskValues=TaskValues(workdir))
         self.library = Library()
-        self.fs = _Unavailable(
-            "fs", "there is no DBFS or cloud storage; use local files or Unity Catalog tables."
-        )
+        self.fs = Fs()
         self.secrets = Secrets()
         self.credentials = _Unavailable("credentials", "there are no cloud credentials.")
         self.data = _Unavailable("data", "it needs a Databricks cluster.")
@@ -328,7 +330,9 @@ class DBUtils:
         print(
             "Local workspace dbutils: widgets (get/getAll/text/dropdown/combobox/multiselect),"
             " notebook.exit, jobs.taskValues.set/get, secrets.get/getBytes/list/listScopes,"
-            " library.restartPython (no-op). fs, notebook.run and the rest need Databricks."
+            " fs.ls/head/put/mkdirs/cp/mv/rm on /Volumes/... (Unity Catalog volumes),"
+            " library.restartPython (no-op). notebook.run, fs mounts, DBFS root and cloud"
+            " paths, credentials and data need Databricks. dbutils.<module>.help() for more."
         )
 
 

@@ -191,6 +191,8 @@ class Column:
         if len(values) == 1 and isinstance(values[0], list | tuple | set):
             values = tuple(values[0])
         items = [_other(v) for v in values]
+        if not items:  # Spark: IN of nothing is false
+            return Column("FALSE", f"({self._name} IN ())")
         sql = ", ".join(i._sql for i in items)
         return Column(
             f"({self._sql} IN ({sql}))", f"({self._name} IN ({', '.join(i._name for i in items)}))"
@@ -246,7 +248,10 @@ class Column:
         """``CAST(x AS type)``."""
         kind = parse_type(dataType) if isinstance(dataType, str) else dataType
         text = kind.simpleString()
-        return Column(f"CAST({self._sql} AS {text})", f"CAST({self._name} AS {text.upper()})")
+        sql = f"CAST({self._sql} AS {text})"
+        if self._simple or self._aliased:  # Spark keeps the name of a cast column or alias
+            return Column(sql, self._name, aliased=True)
+        return Column(sql, f"CAST({self._name} AS {text.upper()})")
 
     astype = cast
 

@@ -8,6 +8,7 @@ import datetime as dt
 import decimal
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ from local_workspace.spark.types import (
 )
 
 Converter = Callable[[Any], Any]
+_FRACTION = re.compile(r"\.(\d+)")
 _INTEGERS = (ByteType, ShortType, IntegerType, LongType)
 
 
@@ -85,6 +87,8 @@ def _json(value: Any) -> Any:
 
 def _timestamp(value: Any) -> dt.datetime:
     text = str(value).replace("Z", "+00:00").replace(" ", "T", 1)
+    # Python 3.10 reads 3 or 6 fraction digits only: pad or cut to microseconds.
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text)
     moment = dt.datetime.fromisoformat(text)
     if moment.tzinfo is not None:  # the warehouse answers UTC; PySpark gives naive values
         moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
@@ -113,8 +117,9 @@ def pandas_column(values: list[Any], type_name: str) -> Any:
     has_null = any(v is None for v in values)
     if isinstance(kind, _INTEGERS):
         dtype = {ByteType: "int8", ShortType: "int16", IntegerType: "int32", LongType: "int64"}
-        numbers = pd.to_numeric(pd.Series(values, dtype=object))
-        return numbers.astype("float64" if has_null else dtype[type(kind)])
+        if has_null:  # PySpark gives float64 (NaN for null) for an int column with nulls
+            return pd.Series([math.nan if v is None else float(v) for v in values], dtype="float64")
+        return pd.Series([int(v) for v in values], dtype=dtype[type(kind)])
     if isinstance(kind, DoubleType | FloatType):
         series = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
         return series.astype("float32" if isinstance(kind, FloatType) else "float64")
@@ -123,6 +128,10 @@ def pandas_column(values: list[Any], type_name: str) -> Any:
     if isinstance(kind, TimestampType | TimestampNTZType):
         moments = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
         return moments.dt.tz_localize(None).astype("datetime64[ns]")
+    if isinstance(kind, DateType) and not has_null:  # numpy parses ISO dates in C
+        import numpy as np
+
+        return pd.Series(np.array(values, dtype="datetime64[D]").astype(object), dtype=object)
     if isinstance(kind, StructType | ArrayType | MapType | DecimalType | DateType | BinaryType):
         function = _nullable(converter(kind))
         return pd.Series([function(v) for v in values], dtype=object)

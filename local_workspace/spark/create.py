@@ -99,7 +99,7 @@ def _rows_of(data: Any, schema: Any) -> tuple[list[str] | None, list[tuple[Any, 
 def _from_pandas(value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(value, float) and value != value:  # NaN: pandas' missing value
+    if isinstance(value, float) and value != value:  # NaN is missing, as Arrow converts it
         return None
     kind = type(value).__module__
     if kind.startswith("numpy"):

@@ -10,22 +10,18 @@ from local_workspace.spark.errors import (
     AnalysisException,
     PySparkAttributeError,
     PySparkValueError,
-    refuse,
 )
 from local_workspace.spark.frame_actions import Actions
 from local_workspace.spark.frame_base import FrameBase, Source, ensure_columns
+from local_workspace.spark.frame_extras import Extras
 from local_workspace.spark.joins import join_frames
 
 if TYPE_CHECKING:
     from local_workspace.spark.grouped import GroupedData
     from local_workspace.spark.session import SparkSession
 
-_RDD_HINT = (
-    "Use DataFrame operations (select, withColumn, groupBy, F.expr) or run this code on Databricks."
-)
 
-
-class DataFrame(FrameBase, Actions):
+class DataFrame(FrameBase, Actions, Extras):
     """A lazy query on the SQL warehouse with PySpark's DataFrame API."""
 
     @classmethod
@@ -202,6 +198,22 @@ class DataFrame(FrameBase, Actions):
             f"SELECT {source.star} FROM {source.from_clause} WHERE {condition}", self._names
         )
 
+    def randomSplit(self, weights: list[float], seed: int | None = None) -> list[DataFrame]:
+        """Disjoint random parts in proportion to ``weights``: each row goes to one part, by
+        a hash of its values and ``seed`` (the same rows on every evaluation)."""
+        if not weights or any(w < 0 for w in weights) or sum(weights) <= 0:
+            raise PySparkValueError("weights must be non-negative with a positive sum")
+        values = ", ".join(quote_ident(c) for c in self.columns)
+        draw = f"(pmod(hash({values}, {int(seed or 0)}), 1000000) / 1000000.0)"
+        total, low, parts = float(sum(weights)), 0.0, []
+        for index, weight in enumerate(weights):
+            condition = f"{draw} >= {low!r}"
+            low += weight / total
+            if index < len(weights) - 1:  # the last part takes the top of the range
+                condition += f" AND {draw} < {low!r}"
+            parts.append(self.filter(condition))
+        return parts
+
     # combination
     def join(self, other: DataFrame, on: Any = None, how: str | None = None) -> DataFrame:
         """A join: ``on`` a column name, names, a Column condition or Columns."""
@@ -307,110 +319,6 @@ class DataFrame(FrameBase, Actions):
     def replace(self, to_replace: Any, value: Any = None, subset: Any = None) -> DataFrame:
         """Replace values."""
         return self.na.replace(to_replace, value, subset)
-
-    # no-ops of a single-engine warehouse
-    def cache(self) -> DataFrame:
-        """The warehouse has its own caching: this DataFrame."""
-        return self
-
-    def persist(self, storageLevel: Any = None) -> DataFrame:
-        """This DataFrame (no cache locally)."""
-        return self
-
-    def unpersist(self, blocking: bool = False) -> DataFrame:
-        """This DataFrame."""
-        return self
-
-    def checkpoint(self, eager: bool = True) -> DataFrame:
-        """This DataFrame."""
-        return self
-
-    localCheckpoint = checkpoint
-
-    def repartition(self, *args: Any, **kwargs: Any) -> DataFrame:
-        """This DataFrame (the warehouse partitions itself)."""
-        return self
-
-    def coalesce(self, numPartitions: int) -> DataFrame:
-        """This DataFrame."""
-        return self
-
-    repartitionByRange = repartition
-
-    def hint(self, name: str, *parameters: Any) -> DataFrame:
-        """This DataFrame (the warehouse plans joins itself)."""
-        return self
-
-    def withWatermark(self, eventTime: str, delayThreshold: str) -> DataFrame:
-        """This DataFrame (a watermark matters to streaming state only)."""
-        return self
-
-    def transform(self, func: Any, *args: Any, **kwargs: Any) -> DataFrame:
-        """``func(self, *args, **kwargs)``."""
-        result = func(self, *args, **kwargs)
-        if not isinstance(result, DataFrame):
-            raise PySparkValueError("transform's function must return a DataFrame")
-        return result
-
-    # views
-    def createOrReplaceTempView(self, name: str) -> None:
-        """A temporary view of this session (inlined into the queries that name it)."""
-        self.sparkSession._views.put(name, self, replace=True)
-
-    def createTempView(self, name: str) -> None:
-        """A temporary view; error if it exists."""
-        self.sparkSession._views.put(name, self, replace=False)
-
-    def createOrReplaceGlobalTempView(self, name: str) -> None:
-        """A global temporary view (``global_temp.name``) of this session."""
-        self.sparkSession._views.put(f"global_temp.{name}", self, replace=True)
-
-    def createGlobalTempView(self, name: str) -> None:
-        """A global temporary view; error if it exists."""
-        self.sparkSession._views.put(f"global_temp.{name}", self, replace=False)
-
-    registerTempTable = createOrReplaceTempView
-
-    # writers
-    @property
-    def write(self) -> Any:
-        """The batch writer."""
-        from local_workspace.spark.readwriter import DataFrameWriter
-
-        if self.isStreaming:
-            raise AnalysisException("'write' can not be called on streaming Dataset/DataFrame.")
-
-        return DataFrameWriter(self)
-
-    @property
-    def writeStream(self) -> Any:
-        """Refused outside a pipeline: streaming needs a cluster."""
-        refuse(
-            "DataFrame.writeStream (Structured Streaming)",
-            "Define a streaming table in a pipeline (@dlt.table over spark.readStream.table), "
-            "write in batch with df.write.saveAsTable, or run on Databricks.",
-        )
-
-    def writeTo(self, table: str) -> Any:
-        """The v2 writer of ``table``."""
-        from local_workspace.spark.readwriter import DataFrameWriterV2
-
-        return DataFrameWriterV2(self, table)
-
-    # refused: what needs a cluster
-    @property
-    def rdd(self) -> Any:
-        """Refused: RDDs need a cluster."""
-        refuse("RDDs (df.rdd, spark.sparkContext)", _RDD_HINT)
-
-    def _refused_python(self, *args: Any, **kwargs: Any) -> Any:
-        refuse(
-            "Python functions run on rows (mapInPandas, mapInArrow, foreach, foreachPartition)",
-            "Use DataFrame operations or SQL, or collect()/toPandas() the rows you need, or "
-            "run on Databricks.",
-        )
-
-    mapInPandas = mapInArrow = foreach = foreachPartition = _refused_python
 
     def __getattr__(self, name: str) -> Column:
         if name.startswith("_"):

@@ -85,6 +85,10 @@ class PySparkNotImplementedError(PySparkException, NotImplementedError):
     """A feature that is not implemented."""
 
 
+class PySparkAssertionError(PySparkException, AssertionError):
+    """A failed ``pyspark.testing`` assertion."""
+
+
 class NotSupportedInLocalWorkspace(PySparkNotImplementedError):
     """What needs a Databricks cluster: the message names the feature and the Databricks way."""
 

@@ -12,6 +12,7 @@ from local_workspace.spark.column import Column, case_column, column_of, lit_col
 from local_workspace.spark.convert import sql_literal
 from local_workspace.spark.errors import refuse
 from local_workspace.spark.functions_basic import *  # noqa: F403 - part of this module
+from local_workspace.spark.functions_datetime import *  # noqa: F403 - part of this module
 
 _UDF_HINT = (
     "Use a SQL expression (F.expr), a SQL UDF (spark.sql('CREATE FUNCTION ... RETURN ...')), "
@@ -224,72 +225,6 @@ def repeat(col: Any, n: int) -> Column:
     return _call("repeat", column_of(col), _lit(n))
 
 
-def _date_arg(value: Any) -> Column:
-    return value if isinstance(value, Column) else _lit(value)
-
-
-def to_date(col: Any, format: str | None = None) -> Column:
-    """``to_date(x[, fmt])``."""
-    return _call("to_date", column_of(col), *([_lit(format)] if format else []))
-
-
-def to_timestamp(col: Any, format: str | None = None) -> Column:
-    """``to_timestamp(x[, fmt])``."""
-    return _call("to_timestamp", column_of(col), *([_lit(format)] if format else []))
-
-
-def date_format(date: Any, format: str) -> Column:
-    """``date_format(x, fmt)``."""
-    return _call("date_format", column_of(date), _lit(format))
-
-
-def date_add(start: Any, days: Any) -> Column:
-    """``date_add(x, days)``."""
-    return _call("date_add", column_of(start), _date_arg(days))
-
-
-def date_sub(start: Any, days: Any) -> Column:
-    """``date_sub(x, days)``."""
-    return _call("date_sub", column_of(start), _date_arg(days))
-
-
-def add_months(start: Any, months: Any) -> Column:
-    """``add_months(x, n)``."""
-    return _call("add_months", column_of(start), _date_arg(months))
-
-
-def datediff(end: Any, start: Any) -> Column:
-    """``datediff(end, start)`` in days."""
-    return _call("datediff", column_of(end), column_of(start))
-
-
-def months_between(date1: Any, date2: Any, roundOff: bool = True) -> Column:
-    """``months_between(a, b)``."""
-    return _call("months_between", column_of(date1), column_of(date2))
-
-
-def date_trunc(format: str, timestamp: Any) -> Column:
-    """``date_trunc(unit, x)``."""
-    return _call("date_trunc", _lit(format), column_of(timestamp))
-
-
-def trunc(date: Any, format: str) -> Column:
-    """``trunc(x, unit)``."""
-    return _call("trunc", column_of(date), _lit(format))
-
-
-def from_unixtime(timestamp: Any, format: str = "yyyy-MM-dd HH:mm:ss") -> Column:
-    """``from_unixtime(seconds, fmt)``."""
-    return _call("from_unixtime", column_of(timestamp), _lit(format))
-
-
-def unix_timestamp(timestamp: Any = None, format: str = "yyyy-MM-dd HH:mm:ss") -> Column:
-    """``unix_timestamp([x, fmt])``."""
-    if timestamp is None:
-        return Column("unix_timestamp()", "unix_timestamp()")
-    return _call("unix_timestamp", column_of(timestamp), _lit(format))
-
-
 def round(col: Any, scale: int = 0) -> Column:
     """``round(x, scale)`` (half up)."""
     return _call("round", column_of(col), _lit(scale))
@@ -382,16 +317,6 @@ def array_join(col: Any, delimiter: str, null_replacement: str | None = None) ->
     return _call("array_join", column_of(col), _lit(delimiter), *extra)
 
 
-def current_date() -> Column:
-    """``current_date()``."""
-    return Column("current_date()", "current_date()")
-
-
-def current_timestamp() -> Column:
-    """``current_timestamp()``."""
-    return Column("current_timestamp()", "current_timestamp()")
-
-
 def rand(seed: int | None = None) -> Column:
     """``rand([seed])``."""
     return Column(f"rand({'' if seed is None else seed})", "rand()")
@@ -433,21 +358,6 @@ def call_function(funcName: str, *cols: Any) -> Column:
     return _call(funcName, *[column_of(c) for c in cols])
 
 
-def to_utc_timestamp(timestamp: Any, tz: Any) -> Column:
-    """``to_utc_timestamp(x, tz)``."""
-    return _call("to_utc_timestamp", column_of(timestamp), _date_arg(tz))
-
-
-def from_utc_timestamp(timestamp: Any, tz: Any) -> Column:
-    """``from_utc_timestamp(x, tz)``."""
-    return _call("from_utc_timestamp", column_of(timestamp), _date_arg(tz))
-
-
-def make_date(year: Any, month: Any, day: Any) -> Column:
-    """``make_date(y, m, d)``."""
-    return _call("make_date", column_of(year), column_of(month), column_of(day))
-
-
 def nanvl(col1: Any, col2: Any) -> Column:
     """``nanvl(a, b)``."""
     return _call("nanvl", column_of(col1), column_of(col2))
@@ -459,3 +369,13 @@ def ifnull(col1: Any, col2: Any) -> Column:
 
 
 nvl = ifnull
+
+
+# `from pyspark.sql.functions import *` gives the functions, not this module's imports.
+__all__ = sorted(
+    name
+    for name, value in dict(globals()).items()
+    if not name.startswith("_")
+    and callable(value)
+    and getattr(value, "__module__", "").startswith("local_workspace.spark.functions")
+)

@@ -46,7 +46,16 @@ def join_frames(left: DataFrame, right: DataFrame, on: Any, how: str) -> DataFra
             "'leftanti', 'left_anti', 'anti', 'cross'.",
             errorClass="UNSUPPORTED_JOIN_TYPE",
         )
+    by_name = isinstance(on, str) or (
+        isinstance(on, list | tuple) and bool(on) and isinstance(on[0], str)
+    )
     lsrc = left._source()
+    if by_name and left._join is not None:
+        # USING keys over a join's output: join that output as one subquery (its columns are
+        # named once there); columns of its sides are found under the subquery's alias.
+        alias = quote_ident(left._alias)
+        qualifiers = {k: f"{alias}." for k in [*left._join.qualifiers, left._id]}
+        lsrc = Source(f"({left._sql}) AS {alias}", qualifiers, "*")
     ralias = right._alias
     if any(q == f"{quote_ident(ralias)}." for q in lsrc.qualifiers.values()):
         ralias = f"{ralias}_{right.sparkSession._next_id()}"  # a self-join without alias()
@@ -57,7 +66,7 @@ def join_frames(left: DataFrame, right: DataFrame, on: Any, how: str) -> DataFra
     rfrom = f"({right._sql}) AS {quote_ident(ralias)}"
     semi = "SEMI" in kind or "ANTI" in kind
     names = None
-    if isinstance(on, str) or (isinstance(on, list | tuple) and on and isinstance(on[0], str)):
+    if by_name:
         keys = [on] if isinstance(on, str) else list(on)
         condition = " AND ".join(_using(lsrc, left, rq, k) for k in keys)
         star, names = _using_star(left, right, lsrc, rq, keys, kind)
@@ -112,7 +121,7 @@ def _using_star(
             items.append(f"{rref} AS {quote_ident(key)}")
         else:
             items.append(f"{lref} AS {quote_ident(key)}")
-    lq = source.qualifiers.get(left._id, "") if left._join is None else ""
+    lq = source.qualifiers.get(left._id, "")
     items += [f"{lq}{quote_ident(n)}" for n in lnames if n.lower() not in lower]
     items += [f"{rq}{quote_ident(n)}" for n in rnames if n.lower() not in lower]
     names = [*keys]

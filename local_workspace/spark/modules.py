@@ -17,7 +17,7 @@ def _module(name: str, attributes: dict[str, Any]) -> types.ModuleType:
 
 def build_modules() -> dict[str, types.ModuleType]:
     """The module objects, by the names user code imports."""
-    from local_workspace.spark import delta, errors, functions
+    from local_workspace.spark import compat, delta, errors, functions
     from local_workspace.spark import types as spark_types
     from local_workspace.spark.column import Column
     from local_workspace.spark.dataframe import DataFrame
@@ -53,9 +53,25 @@ def build_modules() -> dict[str, types.ModuleType]:
     utils = _module("pyspark.sql.utils", error_names)
     pyspark_errors = _module("pyspark.errors", error_names)
     sql.__dict__["utils"] = utils
+    testing = _module(
+        "pyspark.testing",
+        {
+            "assertDataFrameEqual": compat.assertDataFrameEqual,
+            "assertSchemaEqual": compat.assertSchemaEqual,
+        },
+    )
     root = _module(
         "pyspark",
-        {"sql": sql, "errors": pyspark_errors, "__version__": "3.5.0", "Row": Row},
+        {
+            "sql": sql,
+            "errors": pyspark_errors,
+            "testing": testing,
+            "__version__": "3.5.0",
+            "Row": Row,
+            "StorageLevel": compat.StorageLevel,
+            "SparkConf": compat.SparkConf,
+            "SparkContext": compat.SparkContext,
+        },
     )
     delta_tables = _module(
         "delta.tables",
@@ -70,6 +86,8 @@ def build_modules() -> dict[str, types.ModuleType]:
         "pyspark.sql.window": window,
         "pyspark.sql.utils": utils,
         "pyspark.errors": pyspark_errors,
+        "pyspark.testing": testing,
+        "pyspark.testing.utils": testing,
         "pyspark.sql.column": _module("pyspark.sql.column", {"Column": Column}),
         "pyspark.sql.dataframe": _module("pyspark.sql.dataframe", {"DataFrame": DataFrame}),
         "pyspark.sql.session": _module("pyspark.sql.session", {"SparkSession": SparkSession}),

@@ -221,6 +221,12 @@ class DataFrameWriter:
             self.mode(mode)
         if partitionBy:
             self.partitionBy(*([partitionBy] if isinstance(partitionBy, str) else partitionBy))
+        if any(k.lower() == "path" for k in self._options):
+            refuse(
+                "saveAsTable with a path option (external tables)",
+                "Create a managed Unity Catalog table (drop the path option); external tables "
+                "need an external location on Databricks.",
+            )
         session = self._frame.sparkSession
         target = table_sql(name)
         if self._mode == "append" and session.catalog.tableExists(name):

@@ -26,6 +26,7 @@ _USE = re.compile(
 _QUERY = re.compile(
     r"^\s*(\(\s*)*(SELECT|WITH|VALUES|FROM|TABLE|SHOW|DESC|DESCRIBE|EXPLAIN|LIST)\b", re.I
 )
+_LEADING_COMMENTS = re.compile(r"^(\s*(--[^\n]*(\n|$)|/\*.*?\*/))*\s*", re.S)
 _SPARK_CONTEXT_HINT = "Use the DataFrame API or spark.sql, or run this code on Databricks."
 
 
@@ -175,7 +176,7 @@ class SparkSession:
             self._use(use.group("kind"), use.group("name"))
             return self._empty()
         text = sqlQuery.strip().rstrip(";").strip()
-        query = _QUERY.match(text)
+        query = _QUERY.match(_LEADING_COMMENTS.sub("", text))
         if query and query.group(2).upper() in ("SELECT", "WITH", "VALUES", "FROM", "TABLE"):
             # A query stays lazy: bound values become literals of its text.
             return DataFrame(self, bind_parameters(text, named) if named else text)
