@@ -129,6 +129,10 @@ def test_the_fixtures_run_on_a_workspace_this_session_started(dbx_devkit_workspa
     dbutils.widgets.text("as_of", "2026-01-31")
     assert dbutils.widgets.get("as_of") == "2026-01-31"
     assert [s.name for s in dbutils.secrets.listScopes()] == []
+    spark.sql("CREATE SCHEMA IF NOT EXISTS main.files")
+    spark.sql("CREATE VOLUME IF NOT EXISTS main.files.landing")
+    dbutils.fs.put("/Volumes/main/files/landing/a.csv", "id\\n1\\n", True)
+    assert [f.name for f in dbutils.fs.ls("/Volumes/main/files/landing")] == ["a.csv"]
     record = {"url": dbx_devkit_workspace.url, "pid": dbx_devkit_workspace.pid}
     Path(os.environ["WORKSPACE_RECORD"]).write_text(json.dumps(record))
 """
