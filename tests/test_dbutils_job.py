@@ -32,6 +32,10 @@ except ValueError as exc:
 
 # COMMAND ----------
 
+# MAGIC %fs ls ROOT/raw
+
+# COMMAND ----------
+
 listed = dbutils.fs.ls(f"{root}/raw")
 ok = [
     dbutils.fs.put(f"{root}/out/note.txt", "hello volumes", overwrite=True),
@@ -80,7 +84,7 @@ async def test_a_job_reads_a_secret_redacted_and_works_on_volume_files_the_tools
     await ok(mcp, "files_upload", local_path=str(local), path=f"{root}/raw/trips.csv")
     await ok(mcp, "secrets_put", scope=scope, key="api-key", value=SECRET, create_scope=True)
     path = f"/Users/dev@dbx-devkit.local/t_dbutils_{u}/job"
-    import_notebook(ws, path, NOTEBOOK)
+    import_notebook(ws, path, NOTEBOOK.replace("ROOT/raw", f"{root}/raw"))
 
     run = await anyio.to_thread.run_sync(
         lambda: run_notebook_job(ws, path, {"root": root, "scope": scope})
@@ -100,6 +104,7 @@ async def test_a_job_reads_a_secret_redacted_and_works_on_volume_files_the_tools
     [(listed_path, name, size, modified)] = result["listed"]
     assert (listed_path, name, size) == (f"dbfs:{root}/raw/trips.csv", "trips.csv", len(CSV))
     assert modified > 0
+    assert f"dbfs:{root}/raw/trips.csv\ttrips.csv\t{len(CSV)}" in output.logs  # %fs ls
     assert result["ok"] == [True] * 6
     assert result["head"] == "hello" and result["gone"] is False
     assert result["volumes"] == ["landing/"]  # a schema's folder lists its volumes

@@ -3,8 +3,9 @@
 Python cells are compiled with the notebook path as filename and their real line numbers,
 so tracebacks point at the notebook's lines. ``%md`` cells are skipped, ``%sql`` cells go
 through ``spark.sql``, ``%pip install`` of packages the environment already has is skipped
-with a note, ``%run`` runs a workspace notebook in the same namespace; what needs a cluster
-(``%sh``, ``%scala``, ``%r``, ``%fs``) fails the task with a clear message.
+with a note, ``%run`` runs a workspace notebook in the same namespace, ``%fs`` is
+``dbutils.fs``; what needs a cluster (``%sh``, ``%scala``, ``%r``) fails the task with a clear
+message.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ MAX_RUN_DEPTH = 8
 _HEADER = re.compile(r"^(#|--|//) Databricks notebook source\s*$")
 _LANGUAGE_OF_PREFIX = {"#": "PYTHON", "--": "SQL", "//": "SCALA"}
 _RUN_ARG = re.compile(r"^\$(\w+)=(.*)$", re.S)
+_FS_COMMANDS = ("ls", "head", "put", "mkdirs", "cp", "mv", "rm")
 _PIP_HINT = "install it in the project environment (%pip is not available in the local workspace)"
 
 
@@ -143,6 +145,8 @@ class _Runner:
             print("%restart_python: nothing to restart in the local workspace.", flush=True)
         elif magic == "%run":
             self._run_notebook(rest, where)
+        elif magic == "%fs":
+            self._fs(" ".join([rest, *body]), where)
         else:
             raise TaskError(
                 f"{where}: {magic} is not available in the local workspace (it needs a "
@@ -170,6 +174,19 @@ class _Runner:
                 if sys.version_info >= (3, 11):  # notes show under the error in the trace
                     exc.add_note(f"in the SQL cell at {self.path}, line {first_line}")
                 raise
+
+    def _fs(self, arguments: str, where: str) -> None:
+        """``%fs <command> [-r] args``: shorthand for ``dbutils.fs.<command>(args)``."""
+        words = shlex.split(arguments)
+        if not words or words[0] not in _FS_COMMANDS:
+            raise TaskError(f"{where}: %fs takes one of {', '.join(_FS_COMMANDS)} and its paths.")
+        command, args = words[0], [w for w in words[1:] if w not in ("-r", "--recurse")]
+        recurse = {"recurse": True} if len(args) < len(words) - 1 else {}
+        result = getattr(self.dbutils.fs, command)(*args, **recurse)
+        if isinstance(result, list):
+            _print_file_infos(result)
+        elif result is not None:
+            print(result, flush=True)
 
     def _pip(self, arguments: str, where: str) -> None:
         words = shlex.split(arguments)
@@ -219,6 +236,13 @@ class _Runner:
             )
         finally:
             widgets._parameters = saved
+
+
+def _print_file_infos(infos: list[Any]) -> None:
+    """``%fs ls`` output: one line per entry, as the notebook's table shows them."""
+    print("path\tname\tsize\tmodificationTime", flush=True)
+    for info in infos:
+        print(f"{info.path}\t{info.name}\t{info.size}\t{info.modificationTime}", flush=True)
 
 
 def _run_python(lines: list[str], first_line: int, path: str, namespace: dict[str, Any]) -> None:
