@@ -20,11 +20,13 @@ CONNECT_TIMEOUT_S = 15
 
 def cmd_init(args: argparse.Namespace) -> int:
     """Write a new project; exit 1 (nothing written) when a file would be overwritten."""
-    from server.launch import serve_command
+    from server.launch import devkit_source, serve_command
     from tools_core.project import init_project
 
     try:
-        result = init_project(args.path, args.name or "", args.template, serve_command())
+        result = init_project(
+            args.path, args.name or "", args.template, serve_command(), devkit_source()
+        )
     except ToolsCoreError as exc:
         print(str(exc), file=sys.stderr)
         return 1

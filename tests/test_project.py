@@ -17,6 +17,7 @@ from server.cli import main
 from server.launch import ROOT as REPO
 from server.launch import serve_command
 from tests.conftest import fails, mcp_session, mlflow_script, ok, text_of
+from tests.test_project_testing import project_venv
 from tests.test_registry_tools import LOG_MODEL
 from tools_core import bundles
 from tools_core.backend import Backend
@@ -32,6 +33,7 @@ GUIDE_LAYOUT = (
     "docs/README.md",
     "src/pipelines/__init__.py",
     "src/features/transforms.py",
+    "src/features/spend.py",
     "src/models/train.py",
     "src/serving/payload.py",
     "notebooks/exploration.py",
@@ -66,6 +68,10 @@ def test_init_writes_the_guides_project_structure(tmp_path: Path) -> None:
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == name
     assert "pytest" in pyproject["tool"] and "ruff" in pyproject["tool"]
+    # Its tests get spark from dbx-devkit's plugin; without a checkout to name, the package's.
+    assert "dbx-devkit" in pyproject["dependency-groups"]["dev"]
+    assert "sources" not in pyproject["tool"]["uv"]
+    assert pyproject["tool"]["pytest"]["ini_options"]["markers"][0].startswith("integration:")
 
 
 def test_a_hyphenated_name_gives_a_snake_case_package_and_bundle(tmp_path: Path) -> None:
@@ -111,10 +117,15 @@ def test_the_generated_bundle_validates_in_every_target_without_warnings(
 
 @pytest.mark.parametrize("template", ["ml", "minimal"])
 def test_the_generated_tests_pass_and_the_offline_checklist_has_no_failure(
-    tmp_path: Path, template: str
+    tmp_path: Path, template: str, local_ws: LocalWorkspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The project's own pytest runs as a subprocess (the checklist's tests_passing item).
+    # The project's own pytest runs as a subprocess in its .venv (the checklist's
+    # tests_passing item); its spark fixture attaches to the workspace DATABRICKS_HOST names.
     init_project(tmp_path / "p", unique(), template)
+    project_venv(tmp_path / "p")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.setenv("DATABRICKS_HOST", local_ws.url)
+    monkeypatch.setenv("DATABRICKS_TOKEN", local_ws.token)
     result = check_project(None, tmp_path / "p", "dev", run_tests=True)
     found = statuses(result)
     assert found["tests_passing"] == "passed", result.to_text()
@@ -124,7 +135,7 @@ def test_the_generated_tests_pass_and_the_offline_checklist_has_no_failure(
 
 
 def test_a_project_that_breaks_the_checklist_fails_each_item_with_a_next_step(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "p"
     init_project(root, unique(), "ml")
@@ -137,7 +148,9 @@ def test_a_project_that_breaks_the_checklist_fails_each_item_with_a_next_step(
     (root / "docs/README.md").unlink()
     (root / "tests/unit/test_transforms.py").write_text("def test_broken():\n    assert 1 == 2\n")
     for slow in ("tests/model/test_model_quality.py", "tests/integration/test_feature_pipeline.py"):
-        (root / slow).unlink()  # they import scikit-learn/pyspark: seconds, not the point here
+        (root / slow).unlink()  # scikit-learn, a workspace: seconds, not the point here
+    project_venv(root)
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
     result = check_project(None, root, "dev", run_tests=True)
     found = statuses(result)
     for item in ("tests_passing", "failure_alerts", "docs_present", "naming_conventions"):
@@ -175,6 +188,9 @@ async def test_check_reports_the_missing_model_and_alias_until_the_tools_registe
     launcher = json.loads((Path(path) / ".mcp.json").read_text())["mcpServers"]["dbx-devkit"]
     assert [launcher["command"], *launcher["args"]] == serve_command()
     assert str(REPO) in launcher["args"]
+    # Its dev environment installs this checkout's dbx-devkit (the spark fixture's plugin).
+    source = f"dbx-devkit = {{ path = {json.dumps(str(REPO))}, editable = true }}"
+    assert source in (Path(path) / "pyproject.toml").read_text()
 
     before = await ok(mcp, "project_check", path=path, target="dev", run_tests=False)
     found = statuses(before.structured_content)

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from server.launch import serve_command
+from server.launch import devkit_source, serve_command
 from server.registry import reader, writer
 from server.runtime import runtime_of
 from tools_core import project as core
@@ -22,7 +22,7 @@ def project_init(
     template: Annotated[Literal["ml", "minimal"], Field(description="Project template")] = "ml",
 ) -> core.InitResult:
     """Write bundle, pyproject, src/tests/docs, CLAUDE.md, .mcp.json into a new/empty dir."""
-    return core.init_project(path, name, template, serve_command())
+    return core.init_project(path, name, template, serve_command(), devkit_source())
 
 
 @reader("project")

@@ -16,7 +16,7 @@ from tools_core.bundles import BundleValidation, validate
 from tools_core.bundles import config as bundle_config
 from tools_core.bundles.findings import Findings
 from tools_core.errors import InvalidInput, ToolsCoreError
-from tools_core.project import local, workspace
+from tools_core.project import local, testrun, workspace
 from tools_core.project.results import CheckItem, CheckResult, short
 
 __all__ = ["CheckItem", "CheckResult", "check_project"]
@@ -47,19 +47,30 @@ def _target(root: Path, target: str) -> str:
     return (bundle_config.default_target(bundle) or "") if bundle is not None else ""
 
 
+def _local_workspace(backend: Backend | None) -> tuple[str, str] | None:
+    """(URL, token) of the backend when it is a local workspace: the project's tests run there.
+    A real workspace's credentials are not added: project code sees only what its caller's
+    environment holds."""
+    token = backend.mlflow.token if backend is not None else None
+    if backend is None or backend.kind != "local" or not token:
+        return None
+    return backend.host, token
+
+
 def check_project(
     backend: Backend | None,
     path: str | Path,
     target: str = "",
     run_tests: bool = True,
-    timeout_s: int = local.TEST_TIMEOUT_S,
+    timeout_s: int = testrun.TEST_TIMEOUT_S,
     unavailable: str = "",
     tests_skipped_because: str = "",
 ) -> CheckResult:
     """Run the deployment checklist on the project at ``path`` for ``target`` (default: the
     bundle's default target). Without a backend (``unavailable`` says why) or when it does
     not answer, workspace items are unknown. The project's tests run unless ``run_tests`` is
-    false or ``tests_skipped_because`` gives a reason."""
+    false or ``tests_skipped_because`` gives a reason, with the project's own environment
+    (against a local workspace, pointed at it: their ``spark`` fixture runs there)."""
     root = Path(path).expanduser().resolve()
     if not root.is_dir():
         raise InvalidInput(f"{root} is not a directory.", "Pass the project's root directory.")
@@ -75,8 +86,12 @@ def check_project(
     why = short(unavailable, 160) if unavailable else workspace.reachable(backend)
     items: list[CheckItem] = [
         local.tests_present(root),
-        local.tests_passing(
-            root, tests_skipped_because or ("" if run_tests else "run_tests=false"), timeout_s
+        testrun.tests_passing(
+            root,
+            local.has_test_files(root),
+            tests_skipped_because or ("" if run_tests else "run_tests=false"),
+            timeout_s,
+            _local_workspace(backend),
         ),
         local.bundle_item(report, problem),
         local.code_review(),

@@ -3,7 +3,8 @@
 Templates live in ``templates/<name>/`` as ``*.tmpl`` files (so that linters and test runners
 of this repository never pick them up); every template starts from ``templates/base``. In a
 file name a leading ``dot.`` becomes ``.`` (``dot.gitignore.tmpl`` -> ``.gitignore``).
-Placeholders: ``{{name}}`` (the project name) and ``{{package}}`` (its snake_case form).
+Placeholders: ``{{name}}`` (the project name), ``{{package}}`` (its snake_case form), and
+``{{devkit_source}}`` (where uv gets dbx-devkit, for a source checkout).
 """
 
 from __future__ import annotations
@@ -67,14 +68,25 @@ DEFAULT_SERVE_COMMAND = ("uvx", "dbx-devkit", "serve")
 
 
 def render(
-    name: str, template: str, serve_command: Sequence[str] = DEFAULT_SERVE_COMMAND
+    name: str,
+    template: str,
+    serve_command: Sequence[str] = DEFAULT_SERVE_COMMAND,
+    devkit_source: str = "",
 ) -> dict[str, str]:
-    """The files of ``template`` for project ``name``: {relative path: content}."""
+    """The files of ``template`` for project ``name``: {relative path: content}.
+    ``devkit_source``: a dbx-devkit source checkout the project's dev environment installs
+    (editable) instead of the package index's dbx-devkit."""
     if template not in TEMPLATES:
         raise InvalidInput(
             f"unknown template {template!r}.", f"Valid templates: {', '.join(TEMPLATES)}."
         )
     package = check_name(name)
+    uv_source = ""
+    if devkit_source:
+        uv_source = (
+            "\n[tool.uv.sources]\n# dbx-devkit from the checkout that wrote this project.\n"
+            f"dbx-devkit = {{ path = {json.dumps(devkit_source)}, editable = true }}\n"
+        )
     files: dict[str, str] = {}
     for layer in ("base", template):  # the template's files override the base's
         root = TEMPLATE_ROOT / layer
@@ -84,6 +96,7 @@ def render(
             text = source.read_text(encoding="utf-8")
             text = text.replace("{{command}}", json.dumps(serve_command[0]))
             text = text.replace("{{args}}", json.dumps(list(serve_command[1:])))
+            text = text.replace("{{devkit_source}}", uv_source)
             files[relative] = text.replace("{{name}}", name).replace("{{package}}", package)
     return files
 
@@ -93,17 +106,19 @@ def init_project(
     name: str = "",
     template: str = "ml",
     serve_command: Sequence[str] = DEFAULT_SERVE_COMMAND,
+    devkit_source: str = "",
 ) -> InitResult:
     """Write the project ``template`` into ``path``: a new folder, or an empty one.
 
     Never overwrites and never writes through a link: the folders are opened one by one
     without following user-made links (see :mod:`tools_core.localfiles`), every file is
     created exclusively, and a failure removes what this call wrote. ``name`` defaults to the
-    folder's name; ``serve_command`` is how the project's ``.mcp.json`` starts dbx-devkit.
+    folder's name; ``serve_command`` is how the project's ``.mcp.json`` starts dbx-devkit;
+    ``devkit_source`` a source checkout of dbx-devkit its dev environment installs.
     """
     given = Path(path).expanduser()
     name = name or Path(os.path.abspath(given)).name
-    files = render(name, template, serve_command)
+    files = render(name, template, serve_command, devkit_source)
     root_fd, root, created = open_target_folder(given)
     try:
         _require_empty(root_fd, root)
@@ -119,7 +134,10 @@ def init_project(
         package=package_name(name),
         template=template,
         files=sorted(files),
-        next_step="cd there, `uv sync && uv run pytest`, then bundle_validate and project_check.",
+        next_step=(
+            "cd there, `uv sync && uv run pytest` (tests/integration's spark runs on a local "
+            "workspace), then bundle_validate and project_check."
+        ),
     )
 
 

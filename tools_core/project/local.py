@@ -1,10 +1,8 @@
-"""Checklist items that need only the project's files: tests, bundle, alerts, docs, naming."""
+"""Checklist items that need only the project's files: tests present, bundle, alerts, docs,
+naming (the tests' run is :mod:`tools_core.project.testrun`)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +10,6 @@ from tools_core.bundles import BundleValidation
 from tools_core.project.results import CheckItem, short
 
 TEST_LEVELS = ("unit", "integration", "model")
-TEST_TIMEOUT_S = 300
 # Warnings of the bundle validator that are about naming conventions (its own wording).
 NAMING_MARKERS = ("domain-action-frequency", "noun_noun", "snake_case", "three-level", "/Users/")
 
@@ -40,65 +37,9 @@ def tests_present(root: Path) -> CheckItem:
     )
 
 
-def _python(root: Path) -> str:
-    """The project's own interpreter when it has a virtualenv (its dependencies), else ours."""
-    for candidate in (root / ".venv" / "bin" / "python", root / ".venv" / "Scripts" / "python.exe"):
-        if candidate.is_file():
-            return str(candidate)
-    return sys.executable
-
-
-def tests_passing(root: Path, skip: str = "", timeout_s: int = TEST_TIMEOUT_S) -> CheckItem:
-    """``python -m pytest -q -x`` in the project, bounded by ``timeout_s``; not run when
-    ``skip`` says why."""
-    name = "tests_passing"
-    if skip:
-        return CheckItem(item=name, status="unknown", evidence=f"not run ({skip})")
-    if not _test_files(root / "tests"):
-        return CheckItem(
-            item=name, status="unknown", evidence="no test files to run", next_step="Add tests."
-        )
-    python = _python(root)
-    # No cache folder in the project; no inherited pytest options from a calling pytest.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
-    command = [python, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-    try:
-        done = subprocess.run(
-            command,
-            cwd=root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return CheckItem(
-            item=name,
-            status="failed",
-            evidence=f"pytest did not finish in {timeout_s} s",
-            next_step="Keep unit tests fast; move slow ones to tests/integration.",
-        )
-    output = (done.stdout + done.stderr).strip()
-    if "No module named pytest" in output:
-        return CheckItem(
-            item=name,
-            status="unknown",
-            evidence=f"pytest is not installed for {python}",
-            next_step="`uv sync` in the project (creates .venv with pytest), then check again.",
-        )
-    lines = output.splitlines()
-    # pytest's summary line, and on failure the first failing test it names.
-    tail = lines[-1] if lines else f"exit {done.returncode}"
-    first = next((ln for ln in lines if ln.startswith(("FAILED", "ERROR"))), "")
-    if done.returncode == 0:
-        return CheckItem(item=name, status="passed", evidence=short(tail))
-    return CheckItem(
-        item=name,
-        status="failed",
-        evidence=short(f"pytest exit {done.returncode}: {first} {tail}"),
-        next_step="Run `uv run pytest -x` in the project and fix the first failure.",
-    )
+def has_test_files(root: Path) -> bool:
+    """Whether the project has any test file under tests/."""
+    return bool(_test_files(root / "tests"))
 
 
 def bundle_item(report: BundleValidation | None, problem: str) -> CheckItem:
