@@ -101,14 +101,10 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
 
 
 def _install() -> None:
-    """Our modules in sys.modules under pyspark's and delta's names, each with a spec
-    (``importlib.util.find_spec("pyspark")``, how libraries probe for Spark, needs one)."""
+    """Our modules in sys.modules under pyspark's and delta's names."""
     from local_workspace.spark import install_modules
 
     install_modules()
-    for name, built in list(sys.modules.items()):
-        if name.partition(".")[0] in SHADOWED and getattr(built, "__spec__", None) is None:
-            built.__spec__ = importlib.util.spec_from_loader(name, _ExistingModule(built))
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -1111,6 +1111,7 @@ def test_install_modules_gives_our_api_under_pyspark_s_names(
 ) -> None:
     import types
 
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))  # the refusing finder goes too
     for name in [n for n in sys.modules if n.split(".")[0] in ("pyspark", "delta", "dlt")]:
         monkeypatch.delitem(sys.modules, name)
     real = types.ModuleType("pyspark")  # a real pyspark imported before must not answer
@@ -1141,6 +1142,16 @@ def test_install_modules_gives_our_api_under_pyspark_s_names(
     assert (
         col("a")._sql == "`a`" and DeltaTable.forName(spark, f"{SCHEMA}.depts").toDF().count() == 3
     )
+    # Libraries probe for Spark (find_spec) and MLlib; MLflow's evaluation does both.
+    import importlib.util
+
+    from mlflow.data.evaluation_dataset import EvaluationDataset
+
+    assert importlib.util.find_spec("pyspark.sql") is not None
+    with pytest.raises(ModuleNotFoundError, match=r"pyspark.ml.feature'.*NOT_SUPPORTED_IN_LOCAL"):
+        import pyspark.ml.feature  # noqa: F401
+    frame = depts(spark).toPandas()
+    assert len(EvaluationDataset(frame, targets="floor").hash) == 32
     for name in [n for n in sys.modules if n.split(".")[0] in ("pyspark", "delta", "dlt")]:
         monkeypatch.delitem(sys.modules, name)  # the test's own modules go with it
 

@@ -3,16 +3,88 @@
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import sys
 import types
 from typing import Any
+
+# MLlib and the other pyspark packages need a JVM: importing them says so (an ImportError,
+# so libraries that probe for them, as MLflow does, carry on without them).
+_MLLIB_HINT = (
+    "Train with scikit-learn, XGBoost or LightGBM on toPandas() data locally, or run MLlib "
+    "on Databricks."
+)
+
+
+class _Built(importlib.abc.Loader):
+    """The loader of a module that is already built: our modules get a spec, which
+    ``importlib.util.find_spec("pyspark")`` (how libraries probe for Spark) needs."""
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self._module = module
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return self._module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        """Nothing to run: the module is complete."""
+
+
+class _Refused(importlib.abc.MetaPathFinder):
+    """Imports of pyspark/delta modules we do not provide fail with the refusal's words."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+        if fullname.partition(".")[0] not in ("pyspark", "delta") or fullname in sys.modules:
+            return None
+        local = sys.modules.get("pyspark")
+        if local is None or not getattr(local, "__dbx_devkit_local__", False):
+            return None  # our modules are not installed: a real pyspark answers
+        hint = _MLLIB_HINT if fullname.startswith("pyspark.ml") else "Run it on Databricks."
+        raise ModuleNotFoundError(
+            f"No module named {fullname!r}: [NOT_SUPPORTED_IN_LOCAL_WORKSPACE] it needs a "
+            f"Databricks cluster; the local workspace's pyspark is the DataFrame API on its "
+            f"SQL warehouse. {hint}",
+            name=fullname,
+        )
 
 
 def _module(name: str, attributes: dict[str, Any]) -> types.ModuleType:
     module = types.ModuleType(name)
     module.__dict__.update(attributes)
     module.__dict__["__dbx_devkit_local__"] = True  # how a repeat install recognizes ours
+    module.__spec__ = importlib.machinery.ModuleSpec(name, _Built(module), is_package=True)
+    module.__path__ = []  # a package: submodule imports reach sys.modules and _Refused
     return module
+
+
+def _mllib_stubs() -> dict[str, types.ModuleType]:
+    """``pyspark.ml`` and ``pyspark.ml.linalg`` whose names are refused when used: libraries
+    check ``isinstance(v, pyspark.ml.linalg.Vector)`` wherever pyspark is imported."""
+    from local_workspace.spark.errors import refuse
+
+    class Vector:
+        """MLlib's vector type: no local value is one."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            refuse("pyspark.ml (MLlib) vectors", _MLLIB_HINT)
+
+    def refused(module: str) -> Any:
+        # An AttributeError (hasattr and library probes keep working) in the refusal's words.
+        def attribute(name: str) -> Any:
+            raise AttributeError(
+                f"module {module!r} has no attribute {name!r}: [NOT_SUPPORTED_IN_LOCAL_WORKSPACE]"
+                f" MLlib needs a Databricks cluster. {_MLLIB_HINT}",
+                name=name,
+            )
+
+        return attribute
+
+    linalg = _module(
+        "pyspark.ml.linalg", {"Vector": Vector, "__getattr__": refused("pyspark.ml.linalg")}
+    )
+    ml = _module("pyspark.ml", {"linalg": linalg, "__getattr__": refused("pyspark.ml")})
+    return {"pyspark.ml": ml, "pyspark.ml.linalg": linalg}
 
 
 def build_modules() -> dict[str, types.ModuleType]:
@@ -93,6 +165,7 @@ def build_modules() -> dict[str, types.ModuleType]:
         "pyspark.sql.session": _module("pyspark.sql.session", {"SparkSession": SparkSession}),
         "delta": delta_root,
         "delta.tables": delta_tables,
+        **_mllib_stubs(),
     }
 
 
@@ -105,7 +178,11 @@ def install_modules(extra: dict[str, types.ModuleType] | None = None) -> None:
             del sys.modules[name]  # a real pyspark imported earlier must not answer
         for name in [n for n in sys.modules if n == "delta" or n.startswith("delta.")]:
             del sys.modules[name]
-        sys.modules.update(build_modules())
+        modules = build_modules()
+        sys.modules.update(modules)
+        modules["pyspark"].__dict__["ml"] = modules["pyspark.ml"]
+    if not any(isinstance(finder, _Refused) for finder in sys.meta_path):
+        sys.meta_path.append(_Refused())
     if extra:
         sys.modules.update(extra)
         for name, module in extra.items():
