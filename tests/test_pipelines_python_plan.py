@@ -17,6 +17,20 @@ from local_workspace.pipelines.python_sql import PythonPlanError
 from local_workspace.pipelines.sqlfile import Statement
 
 
+@pytest.fixture(autouse=True)
+def _own_modules(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Planning installs the local pyspark/dlt modules in this process: they leave with the
+    test, so later tests in the worker (MLflow probes for pyspark) see the process as it was."""
+    import sys
+
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        if name.partition(".")[0] in ("pyspark", "delta", "dlt"):
+            del sys.modules[name]
+
+
 def planned(source: str, sql_datasets: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """The statements a Python source plans into (path ``/p.py``)."""
     from local_workspace.spark import SparkSession, install_modules

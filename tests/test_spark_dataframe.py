@@ -1153,7 +1153,7 @@ def test_install_modules_gives_our_api_under_pyspark_s_names(
     frame = depts(spark).toPandas()
     assert len(EvaluationDataset(frame, targets="floor").hash) == 32
     for name in [n for n in sys.modules if n.split(".")[0] in ("pyspark", "delta", "dlt")]:
-        monkeypatch.delitem(sys.modules, name)  # the test's own modules go with it
+        del sys.modules[name]  # the test's own modules go (monkeypatch restores the rest)
 
 
 def test_the_builder_gives_the_active_session(

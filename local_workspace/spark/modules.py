@@ -31,15 +31,23 @@ class _Built(importlib.abc.Loader):
         """Nothing to run: the module is complete."""
 
 
-class _Refused(importlib.abc.MetaPathFinder):
-    """Imports of pyspark/delta modules we do not provide fail with the refusal's words."""
+class _Finder(importlib.abc.MetaPathFinder):
+    """Imports of pyspark/delta modules beyond ours: the MLlib stand-ins libraries probe
+    (``pyspark.ml``, ``.linalg``, ``.param``), built at their first import so that
+    ``"pyspark.ml" in sys.modules`` stays false until something asks; any other fails with
+    the refusal's words (an ImportError, so probing libraries carry on without it)."""
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> None:
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname.partition(".")[0] not in ("pyspark", "delta") or fullname in sys.modules:
             return None
         local = sys.modules.get("pyspark")
         if local is None or not getattr(local, "__dbx_devkit_local__", False):
             return None  # our modules are not installed: a real pyspark answers
+        stub = _mllib_stub(fullname)
+        if stub is not None:
+            return stub.__spec__
         hint = _MLLIB_HINT if fullname.startswith("pyspark.ml") else "Run it on Databricks."
         raise ModuleNotFoundError(
             f"No module named {fullname!r}: [NOT_SUPPORTED_IN_LOCAL_WORKSPACE] it needs a "
@@ -54,37 +62,33 @@ def _module(name: str, attributes: dict[str, Any]) -> types.ModuleType:
     module.__dict__.update(attributes)
     module.__dict__["__dbx_devkit_local__"] = True  # how a repeat install recognizes ours
     module.__spec__ = importlib.machinery.ModuleSpec(name, _Built(module), is_package=True)
-    module.__path__ = []  # a package: submodule imports reach sys.modules and _Refused
+    module.__path__ = []  # a package: submodule imports reach sys.modules and _Finder
     return module
 
 
-def _mllib_stubs() -> dict[str, types.ModuleType]:
-    """``pyspark.ml`` and ``pyspark.ml.linalg`` whose names are refused when used: libraries
-    check ``isinstance(v, pyspark.ml.linalg.Vector)`` wherever pyspark is imported."""
+def _mllib_stub(name: str) -> types.ModuleType | None:
+    """A stand-in MLlib module whose classes no local value is an instance of (libraries
+    check ``isinstance(v, pyspark.ml.linalg.Vector)`` wherever pyspark is imported); other
+    names in it are refused."""
     from local_workspace.spark.errors import refuse
 
-    class Vector:
-        """MLlib's vector type: no local value is one."""
+    classes = {"pyspark.ml": (), "pyspark.ml.linalg": ("Vector",), "pyspark.ml.param": ("Param",)}
+    if name not in classes:
+        return None
 
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            refuse("pyspark.ml (MLlib) vectors", _MLLIB_HINT)
-
-    def refused(module: str) -> Any:
+    def refused(attribute: str) -> Any:
         # An AttributeError (hasattr and library probes keep working) in the refusal's words.
-        def attribute(name: str) -> Any:
-            raise AttributeError(
-                f"module {module!r} has no attribute {name!r}: [NOT_SUPPORTED_IN_LOCAL_WORKSPACE]"
-                f" MLlib needs a Databricks cluster. {_MLLIB_HINT}",
-                name=name,
-            )
+        raise AttributeError(
+            f"module {name!r} has no attribute {attribute!r}: "
+            f"[NOT_SUPPORTED_IN_LOCAL_WORKSPACE] MLlib needs a Databricks cluster. {_MLLIB_HINT}",
+            name=attribute,
+        )
 
-        return attribute
+    def stand_in(*args: Any, **kwargs: Any) -> None:
+        refuse(f"{name} (MLlib)", _MLLIB_HINT)
 
-    linalg = _module(
-        "pyspark.ml.linalg", {"Vector": Vector, "__getattr__": refused("pyspark.ml.linalg")}
-    )
-    ml = _module("pyspark.ml", {"linalg": linalg, "__getattr__": refused("pyspark.ml")})
-    return {"pyspark.ml": ml, "pyspark.ml.linalg": linalg}
+    built = {c: type(c, (), {"__init__": stand_in, "__module__": name}) for c in classes[name]}
+    return _module(name, {**built, "__getattr__": refused})
 
 
 def build_modules() -> dict[str, types.ModuleType]:
@@ -165,7 +169,6 @@ def build_modules() -> dict[str, types.ModuleType]:
         "pyspark.sql.session": _module("pyspark.sql.session", {"SparkSession": SparkSession}),
         "delta": delta_root,
         "delta.tables": delta_tables,
-        **_mllib_stubs(),
     }
 
 
@@ -178,11 +181,9 @@ def install_modules(extra: dict[str, types.ModuleType] | None = None) -> None:
             del sys.modules[name]  # a real pyspark imported earlier must not answer
         for name in [n for n in sys.modules if n == "delta" or n.startswith("delta.")]:
             del sys.modules[name]
-        modules = build_modules()
-        sys.modules.update(modules)
-        modules["pyspark"].__dict__["ml"] = modules["pyspark.ml"]
-    if not any(isinstance(finder, _Refused) for finder in sys.meta_path):
-        sys.meta_path.append(_Refused())
+        sys.modules.update(build_modules())
+    if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
+        sys.meta_path.append(_Finder())
     if extra:
         sys.modules.update(extra)
         for name, module in extra.items():
