@@ -29,7 +29,7 @@ DESCRIPTIONS_BUDGET = 4_000
 DESCRIPTION_LIMIT = 220
 TOOL_NAME = re.compile(
     r"^(workspace|uc|sql|jobs|bundle|mlflow|registry|vs|serving|pipelines|features|compute"
-    r"|project)_[a-z0-9_]+$"
+    r"|project|files|secrets)_[a-z0-9_]+$"
 )
 # Tools the skills and guides may name before they exist. This set MUST SHRINK TO EMPTY when
 # issue 7 (pipelines, lineage, features, compute, warehouses) and the project tools land:
