@@ -83,9 +83,18 @@ def join_frames(left: DataFrame, right: DataFrame, on: Any, how: str) -> DataFra
                 raise PySparkValueError("a semi or anti join needs a join condition")
         else:
             clause = f"{lsrc.from_clause} {_inner(kind)} {rfrom} ON {text}"
+    sql = f"SELECT {star} FROM {clause}"
     source = Source(clause, qualifiers, star)
+    if names is not None:
+        # A USING join names each key once, but the open FROM clause still has it on both
+        # sides, so a later unqualified "key" (withColumn, fillna, groupBy, a merge) would be
+        # ambiguous. The next step reads the join's explicit select list as one subquery; a
+        # side's columns (``left.x``, ``right["y"]``) are found under the subquery's alias.
+        alias = quote_ident(f"t{left.sparkSession._next_id()}")
+        wrapped = {k: f"{alias}." for k in qualifiers}
+        source = Source(f"({sql}) AS {alias}", wrapped, "*")
     streaming = left.isStreaming or right.isStreaming
-    return left._new(f"SELECT {star} FROM {clause}", names, join=source, streaming=streaming)
+    return left._new(sql, names, join=source, streaming=streaming)
 
 
 def _inner(kind: str) -> str:
