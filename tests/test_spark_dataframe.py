@@ -1137,6 +1137,23 @@ def test_the_reader_reads_files_of_a_volume_through_read_files(
         spark.read.format("delta").load("/Volumes/main/t_spark_df/raw/table")
 
 
+def test_a_name_on_both_sides_of_a_join_is_collected_and_an_ambiguous_reference(
+    spark: SparkSession,
+) -> None:
+    p, d = people(spark), depts(spark)
+    using = p.join(p.select("id", (F.col("age") + 1).alias("age")), "id")
+    assert using.columns == ["id", "name", "age", "dept", "salary", "hired", "age"]
+    assert rows(using.filter(F.col("id") == 1).select(p.age, p.name)) == [(36, "Ada")]
+    assert tuple(using.orderBy("id").collect()[0])[-1] == 37
+    with pytest.raises(AnalysisException, match=r"^\[AMBIGUOUS_REFERENCE\] Reference `age`"):
+        using.select("age").collect()
+    on_condition = p.join(d, p.dept == d.dept)
+    assert on_condition.count() == 4
+    with pytest.raises(AnalysisException, match="AMBIGUOUS_REFERENCE") as caught:
+        on_condition.select("dept").collect()
+    assert caught.value.getErrorClass() == "AMBIGUOUS_REFERENCE"
+
+
 def test_warehouse_errors_raise_analysis_exception_with_their_error_class(
     spark: SparkSession,
 ) -> None:
