@@ -598,6 +598,80 @@ CASES: list[tuple[str, Callable[[SparkSession], Any], Any]] = [
         lambda s: people(s).join(people(s).select("id", "name"), ["id", "name"]).count(),
         5,
     ),
+    (
+        "withColumn after a join on a name names the key once",
+        lambda s: rows(
+            people(s)
+            .join(depts(s), "dept")
+            .withColumn("up", F.upper("dept"))
+            .orderBy("name")
+            .select("dept", "up", "floor")
+            .limit(1)
+        ),
+        [("eng", "ENG", 3)],
+    ),
+    (
+        "fillna after a left join on a name",
+        lambda s: rows(
+            people(s)
+            .join(depts(s), "dept", "left")
+            .fillna(0)
+            .select("name", "floor")
+            .orderBy("name")
+        )[-1],
+        ("Eve", 0),
+    ),
+    (
+        "filter and select star after a join on a list of names",
+        lambda s: rows(
+            people(s)
+            .join(people(s).select("id", "name", F.lit(1).alias("one")), ["id", "name"])
+            .filter(F.col("id") == 2)
+            .select("*")
+            .select("id", "name", "one")
+        ),
+        [(2, "Bob", 1)],
+    ),
+    (
+        "groupBy the key of a join on a name",
+        lambda s: rows(
+            people(s).join(depts(s), "dept").groupBy("dept").agg(F.max("floor")).orderBy("dept")
+        ),
+        [("eng", 3), ("ops", 1)],
+    ),
+    (
+        "a full outer join on a name coalesces the key of both sides",
+        lambda s: rows(
+            people(s)
+            .join(depts(s), "dept", "full")
+            .withColumn("n", F.lit(1))
+            .select("dept", "name", "floor")
+            .orderBy("dept", "name")
+        ),
+        [
+            (None, "Eve", None),
+            ("eng", "Ada", 3),
+            ("eng", "Bob", 3),
+            ("hr", None, 2),
+            ("ops", "Cy", 1),
+            ("ops", "Dee", 1),
+        ],
+    ),
+    (
+        "a right join on a name keeps the right side's key",
+        lambda s: rows(
+            people(s).join(depts(s), "dept", "right").groupBy("dept").count().orderBy("dept")
+        ),
+        [("eng", 2), ("hr", 1), ("ops", 2)],
+    ),
+    (
+        "left_semi and left_anti joins on a name transform further",
+        lambda s: (
+            people(s).join(depts(s), "dept", "left_semi").withColumn("x", F.lit(1)).count(),
+            rows(people(s).join(depts(s), ["dept"], "anti").fillna("none").select("dept")),
+        ),
+        (4, [("none",)]),
+    ),
     ("union keeps duplicates", lambda s: depts(s).union(depts(s)).count(), 6),
     (
         "unionByName matches by name",
@@ -1017,6 +1091,25 @@ def test_delta_table_merges_updates_deletes_and_keeps_history(spark: SparkSessio
         DeltaTable.forName(spark, f"{SCHEMA}.no_such_table")
 
 
+def test_a_join_on_a_name_is_a_merge_source(spark: SparkSession) -> None:
+    from local_workspace.spark.delta import DeltaTable
+
+    name = f"{SCHEMA}.dept_floors"
+    spark.createDataFrame([("eng", 0)], "dept STRING, floor INT").write.mode(
+        "overwrite"
+    ).saveAsTable(name)
+    source = people(spark).join(depts(spark), "dept").select("dept", "floor").distinct()
+    (
+        DeltaTable.forName(spark, name)
+        .alias("t")
+        .merge(source.alias("s"), "t.dept = s.dept")
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+    assert rows(spark.table(name).orderBy("dept")) == [("eng", 3), ("ops", 1)]
+
+
 def test_the_reader_reads_files_of_a_volume_through_read_files(
     spark: SparkSession, ws: Any
 ) -> None:
@@ -1028,6 +1121,13 @@ def test_the_reader_reads_files_of_a_volume_through_read_files(
     frame = spark.read.option("header", True).csv(path)  # Spark infers no types by default
     assert rows(frame.orderBy("city")) == [("Lyon", "500"), ("Nice", "340")]
     assert spark.read.csv(path).columns == ["_c0", "_c1"]
+    # DataFrameReader adds no _rescued_data (only Auto Loader and read_files SQL do)
+    assert spark.read.format("csv").load(path).columns == spark.read.csv(path).columns
+    assert (
+        spark.read.format("csv").option("header", True).load(path).columns
+        == spark.read.csv(path, header=True).columns
+        == ["city", "pop"]
+    )
     assert spark.read.csv(path, header=True, inferSchema=True).dtypes[1] == ("pop", "int")
     loaded = (
         spark.read.format("csv").options(header="true").schema("city STRING, pop INT").load(path)
@@ -1035,6 +1135,23 @@ def test_the_reader_reads_files_of_a_volume_through_read_files(
     assert loaded.dtypes == [("city", "string"), ("pop", "int")]
     with pytest.raises(AnalysisException, match="DELTA_PATH_NOT_SUPPORTED"):
         spark.read.format("delta").load("/Volumes/main/t_spark_df/raw/table")
+
+
+def test_a_name_on_both_sides_of_a_join_is_collected_and_an_ambiguous_reference(
+    spark: SparkSession,
+) -> None:
+    p, d = people(spark), depts(spark)
+    using = p.join(p.select("id", (F.col("age") + 1).alias("age")), "id")
+    assert using.columns == ["id", "name", "age", "dept", "salary", "hired", "age"]
+    assert rows(using.filter(F.col("id") == 1).select(p.age, p.name)) == [(36, "Ada")]
+    assert tuple(using.orderBy("id").collect()[0])[-1] == 37
+    with pytest.raises(AnalysisException, match=r"^\[AMBIGUOUS_REFERENCE\] Reference `age`"):
+        using.select("age").collect()
+    on_condition = p.join(d, p.dept == d.dept)
+    assert on_condition.count() == 4
+    with pytest.raises(AnalysisException, match="AMBIGUOUS_REFERENCE") as caught:
+        on_condition.select("dept").collect()
+    assert caught.value.getErrorClass() == "AMBIGUOUS_REFERENCE"
 
 
 def test_warehouse_errors_raise_analysis_exception_with_their_error_class(

@@ -11,6 +11,8 @@ import re
 from typing import Any, NoReturn
 
 _CLASS = re.compile(r"^\[([A-Z0-9_.]+)\]")
+_AMBIGUOUS = re.compile(r'Ambiguous reference to column name "([^"]+)"')
+_QUOTED = re.compile(r"'([^']+)'")
 _SQLSTATE = re.compile(r"SQLSTATE: (\w{5})")
 REFUSAL_CLASS = "NOT_SUPPORTED_IN_LOCAL_WORKSPACE"
 
@@ -105,6 +107,15 @@ def refuse(feature: str, instead: str) -> NoReturn:
 def statement_error(code: Any, message: str) -> AnalysisException:
     """The exception of a failed statement: its message starts with the error class."""
     text = message if message.startswith("[") else f"[{code or 'SQL_ERROR'}] {message}"
+    ambiguous = _AMBIGUOUS.search(text) if text.startswith("[INTERNAL_ERROR]") else None
+    if ambiguous:  # the local engine's word for what Spark's analyzer reports by this class
+        options = ", ".join(
+            ".".join(f"`{part}`" for part in o.split(".")) for o in _QUOTED.findall(text)
+        )
+        text = (
+            f"[AMBIGUOUS_REFERENCE] Reference `{ambiguous.group(1)}` is ambiguous, could be: "
+            f"[{options}]. SQLSTATE: 42704"
+        )
     if text.startswith(("[PARSE_SYNTAX_ERROR]", "[PARSE_EMPTY_STATEMENT]")):
         return ParseException(text)
     return AnalysisException(text)

@@ -69,7 +69,8 @@ def join_frames(left: DataFrame, right: DataFrame, on: Any, how: str) -> DataFra
     if by_name:
         keys = [on] if isinstance(on, str) else list(on)
         condition = " AND ".join(_using(lsrc, left, rq, k) for k in keys)
-        star, names = _using_star(left, right, lsrc, rq, keys, kind)
+        items, names = _using_star(left, right, lsrc, rq, keys, kind)
+        star = ", ".join(items)
         if semi:
             star, names = lsrc.star, None
         clause = f"{lsrc.from_clause} {_inner(kind)} {rfrom} ON {condition}"
@@ -83,9 +84,22 @@ def join_frames(left: DataFrame, right: DataFrame, on: Any, how: str) -> DataFra
                 raise PySparkValueError("a semi or anti join needs a join condition")
         else:
             clause = f"{lsrc.from_clause} {_inner(kind)} {rfrom} ON {text}"
+    sql = f"SELECT {star} FROM {clause}"
     source = Source(clause, qualifiers, star)
+    if names is not None and len({n.lower() for n in names}) < len(names):
+        rids = [right._id, *(right._join.qualifiers if right._join is not None else [])]
+        nright = len(names) - len(left.columns)
+        source = _lateral(left, items, names, nright, clause, qualifiers, rids)
+    elif names is not None:
+        # A USING join names each key once, but the open FROM clause still has it on both
+        # sides, so a later unqualified "key" (withColumn, fillna, groupBy, a merge) would be
+        # ambiguous. The next step reads the join's explicit select list as one subquery; a
+        # side's columns (``left.x``, ``right["y"]``) are found under the subquery's alias.
+        alias = quote_ident(f"t{left.sparkSession._next_id()}")
+        wrapped = {k: f"{alias}." for k in qualifiers}
+        source = Source(f"({sql}) AS {alias}", wrapped, "*")
     streaming = left.isStreaming or right.isStreaming
-    return left._new(f"SELECT {star} FROM {clause}", names, join=source, streaming=streaming)
+    return left._new(sql, names, join=source, streaming=streaming)
 
 
 def _inner(kind: str) -> str:
@@ -109,7 +123,7 @@ def _using(source: Source, left: DataFrame, rq: str, key: str) -> str:
 
 def _using_star(
     left: DataFrame, right: DataFrame, source: Source, rq: str, keys: list[str], kind: str
-) -> tuple[str, list[str]]:
+) -> tuple[list[str], list[str]]:
     lower = {k.lower() for k in keys}
     lnames, rnames = left.columns, right.columns
     items = []
@@ -127,4 +141,37 @@ def _using_star(
     names = [*keys]
     names += [n for n in lnames if n.lower() not in lower]
     names += [n for n in rnames if n.lower() not in lower]
-    return ", ".join(items), names
+    return items, names
+
+
+def _lateral(
+    left: DataFrame,
+    items: list[str],
+    names: list[str],
+    nright: int,
+    clause: str,
+    qualifiers: dict[int, str],
+    right_ids: list[int],
+) -> Source:
+    """The FROM clause of a USING join whose sides share non-key names (Spark allows them):
+    keys and the left's columns in one subquery, the right's other columns in a LATERAL
+    beside it, so a later unqualified shared name is AMBIGUOUS_REFERENCE as in Spark (never
+    the left's silently) while the keys and every other name resolve."""
+    session = left.sparkSession
+    outer = quote_ident(f"t{session._next_id()}")
+    beside = quote_ident(f"t{session._next_id()}")
+    split = len(items) - nright
+    hidden = [quote_ident(f"__r{i}") for i in range(nright)]
+    inner = [*items[:split], *(f"{i} AS {h}" for i, h in zip(items[split:], hidden, strict=True))]
+    lateral = ", ".join(
+        f"{outer}.{h} AS {quote_ident(n)}" for h, n in zip(hidden, names[split:], strict=True)
+    )
+    from_clause = (
+        f"(SELECT {', '.join(inner)} FROM {clause}) AS {outer}, "
+        f"LATERAL (SELECT {lateral}) AS {beside}"
+    )
+    wrapped = {k: f"{outer}." for k in qualifiers}
+    wrapped.update({k: f"{beside}." for k in right_ids})
+    star = [f"{outer}.{quote_ident(n)}" for n in names[:split]]
+    star += [f"{beside}.{quote_ident(n)}" for n in names[split:]]
+    return Source(from_clause, wrapped, ", ".join(star))
