@@ -176,16 +176,22 @@ class DeltaMergeBuilder:
     """The clauses of a ``MERGE INTO``; ``execute()`` runs it."""
 
     def __init__(
-        self, table: DeltaTable, source: DataFrame, condition: Any, clauses: list[str]
+        self,
+        table: DeltaTable,
+        source: DataFrame,
+        condition: Any,
+        clauses: list[str],
+        evolve: bool = False,
     ) -> None:
         self._table = table
         self._source = source
         self._condition = condition
         self._clauses = clauses
+        self._evolve = evolve
 
     def _with(self, clause: str) -> DeltaMergeBuilder:
         return DeltaMergeBuilder(
-            self._table, self._source, self._condition, [*self._clauses, clause]
+            self._table, self._source, self._condition, [*self._clauses, clause], self._evolve
         )
 
     def _q(self) -> dict[int, str]:
@@ -242,8 +248,11 @@ class DeltaMergeBuilder:
     whenNotMatchedInsertExpr = whenNotMatchedInsert
 
     def withSchemaEvolution(self) -> DeltaMergeBuilder:
-        """Accepted: the warehouse's MERGE keeps the target's schema."""
-        return self
+        """``MERGE WITH SCHEMA EVOLUTION``: the warehouse runs it while it adds no column
+        to the target and refuses it plainly when it would."""
+        return DeltaMergeBuilder(
+            self._table, self._source, self._condition, self._clauses, evolve=True
+        )
 
     def execute(self) -> DataFrame:
         """Run the ``MERGE INTO``; its metrics as a DataFrame."""
@@ -255,7 +264,8 @@ class DeltaMergeBuilder:
         source = self._source
         condition = _expr(self._condition, self._q())
         statement = (
-            f"MERGE INTO {self._table._target()} USING ({source._sql}) AS "
+            f"MERGE {'WITH SCHEMA EVOLUTION ' if self._evolve else ''}INTO "
+            f"{self._table._target()} USING ({source._sql}) AS "
             f"{quote_ident(source._alias)} ON {condition} " + " ".join(self._clauses)
         )
         return self._table._session._materialized(statement, {})
