@@ -1016,6 +1016,14 @@ def test_delta_table_merges_updates_deletes_and_keeps_history(spark: SparkSessio
     evolving = target.alias("t").merge(again.alias("s"), "t.id = s.id").withSchemaEvolution()
     with pytest.raises(AnalysisException, match="UNSUPPORTED_FEATURE"):
         evolving.whenMatchedUpdateAll().execute()  # it would add the column `note`
+    spark.conf.set("spark.databricks.delta.schema.autoMerge.enabled", "true")
+    try:
+        with pytest.raises(AnalysisException, match="UNSUPPORTED_FEATURE"):
+            target.alias("t").merge(
+                again.alias("s"), "t.id = s.id"
+            ).whenMatchedUpdateAll().execute()
+    finally:
+        spark.conf.unset("spark.databricks.delta.schema.autoMerge.enabled")
     assert DeltaTable.isDeltaTable(spark, name) and not DeltaTable.isDeltaTable(spark, "/Volumes/x")
     with pytest.raises(AnalysisException, match="DELTA_MISSING_DELTA_TABLE"):
         DeltaTable.forPath(spark, "/Volumes/main/t_spark_df/raw/accounts")

@@ -172,6 +172,9 @@ class DeltaOptimizeBuilder:
         )
 
 
+_AUTO_MERGE = "spark.databricks.delta.schema.autoMerge.enabled"
+
+
 class DeltaMergeBuilder:
     """The clauses of a ``MERGE INTO``; ``execute()`` runs it."""
 
@@ -263,8 +266,10 @@ class DeltaMergeBuilder:
             )
         source = self._source
         condition = _expr(self._condition, self._q())
+        # The session-wide switch Delta honours as withSchemaEvolution() for every MERGE.
+        auto = str(self._table._session.conf.get(_AUTO_MERGE, "false")).lower() == "true"
         statement = (
-            f"MERGE {'WITH SCHEMA EVOLUTION ' if self._evolve else ''}INTO "
+            f"MERGE {'WITH SCHEMA EVOLUTION ' if self._evolve or auto else ''}INTO "
             f"{self._table._target()} USING ({source._sql}) AS "
             f"{quote_ident(source._alias)} ON {condition} " + " ".join(self._clauses)
         )
