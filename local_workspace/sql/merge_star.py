@@ -97,9 +97,12 @@ def expand(tree: exp.Expression, run: Callable[[str], _Columns], evolve: bool = 
 
 def _star_action(when: exp.When) -> exp.Update | exp.Insert | None:
     """The ``UPDATE SET *`` / ``INSERT *`` of a WHEN [NOT] MATCHED clause, else None."""
-    if when.args.get("source"):
-        return None  # NOT MATCHED BY SOURCE has no source row to take `*` from
     then = when.args.get("then")
+    if when.args.get("source"):
+        if isinstance(then, exp.Update) and any(isinstance(e, exp.Star) for e in then.expressions):
+            # No source row to take `*` from: Databricks' grammar has no `*` there.
+            raise errors.parse_error("*")
+        return None
     if isinstance(then, exp.Update) and any(isinstance(e, exp.Star) for e in then.expressions):
         return then
     if isinstance(then, exp.Insert) and isinstance(then.this, exp.Star):

@@ -34,6 +34,10 @@ WHEN NOT MATCHED BY SOURCE THEN UPDATE SET b = 'gone';
 -- expect: [["3"]]
 SELECT id, a, b FROM {schema}.tgt ORDER BY id;
 -- expect: [["1", "A1x", "B1x"], ["3", "A3", "gone"]]
+-- case: UPDATE SET * has no source row to read in NOT MATCHED BY SOURCE
+MERGE INTO {schema}.tgt USING {schema}.src ON tgt.id = src.id
+WHEN NOT MATCHED BY SOURCE THEN UPDATE SET *;
+-- expect-error: [PARSE_SYNTAX_ERROR] Syntax error at or near '*'
 -- case: WITH SCHEMA EVOLUTION: a target column the source lacks is kept (UPDATE) or NULL (INSERT)
 MERGE WITH SCHEMA EVOLUTION INTO {schema}.tgt USING (SELECT * FROM VALUES (1, 'A1y'), (4, 'A4') AS v(id, a)) s
 ON tgt.id = s.id WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *;
