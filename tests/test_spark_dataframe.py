@@ -1076,7 +1076,10 @@ def test_delta_table_merges_updates_deletes_and_keeps_history(spark: SparkSessio
     target.update(condition=F.col("id") == 3, set={"owner": F.lit("z")})
     target.delete("balance > 30")
     assert rows(target.toDF().orderBy("id")) == [(1, "a", 16), (3, "z", 0)]
-    again = spark.createDataFrame([(1, "a", 1), (5, "e", 5)], "id INT, owner STRING, balance INT")
+    # UPDATE SET * / INSERT * pair by name: the source's other order and extra column are fine.
+    again = spark.createDataFrame(
+        [(1, 1, "a", "x"), (5, 5, "e", "y")], "balance INT, id INT, owner STRING, note STRING"
+    )
     target.alias("t").merge(
         again.alias("s"), "t.id = s.id"
     ).whenMatchedUpdateAll().whenNotMatchedInsertAll().whenNotMatchedBySourceDelete().execute()
@@ -1084,6 +1087,17 @@ def test_delta_table_merges_updates_deletes_and_keeps_history(spark: SparkSessio
     operations = [r.operation for r in target.history().collect()]
     assert operations[:4] == ["MERGE", "DELETE", "UPDATE", "MERGE"]
     assert target.history(1).count() == 1
+    evolving = target.alias("t").merge(again.alias("s"), "t.id = s.id").withSchemaEvolution()
+    with pytest.raises(AnalysisException, match="UNSUPPORTED_FEATURE"):
+        evolving.whenMatchedUpdateAll().execute()  # it would add the column `note`
+    spark.conf.set("spark.databricks.delta.schema.autoMerge.enabled", "true")
+    try:
+        with pytest.raises(AnalysisException, match="UNSUPPORTED_FEATURE"):
+            target.alias("t").merge(
+                again.alias("s"), "t.id = s.id"
+            ).whenMatchedUpdateAll().execute()
+    finally:
+        spark.conf.unset("spark.databricks.delta.schema.autoMerge.enabled")
     assert DeltaTable.isDeltaTable(spark, name) and not DeltaTable.isDeltaTable(spark, "/Volumes/x")
     with pytest.raises(AnalysisException, match="DELTA_MISSING_DELTA_TABLE"):
         DeltaTable.forPath(spark, "/Volumes/main/t_spark_df/raw/accounts")

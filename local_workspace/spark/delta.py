@@ -172,20 +172,29 @@ class DeltaOptimizeBuilder:
         )
 
 
+_AUTO_MERGE = "spark.databricks.delta.schema.autoMerge.enabled"
+
+
 class DeltaMergeBuilder:
     """The clauses of a ``MERGE INTO``; ``execute()`` runs it."""
 
     def __init__(
-        self, table: DeltaTable, source: DataFrame, condition: Any, clauses: list[str]
+        self,
+        table: DeltaTable,
+        source: DataFrame,
+        condition: Any,
+        clauses: list[str],
+        evolve: bool = False,
     ) -> None:
         self._table = table
         self._source = source
         self._condition = condition
         self._clauses = clauses
+        self._evolve = evolve
 
     def _with(self, clause: str) -> DeltaMergeBuilder:
         return DeltaMergeBuilder(
-            self._table, self._source, self._condition, [*self._clauses, clause]
+            self._table, self._source, self._condition, [*self._clauses, clause], self._evolve
         )
 
     def _q(self) -> dict[int, str]:
@@ -242,8 +251,11 @@ class DeltaMergeBuilder:
     whenNotMatchedInsertExpr = whenNotMatchedInsert
 
     def withSchemaEvolution(self) -> DeltaMergeBuilder:
-        """Accepted: the warehouse's MERGE keeps the target's schema."""
-        return self
+        """``MERGE WITH SCHEMA EVOLUTION``: the warehouse runs it while it adds no column
+        to the target and refuses it plainly when it would."""
+        return DeltaMergeBuilder(
+            self._table, self._source, self._condition, self._clauses, evolve=True
+        )
 
     def execute(self) -> DataFrame:
         """Run the ``MERGE INTO``; its metrics as a DataFrame."""
@@ -254,8 +266,11 @@ class DeltaMergeBuilder:
             )
         source = self._source
         condition = _expr(self._condition, self._q())
+        # The session-wide switch Delta honours as withSchemaEvolution() for every MERGE.
+        auto = str(self._table._session.conf.get(_AUTO_MERGE, "false")).lower() == "true"
         statement = (
-            f"MERGE INTO {self._table._target()} USING ({source._sql}) AS "
+            f"MERGE {'WITH SCHEMA EVOLUTION ' if self._evolve or auto else ''}INTO "
+            f"{self._table._target()} USING ({source._sql}) AS "
             f"{quote_ident(source._alias)} ON {condition} " + " ".join(self._clauses)
         )
         return self._table._session._materialized(statement, {})

@@ -23,6 +23,7 @@ from local_workspace.sql import (
     file_reads,
     governance,
     info_schema,
+    merge_star,
     sandbox,
     table_log,
     uc_meta,
@@ -109,6 +110,7 @@ class Engine:
         ) is not None:
             return self._small(meta, request)
         statement, policies = governance.before_parse(request.statement)
+        statement, evolve = merge_star.take_evolution(statement)
         try:
             tree = parse(statement)
         except errors.SqlError as exc:
@@ -118,6 +120,7 @@ class Engine:
         output = self._native(tree, request, cursor)
         if output is not None:
             return self._small(output, request)
+        merge_star.expand(tree, run, evolve)  # `*` of MERGE by name, before lineage reads it
         file_reads.rewrite(tree, self.catalog, cursor, request.params)  # volume files only
         flow = self._flow(tree, request)  # before translation rewrites the names
         _fix_merge(tree)
