@@ -60,6 +60,19 @@ def completed(ws: Any, pipeline_id: str) -> dict[str, int]:
     return written
 
 
+def file_pipeline(ws: Any, name: str, schema: str, path: str) -> tuple[str, str]:
+    """(pipeline_id, update_id): a pipeline of one workspace file, its first update started."""
+    from databricks.sdk.service.pipelines import FileLibrary, PipelineLibrary
+
+    pipeline_id = ws.pipelines.create(
+        name=f"{name}-{schema}",
+        catalog="main",
+        schema=schema,
+        libraries=[PipelineLibrary(file=FileLibrary(path=path))],
+    ).pipeline_id
+    return pipeline_id, ws.pipelines.start_update(pipeline_id).update_id
+
+
 def fresh(ws: Any, tag: str) -> tuple[str, str]:
     """(schema, workspace folder) of a new test schema."""
     schema = f"t_pypipe_{tag}_{uuid.uuid4().hex[:6]}"
@@ -214,7 +227,6 @@ def test_sql_and_python_notebook_sources_mix_in_one_pipeline_with_auto_loader_an
 
 
 def test_an_error_in_python_pipeline_code_fails_the_update_with_its_traceback(ws: Any) -> None:
-    from databricks.sdk.service.pipelines import FileLibrary, PipelineLibrary
 
     schema, folder = fresh(ws, "err")
     # A workspace module next to the source is importable, as on Databricks.
@@ -225,13 +237,7 @@ def test_an_error_in_python_pipeline_code_fails_the_update_with_its_traceback(ws
         "import dlt\nfrom helpers import ratio\n\n\n"
         "@dlt.table\ndef broken():\n    ratio(1)\n    return spark.range(3)\n",
     )
-    pipeline_id = ws.pipelines.create(
-        name=f"py-err-{schema}",
-        catalog="main",
-        schema=schema,
-        libraries=[PipelineLibrary(file=FileLibrary(path=f"{folder}/broken.py"))],
-    ).pipeline_id
-    update_id = ws.pipelines.start_update(pipeline_id).update_id
+    pipeline_id, update_id = file_pipeline(ws, "py-err", schema, f"{folder}/broken.py")
     assert finish(ws, pipeline_id, update_id).state.value == "FAILED"
     errors = [e for e in events(ws, pipeline_id, update_id) if e["level"] == "ERROR"]
     message = errors[-1]["message"]
@@ -243,7 +249,6 @@ def test_an_error_in_python_pipeline_code_fails_the_update_with_its_traceback(ws
 
 
 def test_stopping_an_update_ends_the_python_planning_process(ws: Any) -> None:
-    from databricks.sdk.service.pipelines import FileLibrary, PipelineLibrary
 
     schema, folder = fresh(ws, "stop")
     upload(
@@ -253,13 +258,7 @@ def test_stopping_an_update_ends_the_python_planning_process(ws: Any) -> None:
         "time.sleep(120)  # module-level code that does not end\n\n"
         "@dlt.table\ndef never():\n    return spark.range(1)\n",
     )
-    pipeline_id = ws.pipelines.create(
-        name=f"py-stop-{schema}",
-        catalog="main",
-        schema=schema,
-        libraries=[PipelineLibrary(file=FileLibrary(path=f"{folder}/slow.py"))],
-    ).pipeline_id
-    update_id = ws.pipelines.start_update(pipeline_id).update_id
+    pipeline_id, update_id = file_pipeline(ws, "py-stop", schema, f"{folder}/slow.py")
     wait_for(
         lambda: (
             ws.pipelines.get_update(pipeline_id, update_id).update.state.value == "INITIALIZING"
