@@ -153,7 +153,11 @@ def test_sql_and_python_notebook_sources_mix_in_one_pipeline_with_auto_loader_an
         f"{folder}/ingest.sql",
         f"CREATE OR REFRESH STREAMING TABLE orders_bronze AS SELECT * FROM STREAM({raw});\n"
         "CREATE OR REFRESH MATERIALIZED VIEW report AS\n"
-        "SELECT customer, total FROM customer_totals WHERE total > 5;\n",
+        "SELECT customer, total FROM customer_totals WHERE total > 5;\n"
+        # Auto Loader in SQL with the hidden _metadata column, which `*` does not list.
+        "CREATE OR REFRESH STREAMING TABLE clicks_files AS\n"
+        "SELECT *, _metadata.file_name AS source_file\n"
+        f"FROM STREAM read_files('{clicks}', format => 'csv', header => true);\n",
     )
     upload(
         ws,
@@ -219,6 +223,19 @@ def test_sql_and_python_notebook_sources_mix_in_one_pipeline_with_auto_loader_an
     assert written["clicks_bronze"] == 1  # a streaming table: only the new file's row
     users = sql(ws, f"SELECT user FROM main.{schema}.clicks_bronze ORDER BY 1")
     assert users == [["ann"], ["bob"], ["cy"]]
+    assert written["clicks_files"] == 1
+    files = sql(ws, f"SELECT * FROM main.{schema}.clicks_files ORDER BY 1")
+    assert [row[:2] + row[-1:] for row in files] == [
+        ["ann", "home", "1.csv"],
+        ["bob", "cart", "1.csv"],
+        ["cy", "home", "2.csv"],
+    ]
+    columns = sql(
+        ws,
+        f"SELECT column_name FROM main.information_schema.columns "
+        f"WHERE table_schema = '{schema}' AND table_name = 'clicks_files'",
+    )
+    assert ["_metadata"] not in columns
     assert sql(
         ws,
         f"SELECT name, __END_AT FROM main.{schema}.customers_history WHERE id = 3 "

@@ -19,6 +19,7 @@ from sqlglot import exp
 
 from local_workspace.sql import file_reads
 from local_workspace.sql.errors import SqlError
+from local_workspace.sql.file_formats import METADATA
 
 if TYPE_CHECKING:
     from local_workspace.catalog import Catalog
@@ -46,11 +47,15 @@ def label(table: exp.Table) -> str:
     return str(first.this) if isinstance(first, exp.Literal) else "read_files"
 
 
-def reader_sql(table: exp.Table, catalog: Catalog, cursor: duckdb.DuckDBPyConnection) -> str:
-    """The DuckDB query of one file read (its rows, every file)."""
+def reader_sql(
+    table: exp.Table, catalog: Catalog, cursor: duckdb.DuckDBPyConnection, metadata: bool = False
+) -> str:
+    """The DuckDB query of one file read (its rows, every file); with ``metadata``, its hidden
+    ``_metadata`` column too (the flow's query reads it)."""
     bare = table.copy()
     bare.set("alias", None)
-    wrapper = exp.select("*").from_(bare)
+    columns = [exp.Star(), exp.column(METADATA)] if metadata else [exp.Star()]
+    wrapper = exp.select(*columns).from_(bare)
     rewrite(wrapper, catalog, cursor)
     return wrapper.sql(dialect="duckdb")
 
@@ -75,14 +80,17 @@ def stream_rows(
     the unseen rows and of their identities.
     """
     source = label(node)
-    new, identities = new_rows(f"({reader_sql(node, catalog, cursor)})", source)
+    root = node.root()
+    metadata = file_reads.reads_metadata(root)
+    new, identities = new_rows(f"({reader_sql(node, catalog, cursor, metadata)})", source)
     alias = node.args.get("alias") or exp.TableAlias(this=exp.to_identifier("files"))
-    node.replace(
-        exp.Table(
-            this=exp.to_identifier(new),
-            db=exp.to_identifier("main"),
-            catalog=exp.to_identifier("temp"),
-            alias=alias,
-        )
+    rows = exp.Table(
+        this=exp.to_identifier(new),
+        db=exp.to_identifier("main"),
+        catalog=exp.to_identifier("temp"),
+        alias=alias,
     )
+    node.replace(rows)
+    if metadata:
+        file_reads.hide_metadata(rows)  # as on the file read itself: `*` does not list it
     return source, identities

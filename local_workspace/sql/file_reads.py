@@ -116,7 +116,7 @@ def rewrite(
             hide_metadata(subquery)
 
 
-def reads_metadata(tree: exp.Expression) -> bool:
+def reads_metadata(tree: exp.Expr) -> bool:
     """Whether a statement reads Databricks' hidden ``_metadata`` column of file reads."""
     return any(node.name.lower() == METADATA for node in tree.find_all(exp.Column, exp.Identifier))
 
