@@ -24,6 +24,13 @@ def serve_stdio(settings: Settings, runtime: Runtime | None = None) -> int:
     try:
         server = build_server(settings, runtime)
         runtime.warm_up_later(all_specs)
+        if sys.stdin.isatty():  # run by hand, it would look hung: it answers only MCP clients
+            print(
+                "dbx-devkit: MCP server on stdio, waiting for an MCP client's messages on stdin "
+                "(Ctrl-C to stop).",
+                file=sys.stderr,
+                flush=True,
+            )
         server.run("stdio")
     finally:
         runtime.close()

@@ -188,6 +188,8 @@ def test_stdio_server_writes_only_json_rpc_to_stdout(tmp_path: Path) -> None:
     assert {1, 2, 3, 4} <= answered, f"missing answers; stderr: {stderr}"
     # The banner saying the local workspace is used goes to stderr, never stdout.
     assert "LOCAL workspace" in stderr
+    # A client's pipe gets no "waiting for a client" line: that is for a terminal.
+    assert "waiting for an MCP client" not in stderr
 
 
 def exchange_over_stdio(
@@ -323,3 +325,37 @@ async def test_the_serve_http_command_answers_with_the_token_only(tmp_path: Path
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_serve_started_at_a_terminal_says_it_waits_for_an_mcp_client(tmp_path: Path) -> None:
+    """Run by hand, `dbx-devkit serve` says on stderr why it prints nothing else."""
+    import os
+    import pty
+
+    env = {
+        **subprocess_env(tmp_path),
+        "DATABRICKS_HOST": "http://127.0.0.1:9",
+        "DATABRICKS_TOKEN": "dapi-never-used",
+    }
+    terminal, tty = pty.openpty()  # stdin is a terminal, as in a shell
+    process = subprocess.Popen(
+        serve_command(tmp_path),
+        stdin=tty,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
+    os.close(tty)
+    watchdog = threading.Timer(120, process.kill)  # a hung server fails the test, not CI
+    watchdog.start()
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+    finally:
+        watchdog.cancel()
+        process.kill()
+        process.wait(timeout=30)
+        os.close(terminal)
+    assert "waiting for an MCP client's messages on stdin (Ctrl-C to stop)" in line
