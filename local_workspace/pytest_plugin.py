@@ -29,7 +29,6 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
-import types
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -112,19 +111,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _ShadowFinder)]
 
 
-class _ExistingModule(importlib.abc.Loader):
-    """Loads a module that is already built (ours, put in sys.modules by install_modules)."""
-
-    def __init__(self, module: types.ModuleType) -> None:
-        self._module = module
-
-    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
-        return self._module
-
-    def exec_module(self, module: types.ModuleType) -> None:
-        """Nothing to run: the module is complete."""
-
-
 class _ShadowFinder(importlib.abc.MetaPathFinder):
     """Puts our modules in place at the first import of a pyspark or delta name: a test run
     that never imports them (unit tests) never pays for the DataFrame API's import."""
@@ -136,9 +122,11 @@ class _ShadowFinder(importlib.abc.MetaPathFinder):
             return None
         _install()
         module = sys.modules.get(fullname)
-        if module is None:  # a name we do not provide: ModuleNotFoundError, as without pyspark
+        if module is None:  # a name we do not provide: the refusal (modules._Finder) answers
             return None
-        return importlib.util.spec_from_loader(fullname, _ExistingModule(module))
+        from local_workspace.spark.modules import BuiltModuleLoader
+
+        return importlib.util.spec_from_loader(fullname, BuiltModuleLoader(module))
 
 
 def pytest_report_header(config: pytest.Config) -> str:

@@ -17,7 +17,7 @@ _MLLIB_HINT = (
 )
 
 
-class _Built(importlib.abc.Loader):
+class BuiltModuleLoader(importlib.abc.Loader):
     """The loader of a module that is already built: our modules get a spec, which
     ``importlib.util.find_spec("pyspark")`` (how libraries probe for Spark) needs."""
 
@@ -61,7 +61,9 @@ def _module(name: str, attributes: dict[str, Any]) -> types.ModuleType:
     module = types.ModuleType(name)
     module.__dict__.update(attributes)
     module.__dict__["__dbx_devkit_local__"] = True  # how a repeat install recognizes ours
-    module.__spec__ = importlib.machinery.ModuleSpec(name, _Built(module), is_package=True)
+    module.__spec__ = importlib.machinery.ModuleSpec(
+        name, BuiltModuleLoader(module), is_package=True
+    )
     module.__path__ = []  # a package: submodule imports reach sys.modules and _Finder
     return module
 
