@@ -49,6 +49,19 @@ def upload(ws: Any, path: str, text: str) -> None:
     ws.workspace.upload(path, text.encode(), format=ImportFormat.AUTO, overwrite=True)
 
 
+def file_pipeline(ws: Any, name: str, schema: str, path: str) -> tuple[str, str]:
+    """(pipeline_id, update_id): a pipeline of one workspace file, its first update started."""
+    from databricks.sdk.service.pipelines import FileLibrary, PipelineLibrary
+
+    pipeline_id = ws.pipelines.create(
+        name=f"{name}-{schema}",
+        catalog="main",
+        schema=schema,
+        libraries=[PipelineLibrary(file=FileLibrary(path=path))],
+    ).pipeline_id
+    return pipeline_id, ws.pipelines.start_update(pipeline_id).update_id
+
+
 def finish(ws: Any, pipeline_id: str, update_id: str, timeout: float = 60.0) -> Any:
     """The update once it reached a final state."""
     deadline = time.monotonic() + timeout
@@ -203,18 +216,10 @@ def test_a_pipeline_that_cannot_run_fails_its_update_with_a_clear_error(
     ws: Any, source: str, needle: str
 ) -> None:
     schema = fresh_schema(ws, "bad")
-    from databricks.sdk.service.pipelines import FileLibrary, PipelineLibrary
-
     folder = f"/Users/{ws.current_user.me().user_name}/pipelines/{schema}"
     path = f"{folder}/{'main.py' if 'import dlt' in source else 'main.sql'}"
     upload(ws, path, source)
-    pipeline_id = ws.pipelines.create(
-        name=f"p-{schema}",
-        catalog="main",
-        schema=schema,
-        libraries=[PipelineLibrary(file=FileLibrary(path=path))],
-    ).pipeline_id
-    update_id = ws.pipelines.start_update(pipeline_id).update_id
+    pipeline_id, update_id = file_pipeline(ws, "p", schema, path)
     assert finish(ws, pipeline_id, update_id).state.value == "FAILED"
     errors = [e for e in events(ws, pipeline_id, update_id) if e["level"] == "ERROR"]
     assert any(needle.lower() in e["message"].lower() for e in errors), errors

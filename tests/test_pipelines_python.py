@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ok, text_of, wait_for
-from tests.test_pipelines_local_api import events, finish, sql, upload
+from tests.test_pipelines_local_api import events, file_pipeline, finish, sql, upload
 from tests.test_pipelines_tools import start
 
 # Definition order reversed on purpose: gold first, bronze last. Reads decide the order.
@@ -58,19 +58,6 @@ def completed(ws: Any, pipeline_id: str) -> dict[str, int]:
         if progress.get("status") == "COMPLETED":
             written[event["origin"]["dataset_name"]] = progress["metrics"]["num_output_rows"]
     return written
-
-
-def file_pipeline(ws: Any, name: str, schema: str, path: str) -> tuple[str, str]:
-    """(pipeline_id, update_id): a pipeline of one workspace file, its first update started."""
-    from databricks.sdk.service.pipelines import FileLibrary, PipelineLibrary
-
-    pipeline_id = ws.pipelines.create(
-        name=f"{name}-{schema}",
-        catalog="main",
-        schema=schema,
-        libraries=[PipelineLibrary(file=FileLibrary(path=path))],
-    ).pipeline_id
-    return pipeline_id, ws.pipelines.start_update(pipeline_id).update_id
 
 
 def fresh(ws: Any, tag: str) -> tuple[str, str]:
